@@ -1,0 +1,28 @@
+"""The whole data model. Import from here: `from core.models import Dialog, Message`."""
+
+from .ai import AIUsage, Escalation, Suggestion, TrainingSample
+from .base import Base
+from .channels import ChannelAccount, ImportRun
+from .dialogs import (
+    Attachment,
+    Customer,
+    CustomerIdentity,
+    Dialog,
+    DialogTopic,
+    MediaItem,
+    Message,
+    MessageEdit,
+    TopicMessage,
+    TrafficTouch,
+)
+from .enums import *  # noqa: F401,F403
+from .knowledge import EMBEDDING_DIM, KnowledgeChunk, KnowledgeDocument, Product
+from .outbox import Event, OutboxCommand, ProcessedUpdate, ReportRun
+from .tenants import Invitation, ManagerGroup, Role, StaffMember, Tenant
+
+__all__ = [
+    "AIUsage", "Attachment", "Base", "ChannelAccount", "Customer", "CustomerIdentity", "Dialog", "DialogTopic",
+    "EMBEDDING_DIM", "Escalation", "Event", "ImportRun", "Invitation", "KnowledgeChunk", "KnowledgeDocument",
+    "ManagerGroup", "MediaItem", "Message", "MessageEdit", "OutboxCommand", "ProcessedUpdate", "Product",
+    "ReportRun", "Role", "StaffMember", "Suggestion", "TopicMessage", "TrafficTouch", "TrainingSample", "Tenant",
+]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core import migrate
+from core.clock import SystemClock
 from core.crypto import SecretBox, load_secret_box
 from core.db import Database, DatabaseHandle, open_database
+from core.ports import Clock
 from core.settings import Settings
+from core.tasks import TaskiqQueue, build_broker
 
 log = logging.getLogger("salesop")
 
@@ -21,6 +24,10 @@ class AppContext:
     handle: DatabaseHandle
     db: Database
     secrets: SecretBox
+    queue: TaskiqQueue
+    clock: Clock
+    # Adapters a component provides to the others (e.g. "manager_surface", "channel_gateway"), set in install().
+    services: dict = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
@@ -36,8 +43,10 @@ async def app_context(settings: Settings, *, run_migrations: bool = False) -> As
         if run_migrations:
             await migrate.upgrade(handle.url)
         db = Database(handle.url, pool_size=settings.db.db_pool_size)
+        queue = TaskiqQueue(build_broker(settings.redis.redis_url))
         try:
-            yield AppContext(settings=settings, handle=handle, db=db, secrets=secrets)
+            yield AppContext(settings=settings, handle=handle, db=db, secrets=secrets, queue=queue,
+                             clock=SystemClock())
         finally:
             await db.dispose()
     finally:

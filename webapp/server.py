@@ -24,7 +24,7 @@ def build_app(ctx) -> web.Application:
     return app
 
 
-async def run_webapp(ctx, stop: asyncio.Event) -> None:
+async def run(ctx, stop: asyncio.Event) -> None:
     from salesop.runner import announce
 
     settings = ctx.settings.webapp

@@ -1,0 +1,334 @@
+"""Events in: every live message, edit, deletion and block from any channel lands here, in one transaction,
+idempotently on (channel, chat, external id). Side effects (mirroring to a topic, drafting a reply) are
+follow-up tasks the caller enqueues after commit — see `Received.follow_ups`.
+
+Bulk history import uses its own batched writer (userbots/importer) with the same keys, so import and realtime
+never duplicate each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import events
+from .errors import NotFound
+from .models import (
+    Attachment,
+    AttachmentKind,
+    AuthorKind,
+    ChannelAccount,
+    Customer,
+    CustomerIdentity,
+    Dialog,
+    DialogStatus,
+    Direction,
+    Message,
+    MessageEdit,
+    Suggestion,
+    SuggestionState,
+    TrafficTouch,
+)
+
+# Task names the inbox asks for; handlers live where the work is (bot/ mirrors, core.ai drafts).
+MIRROR_MESSAGE = "mirror_message"
+MIRROR_EDIT = "mirror_edit"
+SUGGEST_REPLY = "suggest_reply"
+REFRESH_CARDS = "refresh_cards"
+
+
+@dataclass(frozen=True)
+class Sender:
+    external_user_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    phone: str | None = None
+    profile_url: str | None = None
+    language: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.last_name) if p).strip()
+        return name or (f"@{self.username}" if self.username else f"id{self.external_user_id}")
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    kind: AttachmentKind
+    mime: str | None = None
+    size: int | None = None
+    file_name: str | None = None
+    external_ref: dict = field(default_factory=dict)
+    width: int | None = None
+    height: int | None = None
+    duration: int | None = None
+    error: str | None = None  # e.g. "unknown attachment type: wall" — kept, shown, never dropped
+
+
+@dataclass(frozen=True)
+class TrafficInfo:
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+    term: str | None = None
+    ref: str | None = None
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel_id: int
+    external_chat_id: str
+    external_id: str
+    sender: Sender  # the customer (for outgoing messages too: the dialog's counterpart)
+    sent_at: datetime
+    text: str = ""
+    direction: Direction = Direction.IN  # OUT: the business wrote from its own phone / VK interface
+    attachments: tuple[InboundAttachment, ...] = ()
+    reply_to_external_id: str | None = None
+    media_group_id: str | None = None
+    traffic: TrafficInfo | None = None
+
+
+@dataclass
+class Received:
+    tenant_id: int
+    dialog_id: int
+    message_id: int | None
+    created: bool  # False: a duplicate, nothing changed
+    new_dialog: bool = False
+    outdated_suggestion_ids: list[int] = field(default_factory=list)
+    follow_ups: list[tuple[str, dict]] = field(default_factory=list)
+
+
+async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
+    channel = await session.get(ChannelAccount, channel_id)
+    if channel is None:
+        raise NotFound(f"no channel {channel_id}")
+    return channel
+
+
+async def upsert_customer(session: AsyncSession, channel: ChannelAccount, sender: Sender) -> int:
+    """The customer behind a channel identity, created on first sight. Concurrent first messages yield one row."""
+    found = (
+        await session.execute(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.channel_id == channel.id,
+                CustomerIdentity.external_user_id == sender.external_user_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    customer = Customer(
+        tenant_id=channel.tenant_id,
+        display_name=sender.display_name[:255],
+        first_name=sender.first_name,
+        last_name=sender.last_name,
+        username=sender.username,
+        phone=sender.phone,
+        profile_url=sender.profile_url,
+        language=sender.language,
+    )
+    session.add(customer)
+    await session.flush()
+    won = (
+        await session.execute(
+            insert(CustomerIdentity)
+            .values(customer_id=customer.id, channel_id=channel.id, external_user_id=sender.external_user_id,
+                    username=sender.username)
+            .on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"])
+            .returning(CustomerIdentity.customer_id)
+        )
+    ).scalar_one_or_none()
+    if won is not None:
+        return won
+    # Another transaction created the identity first: use its customer, drop ours.
+    await session.delete(customer)
+    return (
+        await session.execute(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.channel_id == channel.id,
+                CustomerIdentity.external_user_id == sender.external_user_id,
+            )
+        )
+    ).scalar_one()
+
+
+async def upsert_dialog(session: AsyncSession, channel: ChannelAccount, external_chat_id: str,
+                        customer_id: int) -> tuple[int, bool]:
+    created = (
+        await session.execute(
+            insert(Dialog)
+            .values(tenant_id=channel.tenant_id, customer_id=customer_id, channel_id=channel.id,
+                    external_chat_id=external_chat_id, manager_group_id=channel.manager_group_id)
+            .on_conflict_do_nothing(index_elements=["channel_id", "external_chat_id"])
+            .returning(Dialog.id)
+        )
+    ).scalar_one_or_none()
+    if created is not None:
+        return created, True
+    existing = (
+        await session.execute(
+            select(Dialog.id).where(Dialog.channel_id == channel.id, Dialog.external_chat_id == external_chat_id)
+        )
+    ).scalar_one()
+    return existing, False
+
+
+async def _record_touch(session: AsyncSession, channel: ChannelAccount, customer_id: int, traffic: TrafficInfo,
+                        at: datetime) -> None:
+    touch = TrafficTouch(
+        tenant_id=channel.tenant_id, customer_id=customer_id, channel_kind=channel.kind, source=traffic.source,
+        medium=traffic.medium, campaign=traffic.campaign, content=traffic.content, term=traffic.term,
+        ref=traffic.ref, raw=traffic.raw, touched_at=at,
+    )
+    session.add(touch)
+    await session.flush()
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(first_touch_id=func.coalesce(Customer.first_touch_id, touch.id), last_touch_id=touch.id)
+    )
+
+
+async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
+    """Persist one live message. A replay of the same (channel, chat, external id) changes nothing."""
+    channel = await _channel(session, msg.channel_id)
+    customer_id = await upsert_customer(session, channel, msg.sender)
+    dialog_id, new_dialog = await upsert_dialog(session, channel, msg.external_chat_id, customer_id)
+    inbound = msg.direction == Direction.IN
+
+    message_id = (
+        await session.execute(
+            insert(Message)
+            .values(
+                tenant_id=channel.tenant_id, dialog_id=dialog_id, external_id=msg.external_id,
+                direction=msg.direction, author_kind=AuthorKind.CUSTOMER if inbound else AuthorKind.MANAGER,
+                text=msg.text, sent_at=msg.sent_at, reply_to_external_id=msg.reply_to_external_id,
+                media_group_id=msg.media_group_id, is_read=not inbound,
+            )
+            .on_conflict_do_nothing(index_elements=["dialog_id", "external_id"])
+            .returning(Message.id)
+        )
+    ).scalar_one_or_none()
+    if message_id is None:
+        return Received(channel.tenant_id, dialog_id, None, created=False)
+
+    for ordinal, att in enumerate(msg.attachments):
+        session.add(Attachment(
+            message_id=message_id, ordinal=ordinal, kind=att.kind, mime=att.mime, size=att.size,
+            file_name=att.file_name, external_ref=att.external_ref, width=att.width, height=att.height,
+            duration=att.duration, error=att.error,
+        ))
+
+    values: dict = {
+        "message_count": Dialog.message_count + 1,
+        "last_message_at": func.greatest(func.coalesce(Dialog.last_message_at, msg.sent_at), msg.sent_at),
+    }
+    if inbound:
+        values.update(
+            unread_count=Dialog.unread_count + 1,
+            last_customer_message_at=msg.sent_at,
+            # A customer writing again reopens a resolved, waiting or inactive dialog; an escalation stays escalated.
+            status=case(
+                (Dialog.status.in_([DialogStatus.RESOLVED, DialogStatus.WAITING, DialogStatus.INACTIVE]),
+                 DialogStatus.ACTIVE),
+                else_=Dialog.status,
+            ),
+        )
+    else:
+        values.update(unread_count=0, last_reply_at=msg.sent_at)
+    await session.execute(update(Dialog).where(Dialog.id == dialog_id).values(**values))
+
+    if msg.traffic is not None:
+        await _record_touch(session, channel, customer_id, msg.traffic, msg.sent_at)
+
+    outdated: list[int] = []
+    if inbound:
+        # A newer customer message makes pending drafts stale: they can no longer be sent as they are.
+        outdated = list((await session.execute(
+            update(Suggestion)
+            .where(Suggestion.dialog_id == dialog_id, Suggestion.state == SuggestionState.PENDING)
+            .values(state=SuggestionState.OUTDATED)
+            .returning(Suggestion.id)
+        )).scalars())
+
+    received = Received(channel.tenant_id, dialog_id, message_id, created=True, new_dialog=new_dialog,
+                        outdated_suggestion_ids=outdated)
+    received.follow_ups.append((MIRROR_MESSAGE, {"message_id": message_id}))
+    if outdated:
+        received.follow_ups.append((REFRESH_CARDS, {"suggestion_ids": outdated}))
+    if inbound:
+        received.follow_ups.append((SUGGEST_REPLY, {"message_id": message_id}))
+    return received
+
+
+async def _message_by_external(session: AsyncSession, channel_id: int, chat_id: str, external_id: str) -> Message | None:
+    return (
+        await session.execute(
+            select(Message)
+            .join(Dialog, Dialog.id == Message.dialog_id)
+            .where(Dialog.channel_id == channel_id, Dialog.external_chat_id == chat_id,
+                   Message.external_id == external_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def record_edit(session: AsyncSession, channel_id: int, chat_id: str, external_id: str, new_text: str,
+                      edited_at: datetime) -> Received | None:
+    """Keep the old text in message_edits; an edit that changes nothing (a replay) is a no-op."""
+    message = await _message_by_external(session, channel_id, chat_id, external_id)
+    if message is None or message.text == new_text:
+        return None
+    session.add(MessageEdit(message_id=message.id, old_text=message.text, new_text=new_text, edited_at=edited_at))
+    message.text = new_text
+    message.edited_at = edited_at
+    message.edit_count += 1
+    received = Received(message.tenant_id, message.dialog_id, message.id, created=True)
+    received.follow_ups.append((MIRROR_EDIT, {"message_id": message.id}))
+    return received
+
+
+async def record_deletion(session: AsyncSession, channel_id: int, chat_id: str, external_id: str,
+                          deleted_at: datetime) -> Received | None:
+    message = await _message_by_external(session, channel_id, chat_id, external_id)
+    if message is None or message.deleted_at is not None:
+        return None
+    message.deleted_at = deleted_at
+    received = Received(message.tenant_id, message.dialog_id, message.id, created=True)
+    received.follow_ups.append((MIRROR_EDIT, {"message_id": message.id}))
+    return received
+
+
+async def set_blocked(session: AsyncSession, channel_id: int, external_user_id: str, blocked: bool) -> list[int]:
+    """The customer blocked (or unblocked) the business: the customer is flagged, their dialogs go inactive (or
+    active again). Returns the affected dialog ids."""
+    channel = await _channel(session, channel_id)
+    customer_id = (
+        await session.execute(
+            select(CustomerIdentity.customer_id).where(
+                CustomerIdentity.channel_id == channel_id, CustomerIdentity.external_user_id == external_user_id
+            )
+        )
+    ).scalar_one_or_none()
+    if customer_id is None:
+        return []
+    await session.execute(update(Customer).where(Customer.id == customer_id).values(blocked=blocked))
+    dialog_ids = list((await session.execute(
+        update(Dialog)
+        .where(Dialog.customer_id == customer_id, Dialog.channel_id == channel_id,
+               (Dialog.status != DialogStatus.INACTIVE) if blocked else (Dialog.status == DialogStatus.INACTIVE))
+        .values(status=DialogStatus.INACTIVE if blocked else DialogStatus.ACTIVE)
+        .returning(Dialog.id)
+    )).scalars())
+    for dialog_id in dialog_ids:
+        events.record(session, "customer_blocked" if blocked else "customer_unblocked",
+                      tenant_id=channel.tenant_id, dialog_id=dialog_id)
+    return dialog_ids

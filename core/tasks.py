@@ -48,6 +48,21 @@ class TaskiqQueue:
             return
         await task.kiq(**kwargs)
 
+    @property
+    def in_process(self) -> bool:
+        return isinstance(self.broker, InMemoryBroker)
+
+    async def receive(self, stop) -> None:
+        """Consume tasks from the shared broker until `stop` is set (the `salesop worker` loop)."""
+        import asyncio
+
+        from taskiq.api import run_receiver_task
+
+        receiver = asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))
+        await stop.wait()
+        receiver.cancel()
+        await asyncio.gather(receiver, return_exceptions=True)
+
     async def startup(self) -> None:
         await self.broker.startup()
 

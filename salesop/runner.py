@@ -19,10 +19,14 @@ from .context import AppContext, app_context
 
 log = logging.getLogger("salesop.run")
 
-# Order matters: install() runs in this order, so a component may use adapters installed before it.
-COMPONENTS = [
-    "webapp.server",
-]
+# Services by the name `salesop serve NAME` and docker-compose use. Order matters: install() runs in this order,
+# so a component may use adapters installed before it. Every process installs all of them (task handlers must be
+# known wherever a task is enqueued or executed) and runs only the ones it serves.
+# (COMPONENTS in older notes = this mapping: add "name": "module.path" here.)
+SERVICES = {
+    "webapp": "webapp.server",
+    "scheduler": "salesop.scheduler",
+}
 
 
 def announce(name: str, where: str) -> None:
@@ -30,16 +34,22 @@ def announce(name: str, where: str) -> None:
     print(f"{name:<12} {where}", flush=True)
 
 
-async def run_components(ctx: AppContext, stop: asyncio.Event, names: list[str] = COMPONENTS) -> int:
-    modules = [importlib.import_module(name) for name in names]
-    for module in modules:
+async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] | None = None, *,
+                         worker: bool = False) -> int:
+    """Install every component, run the served ones (all by default) and, with `worker`, a task receiver."""
+    modules = {name: importlib.import_module(path) for name, path in SERVICES.items()}
+    for module in modules.values():
         if hasattr(module, "install"):
             module.install(ctx)
     await ctx.queue.startup()
-    tasks = [asyncio.create_task(m.run(ctx, stop), name=m.__name__) for m in modules if hasattr(m, "run")]
+    served = [modules[name] for name in (SERVICES if serve is None else serve)]
+    tasks = [asyncio.create_task(m.run(ctx, stop), name=m.__name__) for m in served if hasattr(m, "run")]
+    if worker and not ctx.queue.in_process:
+        tasks.append(asyncio.create_task(ctx.queue.receive(stop), name="worker"))
+        announce("worker", "taskiq receiver on Redis Streams")
     announce("ready", "press Ctrl-C to stop")
     stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     stop.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     stopper.cancel()
@@ -52,15 +62,19 @@ async def run_components(ctx: AppContext, stop: asyncio.Event, names: list[str] 
     return 1 if failed else 0
 
 
-async def run_all(settings: Settings) -> int:
-    stop = asyncio.Event()
+def _install_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with app_context(settings, run_migrations=True) as ctx:
+
+
+async def run_all(settings: Settings, serve: list[str] | None = None, *, worker: bool = True) -> int:
+    stop = asyncio.Event()
+    _install_signals(stop)
+    async with app_context(settings, run_migrations=serve is None) as ctx:
         where = f"embedded PostgreSQL + pgvector ({settings.data_dir / 'pgdata'})" if ctx.embedded else "external PostgreSQL"
         announce("database", where)
-        announce("queue", "Redis Streams" if settings.redis.redis_url else "in-process")
-        code = await run_components(ctx, stop)
+        announce("queue", "in-process" if ctx.queue.in_process else "Redis Streams")
+        code = await run_components(ctx, stop, serve, worker=worker)
     print("stopped", file=sys.stderr, flush=True)
     return code

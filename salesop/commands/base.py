@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from core import crypto, migrate
+from core.errors import UserError
 from core.db import open_database, redact
 from core.services import tenants as tenant_service
 from core.settings import Settings
@@ -37,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="run everything in one process (sandbox demo when no bot token is set)")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("serve", help="run some services (production split: see docker-compose.yml)")
+    p.add_argument("services", nargs="+", metavar="SERVICE")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a task worker on the Redis broker (scale these out)")
+    p.set_defaults(handler=cmd_worker)
 
 
 async def cmd_migrate(settings: Settings, args) -> int:
@@ -113,3 +121,20 @@ async def cmd_run(settings: Settings, args) -> int:
     from ..runner import run_all
 
     return await run_all(settings)
+
+
+async def cmd_serve(settings: Settings, args) -> int:
+    from ..runner import SERVICES, run_all
+
+    unknown = [s for s in args.services if s not in SERVICES]
+    if unknown:
+        raise UserError(f"unknown service {unknown[0]!r}; choose from: {', '.join(SERVICES)}")
+    return await run_all(settings, args.services, worker=False)
+
+
+async def cmd_worker(settings: Settings, args) -> int:
+    from ..runner import run_all
+
+    if not settings.redis.redis_url:
+        raise UserError("a worker needs SALESOP_REDIS_URL (without Redis, `salesop run` executes tasks in-process)")
+    return await run_all(settings, [], worker=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from core import crypto, migrate
 from core.errors import UserError
@@ -38,6 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="run everything in one process (sandbox demo when no bot token is set)")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("sandbox", help="run the local Telegram, VK, OpenAI and ElevenLabs stand-ins")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--limits", choices=["off", "realistic", "strict"], default="realistic",
+                   help="Telegram rate limits")
+    p.add_argument("--time-scale", type=float, default=1.0, help="emulated seconds per real second")
+    p.set_defaults(handler=cmd_sandbox)
 
     p = sub.add_parser("serve", help="run some services (production split: see docker-compose.yml)")
     p.add_argument("services", nargs="+", metavar="SERVICE")
@@ -121,6 +129,26 @@ async def cmd_run(settings: Settings, args) -> int:
     from ..runner import run_all
 
     return await run_all(settings)
+
+
+async def cmd_sandbox(settings: Settings, args) -> int:
+    import asyncio
+    import signal
+
+    from sandbox.runner import start_sandbox
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    stack = await start_sandbox(args.host, telegram_limits=args.limits, time_scale=args.time_scale)
+    try:
+        for line in stack.lines():
+            print(line, flush=True)
+        print(f"(sandbox bot token: {stack.telegram.bot_token}; Ctrl-C stops)", file=sys.stderr, flush=True)
+        await stop.wait()
+    finally:
+        await stack.stop()
+    return 0
 
 
 async def cmd_serve(settings: Settings, args) -> int:

@@ -52,3 +52,11 @@ def test_dockerfile_installs_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("core", "bot", "userbots", "webapp", "sandbox", "salesop", "migrations"):
         assert f"COPY {package} {package}" in dockerfile
+
+
+def test_readme_configuration_table_is_current():
+    from salesop.docs import README, render
+
+    text = README.read_text()
+    assert render(text) == text, "run: .venv/bin/python -m salesop.docs"
+    assert text.startswith("# Sales Operator\n\n```sh\nmake run")

@@ -19,3 +19,7 @@ class Conflict(UserError):
 
 class PermissionDenied(UserError):
     pass
+
+
+class NotAuthenticated(UserError):
+    """Who is asking cannot be established (missing, forged or expired credentials)."""

@@ -1,13 +1,58 @@
-"""The aiohttp server: Mini App pages and API, health check, and (in webhook mode) the bot's webhook route."""
+"""The aiohttp server: the Mini App (pages + JSON API with `Authorization: tma <initData>`) and a health check.
+
+Every API request is authenticated from initData (core.initdata) and authorised server-side per tenant and role
+(core.services.miniapp); the pages are static shells that call the API.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
 
+import jinja2
 from aiohttp import web
 from sqlalchemy import text
 
+from core import initdata
+from core.errors import NotAuthenticated, NotFound, PermissionDenied, UserError
+from core.models import DialogStatus
+from core.permissions import Permission
+from core.services import miniapp
+
+HERE = Path(__file__).resolve().parent
 WEBAPP_CONTEXT = web.AppKey("ctx", object)
+TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+
+
+def _bot_token(ctx) -> str:
+    token = ctx.settings.telegram.bot_token
+    if token is None:
+        raise NotAuthenticated("the Mini App needs SALESOP_BOT_TOKEN to check who you are")
+    return token.get_secret_value()
+
+
+def _user(request: web.Request) -> initdata.WebAppUser:
+    ctx = request.app[WEBAPP_CONTEXT]
+    scheme, _, data = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "tma" or not data:
+        raise NotAuthenticated("missing 'Authorization: tma <initData>' header")
+    return initdata.validate(data, _bot_token(ctx), ttl=ctx.settings.webapp.initdata_ttl, now=time.time())
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except NotAuthenticated as exc:
+        return web.json_response({"error": str(exc)}, status=401)
+    except PermissionDenied as exc:
+        return web.json_response({"error": str(exc)}, status=403)
+    except NotFound as exc:
+        return web.json_response({"error": str(exc)}, status=404)
+    except UserError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -17,10 +62,61 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "database": "embedded" if ctx.embedded else "external"})
 
 
+async def page(request: web.Request) -> web.Response:
+    return web.Response(text=TEMPLATES.get_template("app.html").render(), content_type="text/html")
+
+
+async def api_me(request: web.Request) -> web.Response:
+    user = _user(request)
+    async with request.app[WEBAPP_CONTEXT].db.unit_of_work() as session:
+        rows = await miniapp.memberships(session, user.id)
+    if not rows:
+        raise PermissionDenied("you are not a staff member of any business here")
+    return web.json_response({
+        "user": {"id": user.id, "name": user.first_name},
+        "memberships": [
+            {"tenant": {"id": t.id, "slug": t.slug, "name": t.name}, "role": {"code": r.code, "name": r.name},
+             "permissions": sorted(r.permissions), "hidden_fields": sorted(r.hidden_fields)}
+            for _, r, t in rows
+        ],
+    })
+
+
+async def api_dialogs(request: web.Request) -> web.Response:
+    user = _user(request)
+    try:
+        tenant_id = int(request.query["tenant"])
+        status = DialogStatus(request.query["status"]) if request.query.get("status") else None
+    except (KeyError, ValueError):
+        raise UserError("query needs tenant=<id> and an optional valid status") from None
+    async with request.app[WEBAPP_CONTEXT].db.unit_of_work() as session:
+        _, role = await miniapp.staff_for(session, user.id, tenant_id, Permission.VIEW_CONVERSATIONS)
+        rows = await miniapp.list_dialogs(session, tenant_id=tenant_id, role=role, status=status)
+    return web.json_response({"dialogs": rows})
+
+
+async def api_dialog(request: web.Request) -> web.Response:
+    user = _user(request)
+    try:
+        dialog_id = int(request.match_info["dialog_id"])
+        before = datetime.fromisoformat(request.query["before"]) if request.query.get("before") else None
+    except ValueError:
+        raise UserError("bad dialog id or 'before' timestamp") from None
+    async with request.app[WEBAPP_CONTEXT].db.unit_of_work() as session:
+        data = await miniapp.dialog_history(session, dialog_id=dialog_id, telegram_user_id=user.id, before=before)
+    return web.json_response(data)
+
+
 def build_app(ctx) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[errors_as_json])
     app[WEBAPP_CONTEXT] = ctx
     app.router.add_get("/healthz", health)
+    app.router.add_get("/", page)
+    app.router.add_get("/dialogs/{dialog_id:\\d+}", page)
+    app.router.add_get("/api/me", api_me)
+    app.router.add_get("/api/dialogs", api_dialogs)
+    app.router.add_get("/api/dialogs/{dialog_id:\\d+}", api_dialog)
+    app.router.add_static("/static", HERE / "static")
     return app
 
 
@@ -32,7 +128,7 @@ async def run(ctx, stop: asyncio.Event) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.webapp_host, settings.webapp_port)
     await site.start()
-    announce("webapp", f"http://{settings.webapp_host}:{settings.webapp_port}/  (health: /healthz)")
+    announce("webapp", f"http://{settings.webapp_host}:{settings.webapp_port}/  (Mini App; health: /healthz)")
     try:
         await stop.wait()
     finally:

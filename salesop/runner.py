@@ -25,6 +25,7 @@ log = logging.getLogger("salesop.run")
 # (COMPONENTS in older notes = this mapping: add "name": "module.path" here.)
 SERVICES = {
     "webapp": "webapp.server",
+    "ai": "core.ai.component",
     "scheduler": "salesop.scheduler",
 }
 
@@ -35,7 +36,7 @@ def announce(name: str, where: str) -> None:
 
 
 async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] | None = None, *,
-                         worker: bool = False) -> int:
+                         worker: bool = False, extra: list = ()) -> int:
     """Install every component, run the served ones (all by default) and, with `worker`, a task receiver."""
     modules = {name: importlib.import_module(path) for name, path in SERVICES.items()}
     for module in modules.values():
@@ -44,6 +45,7 @@ async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] 
     await ctx.queue.startup()
     served = [modules[name] for name in (SERVICES if serve is None else serve)]
     tasks = [asyncio.create_task(m.run(ctx, stop), name=m.__name__) for m in served if hasattr(m, "run")]
+    tasks += [asyncio.create_task(coro, name="extra") for coro in extra]
     if worker and not ctx.queue.in_process:
         tasks.append(asyncio.create_task(ctx.queue.receive(stop), name="worker"))
         announce("worker", "taskiq receiver on Redis Streams")
@@ -71,10 +73,28 @@ def _install_signals(stop: asyncio.Event) -> None:
 async def run_all(settings: Settings, serve: list[str] | None = None, *, worker: bool = True) -> int:
     stop = asyncio.Event()
     _install_signals(stop)
-    async with app_context(settings, run_migrations=serve is None) as ctx:
-        where = f"embedded PostgreSQL + pgvector ({settings.data_dir / 'pgdata'})" if ctx.embedded else "external PostgreSQL"
-        announce("database", where)
-        announce("queue", "in-process" if ctx.queue.in_process else "Redis Streams")
-        code = await run_components(ctx, stop, serve, worker=worker)
+    demo = None
+    if settings.telegram.bot_token is None and serve is None:
+        from .demo import Demo
+
+        demo = await Demo.start(settings)
+        settings = demo.settings
+        announce("demo", "no SALESOP_BOT_TOKEN: offline demo against the local sandbox")
+    try:
+        async with app_context(settings, run_migrations=serve is None) as ctx:
+            where = (f"embedded PostgreSQL + pgvector ({settings.data_dir / 'pgdata'})" if ctx.embedded
+                     else "external PostgreSQL")
+            announce("database", where)
+            announce("queue", "in-process" if ctx.queue.in_process else "Redis Streams")
+            extra = []
+            if demo is not None:
+                await demo.seed(ctx)
+                for name, url in demo.urls():
+                    announce(name, url)
+                extra.append(demo.trickle(stop))
+            code = await run_components(ctx, stop, serve, worker=worker, extra=extra)
+    finally:
+        if demo is not None:
+            await demo.stop()
     print("stopped", file=sys.stderr, flush=True)
     return code

@@ -46,7 +46,9 @@ async function showDialog(dialogId) {
     ["Источник", c.traffic_source && Object.values(c.traffic_source).join(" / ")], ["Заметки", c.notes]]) {
     if (value) card.append(el("div", { class: "muted" }, `${label}: ${value}`));
   }
-  view.replaceChildren(card, ...messages.map(m => el("div", { class: `msg ${m.direction}` },
+  document.getElementById("filters").hidden = true;
+  const back = el("a", { href: "/" + location.hash, class: "muted" }, "← Все диалоги");
+  view.replaceChildren(back, card, ...messages.map(m => el("div", { class: `msg ${m.direction}` },
     m.deleted ? "(удалено) " : "", m.text,
     ...m.attachments.map(a => el("div", { class: "muted" }, `📎 ${a.kind}${a.name ? " " + a.name : ""}`)),
     el("span", { class: "meta" }, new Date(m.sent_at).toLocaleString("ru-RU") + (m.edited ? " · изменено" : "")))));

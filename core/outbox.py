@@ -137,7 +137,7 @@ async def complete(session: AsyncSession, command: OutboxCommand, delivery: Deli
     command.updated_at = now
     command.result = {"external_id": delivery.external_id, **delivery.extra}
     events.record(session, "command_done", tenant_id=command.tenant_id, dialog_id=command.dialog_id,
-                  command_id=command.id, kind=command.kind, external_id=delivery.external_id)
+                  command_id=command.id, command_kind=command.kind, external_id=delivery.external_id)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -160,7 +160,7 @@ async def fail(session: AsyncSession, command: OutboxCommand, reason: str, *, no
     if permanent or command.attempts >= MAX_ATTEMPTS:
         command.state = CommandState.FAILED
         events.record(session, "command_failed", tenant_id=command.tenant_id, dialog_id=command.dialog_id,
-                      command_id=command.id, kind=command.kind, reason=reason)
+                      command_id=command.id, command_kind=command.kind, reason=reason)
         return False
     command.state = CommandState.QUEUED
     command.not_before = now + backoff(command.attempts)

@@ -46,6 +46,7 @@ class TelegramSettings(BaseSettings):
     )
     webhook_url: str | None = Field(default=None, description="Public HTTPS URL for updates. Unset: long polling.")
     webhook_secret: SecretStr | None = Field(default=None, description="X-Telegram-Bot-Api-Secret-Token for the webhook.")
+    webhook_port: int = Field(default=8081, description="Local port the bot's webhook server binds (host: SALESOP_WEBAPP_HOST).")
     telegram_api_id: int | None = Field(default=None, description="api_id from my.telegram.org (userbot accounts).")
     telegram_api_hash: SecretStr | None = Field(default=None, description="api_hash from my.telegram.org.")
 
@@ -82,6 +83,8 @@ class AISettings(BaseSettings):
         description="JSON: model → USD per 1M tokens (input, cached, output); TTS models per 1M characters.",
     )
     global_autosend: bool = Field(default=True, description="Global kill switch: false stops every automatic send.")
+    ai_max_attempts: int = Field(default=4, description="Attempts per LLM/embedding call (429, 5xx, timeouts are retried).")
+    ai_retry_backoff: float = Field(default=1.0, description="Seconds before the first retry; doubles each retry.")
 
 
 class VoiceSettings(BaseSettings):

@@ -27,6 +27,8 @@ SERVICES = {
     "webapp": "webapp.server",
     "ai": "core.ai.component",
     "scheduler": "salesop.scheduler",
+    "bot": "bot.component",
+    "userbots": "userbots.component",
 }
 
 

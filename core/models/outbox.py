@@ -23,6 +23,15 @@ class OutboxCommand(IdPk, Base):
             postgresql_where=text("state IN ('approved', 'queued')"),
         ),
         Index("ix_outbox_destination", "destination", "id"),
+        # The dispatcher's lanes: "is an earlier command of this dialog to this destination still open?" stays an
+        # index probe however long the outbox history grows (core.dispatcher).
+        Index(
+            "ix_outbox_open_lanes",
+            "dialog_id",
+            "destination",
+            "id",
+            postgresql_where=text("state IN ('approved', 'queued', 'in_flight')"),
+        ),
     )
 
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

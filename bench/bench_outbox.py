@@ -1,0 +1,194 @@
+"""Manager workspace and outbox benchmark, against the sandbox Telegram Bot API with the real aiogram client.
+
+1. Latency (limits off, ours and the sandbox's): from an inbound event (core.inbox.receive, then the mirror task) to its post appearing in
+   the dialog's topic. Reported for messages in existing topics and for first messages (topic + pinned card first).
+2. Burst (realistic limits, time-scaled): 300 customer messages across 60 dialogs into one manager group. Reports
+   the Telegram messages actually sent into the group (sends, edits, topic creations — what the group budget
+   counts), the drain time, and the ratio to the bound "messages sent ÷ group budget" (must stay ≤ 1.1).
+
+    .venv/bin/python bench/bench_outbox.py
+    .venv/bin/python bench/bench_outbox.py --latency-messages 300 --time-scale 60
+
+The database is a throwaway embedded PostgreSQL under a temp directory (SALESOP_DATABASE_URL is not touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+
+from core import migrate  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from core.db import EmbeddedPostgres  # noqa: E402
+from core.dispatcher import running  # noqa: E402
+from core.models import OutboxCommand  # noqa: E402
+from core.ratelimit import TELEGRAM_GROUP  # noqa: E402
+from tests.bot.desk import build_desk, close_desk  # noqa: E402
+
+# Bot API methods the sandbox charges to a group's "20 messages a minute" (sandbox/telegram/botapi.py `_charge`).
+GROUP_MESSAGES = ("sendmessage", "sendphoto", "senddocument", "sendvoice", "sendaudio", "sendvideo", "sendvideonote",
+                  "sendsticker", "sendanimation", "copymessage", "forwardmessage", "createforumtopic",
+                  "editforumtopic", "editmessagetext", "editmessagecaption", "editmessagereplymarkup")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def new_database(server: EmbeddedPostgres, name: str) -> str:
+    server.psql(f"CREATE DATABASE {name};\n")
+    url = server.url(name)
+    await migrate.upgrade(url)
+    return url
+
+
+async def wait_for_post(desk, text: str, timeout: float = 10.0) -> float:
+    """Real time at which a bot post carrying `text` appears in the manager group."""
+    chat = desk.sb.chats[desk.group_chat_id]
+    deadline = time.perf_counter() + timeout
+    seen = chat.next_message_id
+    while time.perf_counter() < deadline:
+        for message_id in range(seen - 1, chat.next_message_id):
+            record = chat.messages.get(message_id)
+            if record is not None and text in (record.msg.get("text") or record.msg.get("caption") or ""):
+                return time.perf_counter()
+        await asyncio.sleep(0.0005)
+    raise TimeoutError(f"no post with {text!r}")
+
+
+async def latency(url: str, master_key: str, data_dir: Path, messages: int, dialogs: int) -> dict:
+    # Limits off on both sides: the sandbox does not limit, and a huge time scale makes our own budgets never bind,
+    # so what is measured is the path itself (inbox, task, claim, render, Bot API call).
+    desk, resources = await build_desk(database_url=url, master_key=master_key, data_dir=data_dir, limits="off",
+                                       time_scale=1e6)
+    try:
+        customers = [desk.customer(f"Клиент{n:03d}", None) for n in range(dialogs)]
+        first, steady = [], []
+        async with running(desk.outbox):
+            for customer in customers:  # first messages: topic, pinned card, pin, then the post
+                text = f"{customer['first_name']}: здравствуйте"
+                started = time.perf_counter()
+                await desk.customer_writes(customer, text)
+                first.append(await wait_for_post(desk, text) - started)
+            await asyncio.sleep(0.2)
+            for n in range(messages):
+                customer = customers[n % dialogs]
+                text = f"{customer['first_name']}: вопрос №{n}"
+                started = time.perf_counter()
+                await desk.customer_writes(customer, text)
+                steady.append(await wait_for_post(desk, text) - started)
+        return {"first": first, "steady": steady}
+    finally:
+        await close_desk(resources)
+
+
+async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, dialogs: int, per_dialog: int,
+                *, live: bool) -> dict:
+    """live: the customers write while the dispatcher is posting, in this same process and event loop (the drain is
+    timed from the first queued command, and separately from the first inbound event). Otherwise the whole backlog
+    is queued first (a bot that was down, a flood wait) and the drain is timed from the dispatcher's start."""
+    desk, resources = await build_desk(database_url=url, master_key=master_key, data_dir=data_dir,
+                                       limits="realistic", time_scale=time_scale)
+    try:
+        before = dict(desk.sb.stats["requests"])
+        limited_before = desk.sb.stats["too_many_requests"]
+        async with desk.db.unit_of_work() as session:
+            last_id = (await session.execute(select(func.coalesce(func.max(OutboxCommand.id), 0)))).scalar_one()
+        customers = [desk.customer(f"Клиент{n:02d}", None) for n in range(dialogs)]
+
+        async def write_all() -> None:
+            for round_ in range(1, per_dialog + 1):
+                await asyncio.gather(*(desk.customer_writes(c, f"{c['first_name']} №{round_}") for c in customers))
+
+        wall0, started = time.time(), time.perf_counter()
+        if live:
+            async with running(desk.outbox):
+                await write_all()
+            written = time.perf_counter()
+        else:
+            await write_all()
+            started = written = time.perf_counter()
+        await desk.outbox.drain(timeout=600)
+        finished = time.perf_counter()
+        async with desk.db.unit_of_work() as session:
+            first_queued = (await session.execute(
+                select(func.min(OutboxCommand.created_at)).where(OutboxCommand.id > last_id))).scalar_one()
+        queued_at = started + (first_queued.timestamp() - wall0) if live else started
+        requests = desk.sb.stats["requests"]
+        calls = sum(requests.get(m, 0) - before.get(m, 0) for m in requests if m.lower() in GROUP_MESSAGES)
+        too_many = desk.sb.stats["too_many_requests"] - limited_before
+        sent = calls - too_many  # a 429 answer sent nothing
+        lost = 0
+        for topic in desk.live_topics():
+            name = topic["name"].split(" ", 1)[1].split(" · ")[0]
+            text = "\n\n".join(m["text"] or "" for m in desk.thread(topic["id"]) if not m["pinned"])
+            lost += text != "\n\n".join(f"{name} №{n}" for n in range(1, per_dialog + 1))
+        bound = sent / (TELEGRAM_GROUP.count / TELEGRAM_GROUP.per_seconds) / time_scale
+        return {"sent": sent, "drain": finished - queued_at, "end_to_end": finished - started, "bound": bound,
+                "ingest": written - started,
+                "too_many": too_many, "lost": lost, "topics": len(desk.live_topics()),
+                "commands": desk.outbox.stats.commands}
+    finally:
+        await close_desk(resources)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-messages", type=int, default=200)
+    parser.add_argument("--latency-dialogs", type=int, default=20)
+    parser.add_argument("--time-scale", type=float, default=60.0)
+    parser.add_argument("--dialogs", type=int, default=60)
+    parser.add_argument("--per-dialog", type=int, default=5)
+    args = parser.parse_args()
+
+    master_key = Fernet.generate_key().decode()
+    with tempfile.TemporaryDirectory(prefix="bench-outbox-") as tmp:
+        server = EmbeddedPostgres(Path(tmp) / "pg")
+        server.start()
+        try:
+            lat = await latency(await new_database(server, "latency"), master_key, Path(tmp) / "var1",
+                                args.latency_messages, args.latency_dialogs)
+            results = {
+                live: await burst(await new_database(server, f"burst_{int(live)}"), master_key,
+                                  Path(tmp) / f"var_{int(live)}", args.time_scale, args.dialogs, args.per_dialog,
+                                  live=live)
+                for live in (True, False)
+            }
+        finally:
+            server.stop()
+
+    ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
+    print("inbound event → topic post (limits off)")
+    for label, values in (("message in an existing topic", lat["steady"]), ("first message (new topic)", lat["first"])):
+        print(f"  {label:<30} n={len(values):<4} p50 {ms(statistics.median(values)):>9}   p95 {ms(percentile(values, 95)):>9}")
+    for live, result in results.items():
+        how = "customers writing while it drains" if live else "backlog queued first"
+        print(f"burst ({how}): {args.dialogs * args.per_dialog} messages across {args.dialogs} dialogs, one group, "
+              f"realistic limits, time scale {args.time_scale:g}")
+        print(f"  Telegram messages sent into the group  {result['sent']}  (for {result['commands']} outbox commands)")
+        print(f"  budget bound (sent ÷ 20/min)            {result['bound']:.2f} s real  "
+              f"({result['bound'] * args.time_scale / 60:.1f} emulated min)")
+        print(f"  drain time                              {result['drain']:.2f} s real  → ratio "
+              f"{result['drain'] / result['bound']:.3f} (must be ≤ 1.1)")
+        if live:
+            print(f"  from the first inbound event            {result['end_to_end']:.2f} s real  → ratio "
+                  f"{result['end_to_end'] / result['bound']:.3f}; the 300 inbound events themselves took "
+                  f"{result['ingest']:.2f} s in this same process")
+        print(f"  429 answers {result['too_many']}, topics {result['topics']}, dialogs with lost or reordered "
+              f"messages {result['lost']}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,162 @@
+"""The manager bot as a component of `salesop run` (salesop/runner.py): the outbox dispatcher, the task handlers that
+turn inbox events and AI drafts into topic posts, and the bot itself (long polling, or a webhook on aiohttp with
+the secret token header when SALESOP_WEBHOOK_URL is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from aiogram import Bot
+from aiohttp import web
+
+from core import inbox
+from core.db import Database
+from core.dispatcher import Dispatcher as OutboxDispatcher
+from core.dispatcher import notify
+from core.ratelimit import build_rate_limiter
+from core.services import workspace as ws
+from core.services.workspace_commands import WorkspaceCommands
+from salesop.context import AppContext
+from salesop.runner import announce
+
+from .runtime import BotRuntime
+from .setup import build_dispatcher
+from .surface import TelegramManagerSurface, make_bot
+
+log = logging.getLogger(__name__)
+
+POST_SUGGESTION_CARD = "post_suggestion_card"  # enqueued by the AI pipeline with {"suggestion_id"}
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+DISPATCHER_POOL = 4  # connections of the dispatcher's own pool
+
+
+def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
+    settings = ctx.settings
+    # Its own small pool: keeping the budget saturated must not wait behind a burst of inbound work for a connection.
+    return OutboxDispatcher(
+        Database(ctx.db.url, pool_size=DISPATCHER_POOL),
+        limiter=build_rate_limiter(settings.redis.redis_url, settings.time_scale),
+        executor=WorkspaceCommands(media_root=settings.data_dir / "media"),
+        services=ctx.services,
+        clock=ctx.clock,
+    )
+
+
+def task_handlers(ctx: AppContext, wake) -> dict:
+    """Task name → handler. Each task is one unit of work; the dispatcher is woken for the commands it queued."""
+
+    def unit(work):
+        async def handler(**kwargs):
+            async with ctx.db.unit_of_work() as session:
+                result = await work(session, **kwargs)
+                await notify(session)  # a dispatcher in another process wakes at commit
+            wake()
+            return result
+
+        return handler
+
+    return {
+        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: ws.mirror_message(s, message_id)),
+        inbox.MIRROR_EDIT: unit(lambda s, message_id: ws.mirror_change(s, message_id)),
+        inbox.REFRESH_CARDS: unit(lambda s, suggestion_ids: ws.refresh_cards(s, suggestion_ids)),
+        POST_SUGGESTION_CARD: unit(lambda s, suggestion_id: ws.post_suggestion_card(s, suggestion_id)),
+    }
+
+
+def install(ctx: AppContext) -> None:
+    dispatcher = build_outbox_dispatcher(ctx)
+    ctx.services["outbox_dispatcher"] = dispatcher
+    for name, handler in task_handlers(ctx, dispatcher.wake).items():
+        ctx.queue.register(name, handler)
+    if ctx.settings.telegram.bot_token is not None:
+        _install_bot(ctx)
+
+
+def _install_bot(ctx: AppContext) -> None:
+    settings = ctx.settings
+    bot = make_bot(settings)
+    ctx.services["manager_bot"] = bot
+    ctx.services["manager_surface"] = TelegramManagerSurface(
+        bot, time_scale=settings.time_scale, webapp_url=settings.webapp.webapp_url,
+    )
+
+
+async def run(ctx: AppContext, stop: asyncio.Event) -> None:
+    dispatcher: OutboxDispatcher = ctx.services["outbox_dispatcher"]
+    if "manager_bot" not in ctx.services and ctx.settings.telegram.bot_token is not None:
+        _install_bot(ctx)  # a component installed after us (the sandbox demo) may have provided the token
+    loop_task = asyncio.create_task(dispatcher.run(stop), name="outbox-dispatcher")
+    bot: Bot | None = ctx.services.get("manager_bot")
+    try:
+        if bot is None:
+            announce("bot", "off (no SALESOP_BOT_TOKEN): outbox dispatcher only")
+            await stop.wait()
+            return
+        me = await bot.get_me()
+        runtime = BotRuntime(db=ctx.db, bot_id=me.id, bot_username=me.username, wake_dispatcher=dispatcher.wake)
+        dp = build_dispatcher(runtime, ctx.services)
+        if ctx.settings.telegram.webhook_url:
+            await _run_webhook(ctx, bot, dp, stop)
+        else:
+            await _run_polling(bot, dp, stop, f"@{me.username}")
+    finally:
+        await loop_task
+        await dispatcher.db.dispose()
+        if bot is not None:
+            await bot.session.close()
+
+
+async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str) -> None:
+    await bot.delete_webhook(drop_pending_updates=False)
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
+                                                   allowed_updates=dp.resolve_used_update_types()))
+    announce("bot", f"{name} (long polling)")
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([polling, waiter], return_when=asyncio.FIRST_COMPLETED)
+    if not polling.done():
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+    waiter.cancel()
+    await polling
+
+
+def webhook_path(webhook_url: str) -> str:
+    """The local route: the path of the public URL Telegram posts to (a bare host means WEBHOOK_PATH)."""
+    path = urlsplit(webhook_url).path.rstrip("/")
+    return path or WEBHOOK_PATH
+
+
+def webhook_app(bot: Bot, dp, secret: str | None, path: str = WEBHOOK_PATH) -> web.Application:
+    """aiohttp app receiving updates. Each update is handled before the answer, so a failure answers 500 and
+    Telegram delivers the update again (the update id dedup makes the retry safe)."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    app = web.Application()
+    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret, handle_in_background=False).register(
+        app, path=path)
+    setup_application(app, dp, bot=bot)
+    return app
+
+
+async def _run_webhook(ctx: AppContext, bot: Bot, dp, stop: asyncio.Event) -> None:
+    settings = ctx.settings
+    secret = settings.telegram.webhook_secret.get_secret_value() if settings.telegram.webhook_secret else None
+    url = settings.telegram.webhook_url
+    path = webhook_path(url)
+    if urlsplit(url).path.rstrip("/") == "":
+        url = url.rstrip("/") + path
+    runner = web.AppRunner(webhook_app(bot, dp, secret, path))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webapp.webapp_host, settings.telegram.webhook_port)
+    await site.start()
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
+    announce("bot", f"webhook {url} (listening on {settings.webapp.webapp_host}:{settings.telegram.webhook_port})")
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,1 @@
+"""Routers that areas outside bot/ contribute (each included by bot/setup.py)."""

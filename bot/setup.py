@@ -1,0 +1,29 @@
+"""The one place the bot is assembled: middlewares, then routers in the order they must match."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+
+from .handlers import cards, groups, topics
+from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
+from .runtime import BotRuntime
+
+
+def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispatcher:
+    """`services` (AppContext.services) lets routers of other areas join when their service runs here."""
+    services = services or {}
+    dp = Dispatcher()
+    dp.update.outer_middleware(UnitOfWorkMiddleware(runtime))
+    dp.message.outer_middleware(ActorMiddleware())
+    dp.callback_query.outer_middleware(ActorMiddleware())
+    dp.include_routers(
+        groups.router(),  # membership of the bot, /connect, /inbox
+        cards.router(),  # inline buttons
+    )
+    if "telegram_login" in services:  # private chat: an owner connects a Telegram account (userbots area)
+        from .routers import connect_telegram
+
+        dp.include_router(connect_telegram.router(services["telegram_login"]))
+    # Commands in topics, then card edits, then plain replies to customers (last: it takes any topic message).
+    dp.include_router(topics.router())
+    return dp

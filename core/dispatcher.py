@@ -1,0 +1,424 @@
+"""The dispatcher: executes outbox commands within every destination's rate budget.
+
+One loop per process claims commands, any number of processes may run it side by side:
+
+- Lanes. Commands of one dialog to one destination form a lane and run strictly one after another, in id order
+  (a topic is created before its first post, the customer's messages appear in the order written). Only a lane's
+  head can be claimed: a command with an earlier open one (queued, approved, in flight) in its lane waits.
+- Budgets. A lane head is claimed only when its destination has a token (core.ratelimit): ≤20 messages a minute per
+  manager group, ≤1/s per private chat, ≤30/s for the bot, 20/s per VK community token... Destinations without a
+  token are left alone until their next token is due, so nothing waits "in flight" and the budget stays saturated.
+  The send itself is paced once more with the same budget at the moment it leaves, so that commands delayed between
+  claim and send (a slow render, a busy process) do not arrive bunched up.
+- Coalescing. When a lane's head is a mirror post and more text messages wait behind it, they go out as one post;
+  album parts as one sendMediaGroup; repeated card or title refreshes as one edit.
+- Failures. A "retry after" answer requeues the command exactly that much later without using up an attempt and
+  closes the destination for as long; 5xx and network errors back off; permanent errors fail the command and the
+  failure is shown to people (core.services.workspace_commands.record_failure).
+- Crashes. A claimed command whose process died is taken again after the lease (core.outbox.LEASE). Customer sends
+  carry their idempotency key to the channel (VK random_id), so a retry never reaches the customer twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import exists, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from . import outbox
+from .db import Database
+from .models import ChannelAccount, CommandState, OutboxCommand
+from .ports import Clock, Delivery, DeliveryError
+from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
+from .services.workspace_commands import Call, WorkspaceCommands, channel_id_of
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (CommandState.APPROVED, CommandState.QUEUED, CommandState.IN_FLIGHT)
+PER_DESTINATION = 5  # lane heads per destination looked at in one claim round
+COALESCING_KINDS = frozenset({"mirror_message", "edit_topic", "edit_pinned_card", "edit_reply_card"})
+# What claiming needs of a command (plain rows: no ORM objects for the many rows a round looks at).
+CLAIM_COLUMNS = (OutboxCommand.id, OutboxCommand.kind, OutboxCommand.destination, OutboxCommand.dialog_id,
+                 OutboxCommand.payload)
+# PostgreSQL NOTIFY channel: a transaction that queued commands says so, and every dispatcher listening wakes up at
+# its commit — also in other processes (task workers, the Mini App), without waiting for the next poll.
+NOTIFY_CHANNEL = "salesop_outbox"
+
+
+def sending_key(destination: str) -> str:
+    return f"{destination}:sending"
+
+
+async def notify(session: AsyncSession) -> None:
+    """Wake the dispatchers when this transaction commits (NOTIFY is delivered on commit, dropped on rollback)."""
+    await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+@dataclass
+class Batch:
+    commands: list  # claimed rows (id, kind, destination, dialog_id, payload), head first
+    budget: Budget
+    took_token: bool
+
+    @property
+    def destination(self) -> str:
+        return self.commands[0].destination
+
+    @property
+    def ids(self) -> list[int]:
+        return [c.id for c in self.commands]
+
+
+@dataclass
+class DispatcherStats:
+    executed: int = 0  # batches that made a call
+    commands: int = 0  # commands completed (coalesced ones included)
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    rate_limited: int = 0  # "retry after" answers received
+    api_calls: dict[str, int] = field(default_factory=dict)  # per destination
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        limiter: RateLimiter,
+        executor: WorkspaceCommands,
+        services: dict,
+        clock: Clock,
+        concurrency: int = 32,
+        claim_limit: int = 200,
+        poll_interval: float = 0.25,
+        call_timeout: float = 30.0,
+    ):
+        self.db = db
+        self.limiter = limiter
+        self.executor = executor
+        self.services = services  # "manager_surface", "channel_gateway": looked up per call, installed by components
+        self.clock = clock
+        self.concurrency = concurrency
+        self.claim_limit = claim_limit
+        self.poll_interval = poll_interval
+        self.call_timeout = call_timeout
+        self.stats = DispatcherStats()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._cooling: dict[str, float] = {}  # destination → monotonic time its next token is due
+        self._channel_kinds: dict[int, object] = {}
+        self._last_lease_check = 0.0
+
+    # --------------------------------------------------------------------------------------------- control
+
+    def wake(self) -> None:
+        """New commands were committed (or a lane freed up): look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listening = await self._listen()
+        try:
+            while not stop.is_set():
+                try:
+                    delay = await self._cycle()
+                except Exception:
+                    log.exception("dispatcher cycle failed")
+                    delay = 1.0
+                if delay > 0:
+                    await self._sleep(delay, stop)
+            await self._finish()
+        finally:
+            if listening is not None:
+                with contextlib.suppress(Exception):
+                    await listening.close()
+
+    async def _listen(self):
+        """LISTEN on the outbox channel with a connection of our own; polling still covers anything missed."""
+        try:
+            connection = await self.db.engine.connect()
+            raw = (await connection.get_raw_connection()).driver_connection
+            await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake())
+            return connection
+        except Exception:
+            log.warning("no LISTEN on %s: the dispatcher polls only", NOTIFY_CHANNEL, exc_info=True)
+            return None
+
+    async def drain(self, timeout: float = 60.0, horizon: float = 5.0) -> None:
+        """Run until no command is due within `horizon` seconds and nothing is in flight (tests, demos, benches)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            delay = await self._cycle()
+            if delay == 0:
+                continue
+            if not self._tasks and not await self._anything_due(horizon):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the outbox did not drain in time")
+            await self._sleep(delay, None)
+
+    async def _sleep(self, delay: float, stop: asyncio.Event | None) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait())]
+        if stop is not None:
+            waiters.append(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wake.clear()
+
+    async def _finish(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.call_timeout)
+
+    async def _anything_due(self, horizon: float) -> bool:
+        now = self.clock.now()
+        async with self.db.unit_of_work() as session:
+            found = (await session.execute(
+                select(OutboxCommand.id).where(
+                    (OutboxCommand.state.in_(outbox.RUNNABLE) & (OutboxCommand.not_before <= now + timedelta(seconds=horizon)))
+                    | (OutboxCommand.state == CommandState.IN_FLIGHT)
+                ).limit(1)
+            )).first()
+        return found is not None
+
+    # --------------------------------------------------------------------------------------------- claiming
+
+    async def _cycle(self) -> float:
+        """One claim round. Returns 0 to go on at once, else how long to wait for the next token or poll."""
+        await self._recover_leases()
+        free = self.concurrency - len(self._tasks)
+        if free <= 0:
+            return self.poll_interval
+        batches = await self._claim(free)
+        for batch in batches:
+            task = asyncio.create_task(self._execute(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if batches:
+            return 0.0
+        now = time.monotonic()
+        cooling = [due - now for due in self._cooling.values() if due > now]
+        return max(0.001, min([self.poll_interval, *cooling]))
+
+    async def _budget(self, session, destination: str) -> Budget:
+        channel_id = channel_id_of(destination)
+        if channel_id is None:
+            return destination_budget(destination)
+        if channel_id not in self._channel_kinds:
+            self._channel_kinds[channel_id] = (await session.execute(
+                select(ChannelAccount.kind).where(ChannelAccount.id == channel_id)
+            )).scalar_one_or_none()
+        return destination_budget(destination, self._channel_kinds[channel_id])
+
+    async def _claim(self, limit: int) -> list[Batch]:
+        now = self.clock.now()
+        mono = time.monotonic()
+        self._cooling = {d: due for d, due in self._cooling.items() if due > mono}
+        earlier = aliased(OutboxCommand)
+        c = OutboxCommand
+        blocked_lane = exists().where(
+            earlier.dialog_id == c.dialog_id, earlier.destination == c.destination, earlier.id < c.id,
+            earlier.state.in_(OPEN_STATES),
+        )
+        heads = (
+            select(c.id, func.row_number().over(partition_by=c.destination, order_by=c.id).label("rank"))
+            .where(c.state.in_(outbox.RUNNABLE), c.not_before <= now, ~blocked_lane)
+        )
+        if self._cooling:
+            heads = heads.where(c.destination.not_in(list(self._cooling)))
+        heads = heads.subquery()
+        # A few lane heads per destination are enough for one round (a budget rarely has more tokens at once), so a
+        # group with hundreds of waiting dialogs does not cost hundreds of rows per round.
+        query = (
+            select(*CLAIM_COLUMNS)
+            .where(c.id.in_(select(heads.c.id).where(heads.c.rank <= PER_DESTINATION)))
+            .order_by(c.id)
+            .limit(self.claim_limit)
+            .with_for_update(skip_locked=True, of=OutboxCommand)
+        )
+        batches: list[Batch] = []
+        async with self.db.unit_of_work() as session:
+            rows = (await session.execute(query)).all()
+            denied: set[str] = set()
+            for head in rows:
+                if len(batches) >= limit:
+                    break
+                if head.destination in denied:
+                    continue
+                budget = await self._budget(session, head.destination)
+                took = False
+                if self.executor.counts_as_message(head.kind):
+                    wait = await self.limiter.try_acquire(head.destination, budget)
+                    if wait > 0:
+                        denied.add(head.destination)
+                        self._cooling[head.destination] = mono + wait
+                        continue
+                    took = True
+                batches.append(Batch([head, *await self._followers(session, head, now)], budget, took))
+            if batches:
+                await session.execute(
+                    update(OutboxCommand)
+                    .where(OutboxCommand.id.in_([i for batch in batches for i in batch.ids]))
+                    .values(state=CommandState.IN_FLIGHT, attempts=OutboxCommand.attempts + 1, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+        return batches
+
+    async def _followers(self, session, head, now) -> list:
+        """Commands right behind the head in its lane that can go out in the same call."""
+        if head.dialog_id is None or head.kind not in COALESCING_KINDS:
+            return []
+        behind = (await session.execute(
+            select(*CLAIM_COLUMNS, OutboxCommand.state, OutboxCommand.not_before)
+            .where(OutboxCommand.dialog_id == head.dialog_id, OutboxCommand.destination == head.destination,
+                   OutboxCommand.id > head.id, OutboxCommand.state.in_(OPEN_STATES))
+            .order_by(OutboxCommand.id)
+            .limit(60)
+            .with_for_update(skip_locked=True, of=OutboxCommand)
+        )).all()
+        batch = [head]
+        for command in behind:
+            if command.state not in outbox.RUNNABLE or command.not_before > now:
+                break
+            if not self.executor.coalesces(batch, command):
+                break
+            batch.append(command)
+        return batch[1:]
+
+    async def _recover_leases(self) -> None:
+        mono = time.monotonic()
+        if mono - self._last_lease_check >= outbox.LEASE.total_seconds() / 4:
+            self._last_lease_check = mono
+            await self.recover_leases()
+
+    async def recover_leases(self) -> None:
+        """Commands claimed by a process that died go back to the queue (attempts kept)."""
+        now = self.clock.now()
+        async with self.db.unit_of_work() as session:
+            await session.execute(
+                update(OutboxCommand)
+                .where(OutboxCommand.state == CommandState.IN_FLIGHT, OutboxCommand.updated_at < now - outbox.LEASE)
+                .values(state=CommandState.QUEUED, not_before=now, last_error="lease expired: worker lost")
+            )
+
+    # -------------------------------------------------------------------------------------------- executing
+
+    async def _perform(self, call: Call) -> Delivery:
+        if call.via == "gateway":
+            gateway = self.services.get("channel_gateway")
+            if gateway is None:
+                raise DeliveryError("no channel gateway is running in this deployment", code="no_gateway")
+            return await gateway.send(call.channel_id, call.chat_id, call.payload, idempotency_key=call.idempotency_key)
+        surface = self.services.get("manager_surface")
+        if surface is None:
+            raise DeliveryError("the manager bot is not running", code="no_surface")
+        return await surface.execute(call.kind, call.payload)
+
+    async def _reload(self, session, batch: Batch) -> list[OutboxCommand]:
+        rows = {c.id: c for c in (await session.execute(
+            select(OutboxCommand).where(OutboxCommand.id.in_(batch.ids))
+        )).scalars()}
+        return [rows[i] for i in batch.ids if i in rows]
+
+    async def _execute(self, batch: Batch) -> None:
+        try:
+            await self._execute_batch(batch)
+        except Exception:
+            log.exception("dispatching commands %s failed", batch.ids)
+        finally:
+            self.wake()
+
+    async def _execute_batch(self, batch: Batch) -> None:
+        destination = batch.destination
+        try:
+            if uses_bot(destination):
+                await self.limiter.acquire(BOT_KEY, TELEGRAM_BOT)
+            async with self.db.unit_of_work() as session:
+                call = await self.executor.prepare(session, await self._reload(session, batch))
+            if call is None:
+                await self._complete(batch, Delivery(extra={"skipped": True}), skipped=True)
+                if batch.took_token:
+                    await self.limiter.refund(destination, batch.budget)
+                return
+            if batch.took_token:
+                # The token was taken at claim time; requests that then left late would reach the far side bunched
+                # up. Pacing the moment of sending with the same budget keeps what arrives within it.
+                await self.limiter.acquire(sending_key(destination), batch.budget)
+            delivery = await asyncio.wait_for(self._perform(call), self.call_timeout)
+        except DeliveryError as error:
+            await self._failed(batch, error)
+            return
+        except Exception as exc:  # network trouble, timeouts, a bug: retried with backoff, never lost
+            log.warning("commands %s: %s: %s", batch.ids, type(exc).__name__, exc)
+            await self._failed(batch, DeliveryError(f"{type(exc).__name__}: {exc}"[:500], code="transient"))
+            return
+        calls = max(1, int(delivery.extra.get("api_calls", 1)))
+        self.stats.api_calls[destination] = self.stats.api_calls.get(destination, 0) + calls
+        if batch.took_token and calls > 1:
+            await self.limiter.charge(destination, batch.budget, calls - 1)
+            await self.limiter.charge(sending_key(destination), batch.budget, calls - 1)
+        await self._complete(batch, delivery)
+
+    async def _complete(self, batch: Batch, delivery: Delivery, *, skipped: bool = False) -> None:
+        now = self.clock.now()
+        async with self.db.unit_of_work() as session:
+            commands = await self._reload(session, batch)
+            for command in commands:
+                await outbox.complete(session, command, delivery, now=now)
+            if not skipped:
+                try:
+                    async with session.begin_nested():
+                        await self.executor.record(session, commands, delivery, now)
+                except Exception:
+                    # The call happened: the command must end as done even if the bookkeeping failed.
+                    log.exception("recording the result of commands %s failed", batch.ids)
+        if skipped:
+            self.stats.skipped += len(batch.commands)
+        else:
+            self.stats.executed += 1
+            self.stats.commands += len(batch.commands)
+
+    async def _failed(self, batch: Batch, error: DeliveryError) -> None:
+        now = self.clock.now()
+        retrying = False
+        async with self.db.unit_of_work() as session:
+            commands = await self._reload(session, batch)
+            for command in commands:
+                retrying = await outbox.fail(session, command, error.reason, now=now, retry_after=error.retry_after,
+                                             permanent=error.permanent)
+            try:
+                async with session.begin_nested():
+                    await self.executor.record_failure(session, commands, error, retrying=retrying)
+            except Exception:
+                log.exception("recording the failure of commands %s failed", batch.ids)
+        if error.retry_after is not None:
+            self.stats.rate_limited += 1
+            # The far side is closed for exactly this long for everything going there, not just this command.
+            await self.limiter.block(batch.destination, batch.budget, error.retry_after)
+            self._cooling[batch.destination] = time.monotonic() + error.retry_after
+        if retrying:
+            self.stats.retried += 1
+        else:
+            self.stats.failed += 1
+            log.warning("commands %s failed for good: %s", batch.ids, error.reason)
+
+
+@contextlib.asynccontextmanager
+async def running(dispatcher: Dispatcher):
+    """Run a dispatcher in the background for the duration of a block (tests, demos)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        await task

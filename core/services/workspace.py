@@ -1,0 +1,1034 @@
+"""The manager workspace in Telegram as domain operations: manager groups, a topic per dialog, status markers,
+reply cards and what managers do with them, per-dialog controls, /inbox, staff removal.
+
+Nothing here talks to Telegram. Every visible effect is an outbox command (core.outbox) that the dispatcher
+executes through the ManagerSurface (bot/) or a ChannelGateway (userbots/); the command kinds and their payloads
+are defined here and executed by core.services.workspace_commands. Functions take the caller's session (one unit of
+work per update or task) and never commit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import events, outbox
+from ..errors import UserError
+from ..models import (
+    AIMode,
+    Attachment,
+    ChannelAccount,
+    ChannelKind,
+    CommandOrigin,
+    CommandState,
+    Customer,
+    Decision,
+    Dialog,
+    DialogStatus,
+    DialogTopic,
+    Direction,
+    Escalation,
+    ManagerGroup,
+    Message,
+    MessageEdit,
+    OutboxCommand,
+    Outcome,
+    StaffMember,
+    Suggestion,
+    SuggestionState,
+    Tenant,
+    TopicMessage,
+    TopicMessageKind,
+    TrainingAction,
+    TrainingSample,
+)
+from ..permissions import Permission, can
+
+log = logging.getLogger(__name__)
+
+
+class Kind:
+    """Outbox command kinds of the workspace. Destination: the manager group (tg_group), except where noted."""
+
+    CREATE_TOPIC = "create_topic"  # {topic_id}
+    EDIT_TOPIC = "edit_topic"  # {topic_id}: title and icon from the topic's current status marker
+    POST_PINNED_CARD = "post_pinned_card"  # {topic_id}
+    PIN_CARD = "pin_card"  # {topic_id}
+    EDIT_PINNED_CARD = "edit_pinned_card"  # {topic_id}
+    MIRROR = "mirror_message"  # {topic_id, message_id, media, media_group_id, length}
+    MIRROR_CHANGE = "mirror_change"  # {topic_id, message_id, change: edit|delete, old_text, new_text}
+    POST_REPLY_CARD = "post_reply_card"  # {topic_id, suggestion_id}
+    EDIT_REPLY_CARD = "edit_reply_card"  # {topic_id, suggestion_id}
+    NOTICE = "post_notice"  # {chat_id, thread_id, topic_id?, key, params, reply_to?} (a short system text)
+    INBOX = "post_inbox"  # {chat_id, thread_id, tenant_id, reply_to}: the unanswered-dialogs list
+    REACT = "react"  # {chat_id, message_id, emoji}
+    BAN = "ban_member"  # {chat_id, user_id}
+    NOTIFY_ESCALATION = "notify_escalation"  # {escalation_id, chat_id}; destination: the escalation chat
+    SEND_CUSTOMER = "send_customer_message"  # {dialog_id, chat_id, text, media, ...}; destination: channel_dest
+
+
+# Calls that Telegram does not count as messages of the group (no "N messages a minute" token needed).
+NOT_GROUP_MESSAGES = frozenset({Kind.PIN_CARD, Kind.REACT, Kind.BAN})
+
+
+class Marker(str, enum.Enum):
+    """Status board: each topic's icon and title prefix say where the dialog stands."""
+
+    NEW = "new"  # never answered
+    UNREAD = "unread"  # the customer wrote after an answer
+    WAITING = "waiting"  # a reply card waits for approval
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    WON = "won"
+    LOST = "lost"
+    BLOCKED = "blocked"  # the customer blocked the business
+    CLOSED = "closed"
+
+
+# Markers that a new customer message replaces with UNREAD (the rest keep their meaning until someone acts).
+_UNREAD_AFTER = {Marker.ANSWERED, Marker.WAITING, Marker.CLOSED, Marker.WON, Marker.LOST, Marker.BLOCKED}
+
+CHANNEL_MARK = {ChannelKind.TELEGRAM_ACCOUNT: "TG", ChannelKind.VK_COMMUNITY: "VK", ChannelKind.VK_USER: "VK"}
+TOPIC_NAME_MAX = 120  # Telegram allows 128; the marker prefix takes the rest
+# The cards in a manager group are seen by everyone in it: they show what this role may see.
+AUDIENCE_ROLE = "manager"
+# Rights the bot needs in a manager group, and what each is for.
+ROTATE_AFTER = 1_000_000  # messages in one forum before new dialogs go to a fresh group
+REQUIRED_RIGHTS = ("can_manage_topics", "can_pin_messages", "can_delete_messages", "can_restrict_members")
+MIRROR_TEXT_BUDGET = 4000
+LATE_MIRROR_WINDOW = 20  # how far back a mirror task looks for messages whose own task has not run yet  # characters one coalesced post may carry (Telegram: 4096 per message)
+SENT_BY_COMMAND = "command_id"  # Message.extra key on messages we delivered ourselves
+NOTE_REACTION = "✍"
+DELIVERED_REACTION = "👍"
+REJECT_REASONS = ("wrong", "tone", "offtopic", "other")
+
+
+class WorkspaceError(UserError):
+    """A refusal a manager sees. `code` picks the text in the bot's locale; the message is the English fallback."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A staff member acting in a manager group, with their role's permissions."""
+
+    staff_id: int
+    tenant_id: int
+    telegram_user_id: int
+    name: str
+    role_code: str
+    permissions: frozenset[str]
+
+    def can(self, permission: Permission) -> bool:
+        return can(self.permissions, permission)
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise WorkspaceError("no_permission", f"your role lacks {permission.value}", permission=permission.value)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _key(prefix: str) -> str:
+    """Idempotency key for commands that may legitimately repeat (every edit is a new command)."""
+    return f"{prefix}:{uuid.uuid4().hex}"
+
+
+# ------------------------------------------------------------------------------------------- staff & groups
+
+
+async def group_by_chat(session: AsyncSession, chat_id: int) -> ManagerGroup | None:
+    return (await session.execute(select(ManagerGroup).where(ManagerGroup.chat_id == chat_id))).scalar_one_or_none()
+
+
+async def load_actor(session: AsyncSession, tenant_id: int, telegram_user_id: int) -> Actor | None:
+    staff = (
+        await session.execute(
+            select(StaffMember).where(
+                StaffMember.tenant_id == tenant_id,
+                StaffMember.telegram_user_id == telegram_user_id,
+                StaffMember.is_active.is_(True),
+            )
+        )
+    ).scalar_one_or_none()
+    if staff is None:
+        return None
+    return Actor(staff.id, staff.tenant_id, staff.telegram_user_id, staff.name, staff.role.code,
+                 frozenset(staff.role.permissions))
+
+
+@dataclass
+class GroupStatus:
+    group: ManagerGroup
+    missing: list[str]  # "topics" when the forum mode is off, else the rights the bot lacks
+
+
+async def connect_group(session: AsyncSession, *, chat_id: int, title: str, is_forum: bool, bot_rights: dict,
+                        by_telegram_user_id: int, tenant_slug: str | None = None) -> GroupStatus:
+    """The bot was added (or promoted) in a supergroup, or someone typed /connect: register the group for the tenant
+    of the person who did it and say exactly what is still missing."""
+    query = (
+        select(StaffMember, Tenant)
+        .join(Tenant, Tenant.id == StaffMember.tenant_id)
+        .where(StaffMember.telegram_user_id == by_telegram_user_id, StaffMember.is_active.is_(True))
+    )
+    if tenant_slug:
+        query = query.where(Tenant.slug == tenant_slug)
+    candidates = [
+        (staff, tenant) for staff, tenant in (await session.execute(query)).all()
+        if can(staff.role.permissions, Permission.MANAGE_TENANT_SETTINGS)
+    ]
+    if not candidates:
+        raise WorkspaceError("connect_not_owner", "only an owner or admin of a tenant can connect a manager group")
+    if len(candidates) > 1:
+        raise WorkspaceError("connect_choose_tenant", "you manage several businesses: /connect <slug>",
+                             slugs=", ".join(sorted(t.slug for _, t in candidates)))
+    staff, tenant = candidates[0]
+    missing = ([] if is_forum else ["topics"]) + [r for r in REQUIRED_RIGHTS if not bot_rights.get(r)]
+    group = await group_by_chat(session, chat_id)
+    if group is not None and group.tenant_id != tenant.id:
+        raise WorkspaceError("connect_taken", "this group already belongs to another business")
+    if group is None:
+        group = ManagerGroup(tenant_id=tenant.id, chat_id=chat_id, title=title[:255])
+        session.add(group)
+    group.title = title[:255]
+    group.is_forum = is_forum
+    group.missing_rights = missing
+    group.is_active = True
+    await session.flush()
+    if not missing:
+        # A fresh group replaces the tenant's full ones: their new dialogs (and channels pointing there) come here.
+        await session.execute(
+            update(ManagerGroup)
+            .where(ManagerGroup.tenant_id == tenant.id, ManagerGroup.id != group.id,
+                   ManagerGroup.message_count >= ROTATE_AFTER, ManagerGroup.rotated_to_id.is_(None))
+            .values(rotated_to_id=group.id)
+        )
+    events.record(session, "manager_group_connected", tenant_id=tenant.id, actor_staff_id=staff.id,
+                  chat_id=chat_id, missing=missing)
+    await notice(session, group, key="group_missing" if missing else "group_ready", params={"missing": missing})
+    return GroupStatus(group, missing)
+
+
+async def disconnect_group(session: AsyncSession, chat_id: int) -> None:
+    """The bot left or was removed: new dialogs go elsewhere; topics stay mapped in case it comes back."""
+    group = await group_by_chat(session, chat_id)
+    if group is not None and group.is_active:
+        group.is_active = False
+        events.record(session, "manager_group_disconnected", tenant_id=group.tenant_id, chat_id=chat_id)
+
+
+async def notice(session: AsyncSession, group: ManagerGroup, *, key: str, params: dict | None = None,
+                 topic: DialogTopic | None = None, thread_id: int | None = None,
+                 reply_to: int | None = None) -> OutboxCommand:
+    """A short system text in the group (General when no topic/thread). `key` names a text in the bot's locale."""
+    return await outbox.enqueue(
+        session, kind=Kind.NOTICE, destination=outbox.tg_group(group.chat_id), idempotency_key=_key("notice"),
+        tenant_id=group.tenant_id, dialog_id=topic.dialog_id if topic else None,
+        payload={"chat_id": group.chat_id, "thread_id": thread_id, "topic_id": topic.id if topic else None,
+                 "key": key, "params": params or {}, "reply_to": reply_to},
+    )
+
+
+async def notice_chat(session: AsyncSession, chat_id: int, *, key: str, params: dict | None = None,
+                      reply_to: int | None = None) -> OutboxCommand:
+    """A short system text in a chat that is not (yet) a manager group, e.g. why it could not be connected."""
+    return await outbox.enqueue(
+        session, kind=Kind.NOTICE, destination=outbox.tg_group(chat_id) if chat_id < 0 else outbox.tg_chat(chat_id),
+        idempotency_key=_key("notice"),
+        payload={"chat_id": chat_id, "thread_id": None, "topic_id": None, "key": key, "params": params or {},
+                 "reply_to": reply_to},
+    )
+
+
+# ------------------------------------------------------------------------------------------------- routing
+
+
+async def _follow_rotation(session: AsyncSession, group: ManagerGroup) -> ManagerGroup:
+    seen = {group.id}
+    while group.rotated_to_id is not None and group.rotated_to_id not in seen:
+        group = await session.get(ManagerGroup, group.rotated_to_id)
+        seen.add(group.id)
+    return group
+
+
+async def route_dialog(session: AsyncSession, dialog: Dialog) -> ManagerGroup | None:
+    """The manager group a dialog lives in. New dialogs follow the tenant's rule: the channel's own group
+    (by_channel, or when the channel names one), the channel's team, else round robin (the active group holding the
+    fewest dialogs). A group that rotated to a fresh one hands its new dialogs over."""
+    if dialog.manager_group_id is not None:
+        group = await session.get(ManagerGroup, dialog.manager_group_id)
+        if group is not None and group.is_active:
+            return group
+    groups = list((await session.execute(
+        select(ManagerGroup).where(ManagerGroup.tenant_id == dialog.tenant_id, ManagerGroup.is_active.is_(True),
+                                   ManagerGroup.rotated_to_id.is_(None))
+        .order_by(ManagerGroup.id)
+    )).scalars())
+    # A group near Telegram's practical size takes no new dialogs while a fresher one exists.
+    groups = [g for g in groups if g.message_count < ROTATE_AFTER] or groups
+    if not groups:
+        return None
+    channel = await session.get(ChannelAccount, dialog.channel_id)
+    chosen = None
+    if channel.manager_group_id is not None:
+        own = await session.get(ManagerGroup, channel.manager_group_id)
+        if own is not None and own.is_active:
+            chosen = await _follow_rotation(session, own)
+    if chosen is None and (team := (channel.settings or {}).get("team")):
+        chosen = next((g for g in groups if g.team == team), None)
+    if chosen is None:
+        counts = dict((await session.execute(
+            select(Dialog.manager_group_id, func.count())
+            .where(Dialog.manager_group_id.in_([g.id for g in groups])).group_by(Dialog.manager_group_id)
+        )).all())
+        chosen = min(groups, key=lambda g: (counts.get(g.id, 0), g.id))
+    dialog.manager_group_id = chosen.id
+    return chosen
+
+
+# -------------------------------------------------------------------------------------------------- topics
+
+
+async def topic_name(session: AsyncSession, dialog: Dialog) -> str:
+    customer = await session.get(Customer, dialog.customer_id)
+    channel = await session.get(ChannelAccount, dialog.channel_id)
+    name = (customer.display_name or f"#{dialog.id}").strip()
+    return f"{name[:TOPIC_NAME_MAX - 5]} · {CHANNEL_MARK.get(channel.kind, '?')}"
+
+
+async def _topic_command(session: AsyncSession, group: ManagerGroup, topic: DialogTopic, kind: str, key: str,
+                         **payload) -> OutboxCommand:
+    return await outbox.enqueue(
+        session, kind=kind, destination=outbox.tg_group(group.chat_id), idempotency_key=key,
+        tenant_id=group.tenant_id, dialog_id=topic.dialog_id, payload={"topic_id": topic.id, **payload},
+    )
+
+
+async def ensure_topic(session: AsyncSession, dialog: Dialog, group: ManagerGroup) -> tuple[DialogTopic, bool]:
+    """The dialog's topic in `group`, created exactly once: two first messages racing both reach the same unique
+    row, and only the transaction that inserted it queues createForumTopic and the pinned card."""
+    query = select(DialogTopic).where(DialogTopic.dialog_id == dialog.id, DialogTopic.manager_group_id == group.id)
+    topic = (await session.execute(query)).scalar_one_or_none()
+    if topic is not None:
+        return topic, False
+    inserted = (
+        await session.execute(
+            insert(DialogTopic)
+            .values(dialog_id=dialog.id, manager_group_id=group.id, title=await topic_name(session, dialog),
+                    status_marker=Marker.NEW.value)
+            .on_conflict_do_nothing(index_elements=["dialog_id", "manager_group_id"])
+            .returning(DialogTopic.id)
+        )
+    ).scalar_one_or_none()
+    topic = (await session.execute(query)).scalar_one()
+    if inserted is not None:
+        await queue_topic_setup(session, group, topic, generation="1")
+    return topic, inserted is not None
+
+
+async def queue_topic_setup(session: AsyncSession, group: ManagerGroup, topic: DialogTopic, *, generation: str) -> None:
+    """createForumTopic, then the pinned card and its pin — in this order, in the dialog's lane."""
+    await _topic_command(session, group, topic, Kind.CREATE_TOPIC, f"topic:{topic.id}:create:{generation}")
+    await queue_pinned_card(session, group, topic, generation=generation)
+
+
+async def queue_pinned_card(session: AsyncSession, group: ManagerGroup, topic: DialogTopic, *, generation: str) -> None:
+    await _topic_command(session, group, topic, Kind.POST_PINNED_CARD, f"topic:{topic.id}:card:{generation}")
+    await _topic_command(session, group, topic, Kind.PIN_CARD, f"topic:{topic.id}:pin:{generation}")
+
+
+async def topic_for_dialog(session: AsyncSession, dialog: Dialog) -> tuple[DialogTopic, ManagerGroup] | None:
+    if dialog.manager_group_id is None:
+        return None
+    topic = (
+        await session.execute(
+            select(DialogTopic).where(DialogTopic.dialog_id == dialog.id,
+                                      DialogTopic.manager_group_id == dialog.manager_group_id)
+        )
+    ).scalar_one_or_none()
+    if topic is None:
+        return None
+    return topic, await session.get(ManagerGroup, topic.manager_group_id)
+
+
+async def topic_by_thread(session: AsyncSession, group: ManagerGroup, thread_id: int | None) -> DialogTopic | None:
+    if thread_id is None:
+        return None
+    return (
+        await session.execute(
+            select(DialogTopic).where(DialogTopic.manager_group_id == group.id, DialogTopic.thread_id == thread_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def set_marker(session: AsyncSession, dialog: Dialog, marker: Marker,
+                     found: tuple[DialogTopic, ManagerGroup] | None = None) -> None:
+    """Change the topic's status marker; one editForumTopic is queued only when it really changes."""
+    found = found or await topic_for_dialog(session, dialog)
+    if found is None:
+        return
+    topic, group = found
+    if topic.status_marker == marker.value:
+        return
+    topic.status_marker = marker.value
+    await _topic_command(session, group, topic, Kind.EDIT_TOPIC, _key(f"topic:{topic.id}:marker"))
+
+
+async def refresh_pinned_card(session: AsyncSession, dialog: Dialog) -> None:
+    found = await topic_for_dialog(session, dialog)
+    if found is not None:
+        topic, group = found
+        await _topic_command(session, group, topic, Kind.EDIT_PINNED_CARD, _key(f"topic:{topic.id}:card-edit"))
+
+
+# -------------------------------------------------------------------------------------------------- mirror
+
+
+def _mirror_payload(message: Message, has_media: bool) -> dict:
+    """What the dispatcher needs to coalesce posts without reading the messages: media or not, album, length."""
+    return {"message_id": message.id, "media": has_media, "media_group_id": message.media_group_id,
+            "length": len(message.text or "")}
+
+
+async def mirror_message(session: AsyncSession, message_id: int) -> int:
+    """Task MIRROR_MESSAGE: show a live message in its dialog's topic (creating the topic on first need).
+
+    Imported history is never mirrored. The dialog row is locked so that concurrent mirrors of one dialog queue their
+    posts in message order; a message whose task ran late is queued before the one that triggered this run.
+    Returns how many posts were queued."""
+    message = await session.get(Message, message_id)
+    if message is None or message.is_imported:
+        return 0
+    dialog = (await session.execute(select(Dialog).where(Dialog.id == message.dialog_id).with_for_update())).scalar_one()
+    if message.author_staff_id is not None or SENT_BY_COMMAND in (message.extra or {}) \
+            or await _sent_by_us(session, message):
+        return 0  # our own reply coming back from the channel: the topic shows it already
+    group = await route_dialog(session, dialog)
+    if group is None:
+        log.info("tenant %s has no manager group yet: dialog %s is not mirrored", dialog.tenant_id, dialog.id)
+        return 0
+    topic, _ = await ensure_topic(session, dialog, group)
+    # Messages of this dialog whose mirror task has not queued a post yet (e.g. it runs a moment later), oldest
+    # first, so that the posts follow the order the customer wrote in; one query, with whether each has media.
+    mirror_key = func.concat("mirror:", Message.id, f":{topic.id}")
+    has_media = select(Attachment.id).where(Attachment.message_id == Message.id).exists()
+    already = select(OutboxCommand.id).where(OutboxCommand.idempotency_key == mirror_key).exists()
+    pending = (await session.execute(
+        select(Message, has_media)
+        .where(Message.dialog_id == dialog.id, Message.id <= message.id, Message.is_imported.is_(False),
+               Message.author_staff_id.is_(None), ~Message.extra.has_key(SENT_BY_COMMAND), ~already)
+        .order_by(Message.id.desc()).limit(LATE_MIRROR_WINDOW)
+    )).all()
+    queued = 0
+    for item, media in reversed(pending):
+        if item.id != message.id and await _sent_by_us(session, item):
+            continue
+        await _topic_command(session, group, topic, Kind.MIRROR, _mirror_key(item.id, topic.id),
+                             **_mirror_payload(item, media))
+        queued += 1
+    if message.direction == Direction.IN and Marker(topic.status_marker) in _UNREAD_AFTER:
+        await set_marker(session, dialog, Marker.UNREAD, found=(topic, group))
+    return queued
+
+
+def _mirror_key(message_id: int, topic_id: int) -> str:
+    return f"mirror:{message_id}:{topic_id}"
+
+
+async def _sent_by_us(session: AsyncSession, message: Message) -> bool:
+    """An outgoing message the channel reports back after we delivered it (same external id)."""
+    if message.direction != Direction.OUT or not message.external_id:
+        return False
+    return (await session.execute(
+        select(func.count()).select_from(OutboxCommand).where(
+            OutboxCommand.dialog_id == message.dialog_id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
+            OutboxCommand.result["external_id"].astext == message.external_id,
+        )
+    )).scalar_one() > 0
+
+
+async def mirror_change(session: AsyncSession, message_id: int) -> bool:
+    """Task MIRROR_EDIT: a customer edited or deleted a message — a short note replying to its mirror."""
+    message = await session.get(Message, message_id)
+    if message is None or message.is_imported:
+        return False
+    dialog = await session.get(Dialog, message.dialog_id)
+    found = await topic_for_dialog(session, dialog)
+    if found is None:
+        return False
+    topic, group = found
+    if message.deleted_at is not None:
+        change, key = "delete", f"change:{message.id}:deleted"
+        old_text, new_text = message.text, None
+    else:
+        last = (await session.execute(
+            select(MessageEdit).where(MessageEdit.message_id == message.id).order_by(MessageEdit.id.desc()).limit(1)
+        )).scalar_one_or_none()
+        change, key = "edit", f"change:{message.id}:edit:{message.edit_count}"
+        old_text, new_text = (last.old_text if last else None), message.text
+    await _topic_command(session, group, topic, Kind.MIRROR_CHANGE, key, message_id=message.id, change=change,
+                         old_text=old_text, new_text=new_text)
+    return True
+
+
+# --------------------------------------------------------------------------------------------- reply cards
+
+
+async def post_suggestion_card(session: AsyncSession, suggestion_id: int) -> bool:
+    """Task "post_suggestion_card": the AI drafted a reply; show it as a card in the dialog's topic."""
+    suggestion = await session.get(Suggestion, suggestion_id)
+    if suggestion is None or suggestion.state == SuggestionState.OUTDATED:
+        return False  # a newer customer message arrived first: the card would be stale on arrival
+    dialog = (await session.execute(select(Dialog).where(Dialog.id == suggestion.dialog_id).with_for_update())).scalar_one()
+    group = await route_dialog(session, dialog)
+    if group is None:
+        return False
+    topic, _ = await ensure_topic(session, dialog, group)
+    await _topic_command(session, group, topic, Kind.POST_REPLY_CARD, f"card:{suggestion.id}",
+                         suggestion_id=suggestion.id)
+    if suggestion.state == SuggestionState.PENDING:
+        if suggestion.decision == Decision.ESCALATE:
+            await set_marker(session, dialog, Marker.ESCALATED)
+            escalation = (await session.execute(
+                select(Escalation).where(Escalation.suggestion_id == suggestion.id).order_by(Escalation.id).limit(1)
+            )).scalar_one_or_none()
+            if escalation is not None:
+                await notify_escalation(session, dialog, escalation)
+        elif suggestion.decision == Decision.NEED_APPROVAL:
+            await set_marker(session, dialog, Marker.WAITING)
+    return True
+
+
+async def refresh_cards(session: AsyncSession, suggestion_ids: list[int]) -> int:
+    """Task REFRESH_CARDS: suggestions changed state (e.g. outdated by a newer customer message). A card not posted
+    yet is simply not posted; a posted one is edited (its buttons go away). Returns the number of edits queued."""
+    edits = 0
+    for suggestion_id in suggestion_ids:
+        post = (await session.execute(
+            select(OutboxCommand).where(OutboxCommand.idempotency_key == f"card:{suggestion_id}")
+        )).scalar_one_or_none()
+        if post is None:
+            continue
+        if post.state in (CommandState.QUEUED, CommandState.APPROVED):
+            await outbox.cancel(session, post.id, reason="suggestion outdated before its card was posted")
+            continue
+        if await queue_card_edit(session, suggestion_id):
+            edits += 1
+    return edits
+
+
+async def queue_card_edit(session: AsyncSession, suggestion_id: int) -> bool:
+    suggestion = await session.get(Suggestion, suggestion_id)
+    if suggestion is None:
+        return False
+    dialog = await session.get(Dialog, suggestion.dialog_id)
+    found = await topic_for_dialog(session, dialog)
+    if found is None:
+        return False
+    topic, group = found
+    await _topic_command(session, group, topic, Kind.EDIT_REPLY_CARD, _key(f"card-edit:{suggestion_id}"),
+                         suggestion_id=suggestion_id)
+    return True
+
+
+async def _lock_suggestion(session: AsyncSession, actor: Actor, suggestion_id: int) -> Suggestion:
+    suggestion = (
+        await session.execute(select(Suggestion).where(Suggestion.id == suggestion_id).with_for_update())
+    ).scalar_one_or_none()
+    if suggestion is None or suggestion.tenant_id != actor.tenant_id:
+        raise WorkspaceError("card_unknown", "this card is not known")
+    return suggestion
+
+
+async def _pending(session: AsyncSession, actor: Actor, suggestion_id: int) -> Suggestion:
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    suggestion = await _lock_suggestion(session, actor, suggestion_id)
+    if suggestion.state == SuggestionState.OUTDATED:
+        raise WorkspaceError("card_outdated", "a newer customer message made this draft outdated")
+    if suggestion.state != SuggestionState.PENDING:
+        raise WorkspaceError("card_done", "this card has been handled already", state=suggestion.state.value)
+    return suggestion
+
+
+async def _customer_text(session: AsyncSession, message_id: int) -> str:
+    message = await session.get(Message, message_id)
+    return message.text if message else ""
+
+
+def similarity(a: str, b: str) -> float:
+    return round(difflib.SequenceMatcher(None, a, b).ratio(), 4)
+
+
+async def _sample(session: AsyncSession, suggestion: Suggestion, action: TrainingAction, final: str | None) -> None:
+    session.add(TrainingSample(
+        tenant_id=suggestion.tenant_id, dialog_id=suggestion.dialog_id, suggestion_id=suggestion.id,
+        customer_message=await _customer_text(session, suggestion.message_id), draft=suggestion.text, final=final,
+        intent=suggestion.intent, action=action,
+        similarity=similarity(suggestion.text, final) if final is not None else None,
+    ))
+
+
+async def _send_suggestion(session: AsyncSession, actor: Actor, suggestion: Suggestion, text: str,
+                           now: datetime) -> OutboxCommand:
+    dialog = await session.get(Dialog, suggestion.dialog_id)
+    waiting = (await session.execute(
+        select(OutboxCommand).where(OutboxCommand.suggestion_id == suggestion.id,
+                                    OutboxCommand.kind == Kind.SEND_CUSTOMER,
+                                    OutboxCommand.state == CommandState.PENDING_APPROVAL)
+    )).scalar_one_or_none()
+    if waiting is not None:
+        # The AI queued the reply awaiting approval: approve that command (with the final text) instead of a copy.
+        waiting.payload = {**waiting.payload, "text": text, "staff_id": actor.staff_id}
+        await outbox.approve(session, waiting.id, staff_id=actor.staff_id)
+        await _after_manager_answer(session, dialog, except_command_id=waiting.id, now=now)
+        return waiting
+    return await send_to_customer(
+        session, dialog, text=text, origin=CommandOrigin.AI, staff_id=actor.staff_id, suggestion_id=suggestion.id,
+        key=f"suggestion:{suggestion.id}:send", intent=suggestion.intent, confidence=suggestion.confidence,
+        state=CommandState.APPROVED, now=now,
+    )
+
+
+async def approve_suggestion(session: AsyncSession, actor: Actor, suggestion_id: int,
+                             now: datetime | None = None) -> OutboxCommand:
+    """Send: the draft goes to the customer as it is; the card changes once delivery is known."""
+    now = _now(now)
+    suggestion = await _pending(session, actor, suggestion_id)
+    suggestion.state, suggestion.final_text = SuggestionState.SENT, suggestion.text
+    suggestion.decided_by_id, suggestion.decided_at = actor.staff_id, now
+    await _sample(session, suggestion, TrainingAction.SENT, suggestion.text)
+    events.record(session, "suggestion_approved", tenant_id=actor.tenant_id, dialog_id=suggestion.dialog_id,
+                  actor_staff_id=actor.staff_id, suggestion_id=suggestion.id)
+    return await _send_suggestion(session, actor, suggestion, suggestion.text, now)
+
+
+async def edit_suggestion(session: AsyncSession, actor: Actor, suggestion_id: int, text: str,
+                          now: datetime | None = None) -> OutboxCommand:
+    """Edit: the manager's version goes to the customer; the draft/final pair is kept for training."""
+    now = _now(now)
+    text = text.strip()
+    if not text:
+        raise WorkspaceError("empty_text", "the edited text is empty")
+    suggestion = await _pending(session, actor, suggestion_id)
+    suggestion.state, suggestion.final_text = SuggestionState.EDITED, text
+    suggestion.decided_by_id, suggestion.decided_at = actor.staff_id, now
+    await _sample(session, suggestion, TrainingAction.EDITED, text)
+    events.record(session, "suggestion_edited", tenant_id=actor.tenant_id, dialog_id=suggestion.dialog_id,
+                  actor_staff_id=actor.staff_id, suggestion_id=suggestion.id,
+                  similarity=similarity(suggestion.text, text))
+    return await _send_suggestion(session, actor, suggestion, text, now)
+
+
+async def _cancel_waiting_sends(session: AsyncSession, suggestion: Suggestion, reason: str) -> None:
+    ids = (await session.execute(
+        select(OutboxCommand.id).where(OutboxCommand.suggestion_id == suggestion.id,
+                                       OutboxCommand.kind == Kind.SEND_CUSTOMER,
+                                       OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, *outbox.RUNNABLE]))
+    )).scalars()
+    for command_id in list(ids):
+        await outbox.cancel(session, command_id, reason=reason)
+
+
+async def reject_suggestion(session: AsyncSession, actor: Actor, suggestion_id: int, reason: str | None = None,
+                            now: datetime | None = None) -> None:
+    """Reject: nothing is sent. The card then offers reason buttons (optional) until one is chosen."""
+    now = _now(now)
+    suggestion = await _pending(session, actor, suggestion_id)
+    suggestion.state, suggestion.reject_reason = SuggestionState.REJECTED, reason
+    suggestion.decided_by_id, suggestion.decided_at = actor.staff_id, now
+    await _sample(session, suggestion, TrainingAction.REJECTED, None)
+    await _cancel_waiting_sends(session, suggestion, "rejected by a manager")
+    events.record(session, "suggestion_rejected", tenant_id=actor.tenant_id, dialog_id=suggestion.dialog_id,
+                  actor_staff_id=actor.staff_id, suggestion_id=suggestion.id, reason=reason)
+    await queue_card_edit(session, suggestion.id)
+
+
+async def set_reject_reason(session: AsyncSession, actor: Actor, suggestion_id: int, reason: str) -> None:
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    if reason not in REJECT_REASONS:
+        raise WorkspaceError("bad_reason", "unknown reason")
+    suggestion = await _lock_suggestion(session, actor, suggestion_id)
+    if suggestion.state != SuggestionState.REJECTED or suggestion.reject_reason:
+        raise WorkspaceError("card_done", "this card has been handled already", state=suggestion.state.value)
+    suggestion.reject_reason = reason
+    events.record(session, "suggestion_reject_reason", tenant_id=actor.tenant_id, dialog_id=suggestion.dialog_id,
+                  actor_staff_id=actor.staff_id, suggestion_id=suggestion.id, reason=reason)
+    await queue_card_edit(session, suggestion.id)
+
+
+async def _summary(session: AsyncSession, dialog: Dialog) -> str:
+    customer = await session.get(Customer, dialog.customer_id)
+    if customer.summary:
+        return customer.summary
+    recent = list((await session.execute(
+        select(Message.text).where(Message.dialog_id == dialog.id, Message.text != "")
+        .order_by(Message.id.desc()).limit(3)
+    )).scalars())
+    return " / ".join(reversed([t[:200] for t in recent]))
+
+
+async def escalate(session: AsyncSession, actor: Actor, *, dialog_id: int, suggestion_id: int | None = None,
+                   reason: str = "manager", now: datetime | None = None) -> Escalation:
+    """Escalate: an escalation with reason, summary and the proposed answer; the tenant's escalation chat is told."""
+    now = _now(now)
+    suggestion = None
+    if suggestion_id is not None:
+        suggestion = await _pending(session, actor, suggestion_id)
+        dialog_id = suggestion.dialog_id
+    else:
+        actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _dialog(session, actor, dialog_id)
+    escalation = Escalation(
+        tenant_id=dialog.tenant_id, dialog_id=dialog.id, suggestion_id=suggestion.id if suggestion else None,
+        reason=reason, summary=await _summary(session, dialog), proposed_answer=suggestion.text if suggestion else None,
+        to_clarify=(suggestion.decision_reason or None) if suggestion else None, created_by_id=actor.staff_id,
+    )
+    session.add(escalation)
+    if suggestion is not None:
+        suggestion.state, suggestion.decided_by_id, suggestion.decided_at = SuggestionState.ESCALATED, actor.staff_id, now
+        await _sample(session, suggestion, TrainingAction.ESCALATED, None)
+        await _cancel_waiting_sends(session, suggestion, "escalated by a manager")
+        await queue_card_edit(session, suggestion.id)
+    dialog.status = DialogStatus.ESCALATED
+    await session.flush()
+    events.record(session, "dialog_escalated", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=actor.staff_id, escalation_id=escalation.id, reason=reason)
+    await set_marker(session, dialog, Marker.ESCALATED)
+    await refresh_pinned_card(session, dialog)
+    await notify_escalation(session, dialog, escalation)
+    return escalation
+
+
+async def notify_escalation(session: AsyncSession, dialog: Dialog, escalation: Escalation) -> None:
+    """Tell the tenant's escalation chat (a group or a person), once per escalation."""
+    tenant = await session.get(Tenant, dialog.tenant_id)
+    if not tenant.escalation_chat_id:
+        return
+    chat_id = tenant.escalation_chat_id
+    await outbox.enqueue(
+        session, kind=Kind.NOTIFY_ESCALATION,
+        destination=outbox.tg_group(chat_id) if chat_id < 0 else outbox.tg_chat(chat_id),
+        idempotency_key=f"escalation:{escalation.id}:notify", tenant_id=dialog.tenant_id,
+        payload={"escalation_id": escalation.id, "chat_id": chat_id},
+    )
+
+
+# ------------------------------------------------------------------------------------------- to customers
+
+
+async def send_to_customer(session: AsyncSession, dialog: Dialog, *, text: str, key: str,
+                           origin: CommandOrigin = CommandOrigin.MANAGER, staff_id: int | None = None,
+                           media: list[dict] | None = None, suggestion_id: int | None = None,
+                           topic_message: dict | None = None, intent: str | None = None,
+                           confidence: float | None = None, state: CommandState = CommandState.QUEUED,
+                           now: datetime | None = None) -> OutboxCommand:
+    """Queue a reply to the customer through the dialog's channel (kind SEND_CUSTOMER). The channel adapter gets
+    `idempotency_key` (VK: random_id), so a retried command never reaches the customer twice."""
+    now = _now(now)
+    command = await outbox.enqueue(
+        session, kind=Kind.SEND_CUSTOMER, destination=outbox.channel_dest(dialog.channel_id), idempotency_key=key,
+        tenant_id=dialog.tenant_id, dialog_id=dialog.id, suggestion_id=suggestion_id, origin=origin,
+        confidence=confidence, intent=intent, state=state,
+        payload={"dialog_id": dialog.id, "chat_id": dialog.external_chat_id, "text": text, "media": media or [],
+                 "staff_id": staff_id, "suggestion_id": suggestion_id, "topic_message": topic_message},
+    )
+    if staff_id is not None:
+        await _after_manager_answer(session, dialog, except_command_id=command.id, now=now)
+    return command
+
+
+async def _after_manager_answer(session: AsyncSession, dialog: Dialog, *, except_command_id: int,
+                                 now: datetime) -> None:
+    """A person answered: the dialog is no longer unread, and automatic replies that have not left yet (an AI reply
+    waiting out its human-like delay, a night auto-reply) are not wanted any more; their cards say so."""
+    waiting = (await session.execute(
+        select(OutboxCommand.id, OutboxCommand.suggestion_id).where(
+            OutboxCommand.dialog_id == dialog.id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
+            OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
+            OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, *outbox.RUNNABLE]),
+            OutboxCommand.payload["staff_id"].astext.is_(None), OutboxCommand.id != except_command_id,
+        )
+    )).all()
+    for command_id, suggestion_id in waiting:
+        if await outbox.cancel(session, command_id, reason="a manager answered") and suggestion_id is not None:
+            suggestion = await session.get(Suggestion, suggestion_id)
+            if suggestion is not None and suggestion.state == SuggestionState.PENDING:
+                suggestion.state = SuggestionState.OUTDATED
+                await queue_card_edit(session, suggestion_id)
+    dialog.unread_count = 0
+    await session.execute(
+        update(Message).where(Message.dialog_id == dialog.id, Message.is_read.is_(False)).values(is_read=True)
+    )
+
+
+async def _dialog(session: AsyncSession, actor: Actor, dialog_id: int) -> Dialog:
+    dialog = (await session.execute(select(Dialog).where(Dialog.id == dialog_id).with_for_update())).scalar_one_or_none()
+    if dialog is None or dialog.tenant_id != actor.tenant_id:
+        raise WorkspaceError("dialog_unknown", "this dialog is not known")
+    return dialog
+
+
+async def _topic_dialog(session: AsyncSession, group: ManagerGroup, thread_id: int | None) -> tuple[DialogTopic, Dialog]:
+    topic = await topic_by_thread(session, group, thread_id)
+    if topic is None:
+        raise WorkspaceError("not_a_dialog_topic", "write in a dialog's topic")
+    dialog = (await session.execute(select(Dialog).where(Dialog.id == topic.dialog_id).with_for_update())).scalar_one()
+    return topic, dialog
+
+
+async def manager_reply(session: AsyncSession, actor: Actor, group: ManagerGroup, *, thread_id: int | None,
+                        telegram_message_id: int, text: str, media: list[dict] | None = None,
+                        now: datetime | None = None) -> OutboxCommand:
+    """A manager wrote in a dialog's topic: it goes to the customer as it is (text, photo, document, voice)."""
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    if not (text or "").strip() and not media:
+        raise WorkspaceError("empty_text", "nothing to send")
+    topic, dialog = await _topic_dialog(session, group, thread_id)
+    session.add(TopicMessage(dialog_topic_id=topic.id, telegram_message_id=telegram_message_id,
+                             kind=TopicMessageKind.MANAGER))
+    events.record(session, "manager_reply", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=actor.staff_id)
+    return await send_to_customer(
+        session, dialog, text=text or "", media=media, origin=CommandOrigin.MANAGER, staff_id=actor.staff_id,
+        key=f"tg:{group.chat_id}:{telegram_message_id}:reply",
+        topic_message={"chat_id": group.chat_id, "message_id": telegram_message_id}, now=now,
+    )
+
+
+async def card_suggestion(session: AsyncSession, group: ManagerGroup, telegram_message_id: int) -> int | None:
+    """The suggestion whose card is this topic message (a manager replied to a card with their own text)."""
+    return (await session.execute(
+        select(TopicMessage.suggestion_id)
+        .join(DialogTopic, DialogTopic.id == TopicMessage.dialog_topic_id)
+        .where(DialogTopic.manager_group_id == group.id, TopicMessage.telegram_message_id == telegram_message_id,
+               TopicMessage.kind == TopicMessageKind.REPLY_CARD)
+    )).scalar_one_or_none()
+
+
+async def add_note(session: AsyncSession, actor: Actor, group: ManagerGroup, *, thread_id: int | None,
+                   telegram_message_id: int, text: str, now: datetime | None = None) -> None:
+    """/note: an internal note on the customer — shown on the pinned card, never sent."""
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    text = text.strip()
+    if not text:
+        raise WorkspaceError("note_empty", "/note needs a text")
+    now = _now(now)
+    topic, dialog = await _topic_dialog(session, group, thread_id)
+    customer = await session.get(Customer, dialog.customer_id)
+    line = f"{now:%d.%m %H:%M} {actor.name}: {text}"
+    customer.notes = f"{customer.notes}\n{line}" if customer.notes else line
+    session.add(TopicMessage(dialog_topic_id=topic.id, telegram_message_id=telegram_message_id,
+                             kind=TopicMessageKind.NOTE))
+    events.record(session, "note_added", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=actor.staff_id, text=text)
+    await react(session, group, telegram_message_id, NOTE_REACTION, dialog_id=dialog.id)
+    await refresh_pinned_card(session, dialog)
+
+
+async def react(session: AsyncSession, group: ManagerGroup, message_id: int, emoji: str,
+                dialog_id: int | None = None) -> None:
+    await outbox.enqueue(
+        session, kind=Kind.REACT, destination=outbox.tg_group(group.chat_id), idempotency_key=_key("react"),
+        tenant_id=group.tenant_id, dialog_id=dialog_id,
+        payload={"chat_id": group.chat_id, "message_id": message_id, "emoji": emoji},
+    )
+
+
+# --------------------------------------------------------------------------------------- per-dialog controls
+
+AI_MODE_ALIASES = {"off": AIMode.OFF, "learning": AIMode.LEARNING, "semi": AIMode.SEMI_AUTO,
+                   "semi_auto": AIMode.SEMI_AUTO, "auto": AIMode.AUTO}
+
+
+async def dialog_in_group(session: AsyncSession, actor: Actor, group: ManagerGroup, thread_id: int | None) -> Dialog:
+    _, dialog = await _topic_dialog(session, group, thread_id)
+    if dialog.tenant_id != actor.tenant_id:
+        raise WorkspaceError("dialog_unknown", "this dialog is not known")
+    return dialog
+
+
+async def set_ai_mode(session: AsyncSession, actor: Actor, dialog_id: int, mode: str) -> Dialog:
+    actor.require(Permission.MANAGE_AUTOSEND)
+    if mode not in AI_MODE_ALIASES:
+        raise WorkspaceError("bad_ai_mode", "AI mode: off, learning, semi or auto")
+    dialog = await _dialog(session, actor, dialog_id)
+    previous, dialog.ai_mode = dialog.ai_mode, AI_MODE_ALIASES[mode]
+    if previous != dialog.ai_mode:
+        events.record(session, "ai_mode_changed", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                      actor_staff_id=actor.staff_id, mode=dialog.ai_mode.value, previous=previous.value)
+        await refresh_pinned_card(session, dialog)
+    return dialog
+
+
+async def assign(session: AsyncSession, actor: Actor, dialog_id: int, *, staff_id: int | None = None,
+                 username: str | None = None) -> StaffMember:
+    """Assign the dialog to a staff member (the actor by default, or @username)."""
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _dialog(session, actor, dialog_id)
+    query = select(StaffMember).where(StaffMember.tenant_id == actor.tenant_id, StaffMember.is_active.is_(True))
+    if username:
+        query = query.where(func.lower(StaffMember.username) == username.lstrip("@").lower())
+    else:
+        query = query.where(StaffMember.id == (staff_id or actor.staff_id))
+    staff = (await session.execute(query)).scalar_one_or_none()
+    if staff is None:
+        raise WorkspaceError("staff_unknown", "no such staff member", who=username or "")
+    if dialog.assignee_id != staff.id:
+        dialog.assignee_id = staff.id
+        events.record(session, "dialog_assigned", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                      actor_staff_id=actor.staff_id, assignee_id=staff.id)
+        await refresh_pinned_card(session, dialog)
+    return staff
+
+
+def parse_amount(raw: str | None) -> Decimal | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        amount = Decimal(raw.strip().replace(" ", "").replace(",", "."))
+    except InvalidOperation:
+        raise WorkspaceError("bad_amount", "the amount must be a number", raw=raw) from None
+    if amount < 0 or amount >= Decimal("1e12"):
+        raise WorkspaceError("bad_amount", "the amount must be a number", raw=raw)
+    return amount
+
+
+async def mark_won(session: AsyncSession, actor: Actor, dialog_id: int, amount: Decimal | None = None,
+                   now: datetime | None = None) -> Dialog:
+    """Won: a sale. The dialog's approved replies become few-shot examples for the assistant."""
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _dialog(session, actor, dialog_id)
+    tenant = await session.get(Tenant, dialog.tenant_id)
+    dialog.outcome, dialog.outcome_amount, dialog.outcome_at = Outcome.WON, amount, _now(now)
+    dialog.outcome_currency, dialog.outcome_reason = tenant.currency, None
+    await session.execute(
+        update(TrainingSample).where(TrainingSample.dialog_id == dialog.id)
+        .values(outcome=Outcome.WON,
+                few_shot=TrainingSample.action.in_([TrainingAction.SENT, TrainingAction.EDITED]))
+    )
+    events.record(session, "dialog_won", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=actor.staff_id, amount=str(amount) if amount is not None else None)
+    await set_marker(session, dialog, Marker.WON)
+    await refresh_pinned_card(session, dialog)
+    return dialog
+
+
+async def mark_lost(session: AsyncSession, actor: Actor, dialog_id: int, reason: str | None = None,
+                    now: datetime | None = None) -> Dialog:
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _dialog(session, actor, dialog_id)
+    dialog.outcome, dialog.outcome_reason, dialog.outcome_at = Outcome.LOST, (reason or None), _now(now)
+    dialog.outcome_amount = None
+    await session.execute(
+        update(TrainingSample).where(TrainingSample.dialog_id == dialog.id).values(outcome=Outcome.LOST, few_shot=False)
+    )
+    events.record(session, "dialog_lost", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=actor.staff_id, reason=reason)
+    await set_marker(session, dialog, Marker.LOST)
+    await refresh_pinned_card(session, dialog)
+    return dialog
+
+
+async def close_dialog(session: AsyncSession, actor: Actor, dialog_id: int, now: datetime | None = None) -> Dialog:
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _dialog(session, actor, dialog_id)
+    if dialog.status != DialogStatus.RESOLVED:
+        dialog.status, dialog.closed_at = DialogStatus.RESOLVED, _now(now)
+        events.record(session, "dialog_closed", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                      actor_staff_id=actor.staff_id)
+        if dialog.outcome is None:
+            await set_marker(session, dialog, Marker.CLOSED)
+        await refresh_pinned_card(session, dialog)
+    return dialog
+
+
+async def reopen_dialog(session: AsyncSession, actor: Actor, dialog_id: int) -> Dialog:
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _dialog(session, actor, dialog_id)
+    if dialog.status in (DialogStatus.RESOLVED, DialogStatus.ESCALATED) or dialog.outcome is not None:
+        dialog.status, dialog.closed_at = DialogStatus.ACTIVE, None
+        dialog.outcome = dialog.outcome_amount = dialog.outcome_reason = dialog.outcome_at = None
+        events.record(session, "dialog_reopened", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                      actor_staff_id=actor.staff_id)
+        await set_marker(session, dialog, Marker.UNREAD if dialog.unread_count else Marker.ANSWERED)
+        await refresh_pinned_card(session, dialog)
+    return dialog
+
+
+# ---------------------------------------------------------------------------------------------------- inbox
+
+
+async def unanswered(session: AsyncSession, tenant_id: int, limit: int = 30) -> list[dict]:
+    """Dialogs waiting for an answer, oldest first, with where their topics are."""
+    rows = (await session.execute(
+        select(Dialog, Customer.display_name, DialogTopic.thread_id, ManagerGroup.chat_id)
+        .join(Customer, Customer.id == Dialog.customer_id)
+        .outerjoin(DialogTopic, (DialogTopic.dialog_id == Dialog.id)
+                   & (DialogTopic.manager_group_id == Dialog.manager_group_id))
+        .outerjoin(ManagerGroup, ManagerGroup.id == DialogTopic.manager_group_id)
+        .where(Dialog.tenant_id == tenant_id, Dialog.unread_count > 0,
+               Dialog.status.notin_([DialogStatus.RESOLVED, DialogStatus.INACTIVE]))
+        .order_by(Dialog.last_customer_message_at.asc().nulls_last(), Dialog.id)
+        .limit(limit)
+    )).all()
+    return [
+        {"dialog_id": dialog.id, "name": name, "unread": dialog.unread_count,
+         "since": dialog.last_customer_message_at.isoformat() if dialog.last_customer_message_at else None,
+         "chat_id": chat_id, "thread_id": thread_id}
+        for dialog, name, thread_id, chat_id in rows
+    ]
+
+
+async def request_inbox(session: AsyncSession, actor: Actor, group: ManagerGroup, *, thread_id: int | None,
+                        reply_to: int | None) -> OutboxCommand:
+    actor.require(Permission.VIEW_CONVERSATIONS)
+    return await outbox.enqueue(
+        session, kind=Kind.INBOX, destination=outbox.tg_group(group.chat_id), idempotency_key=_key("inbox"),
+        tenant_id=group.tenant_id,
+        payload={"chat_id": group.chat_id, "thread_id": thread_id, "tenant_id": group.tenant_id,
+                 "reply_to": reply_to},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- staff
+
+
+async def remove_staff(session: AsyncSession, actor: Actor, staff_id: int, now: datetime | None = None) -> int:
+    """A fired employee loses access at once: deactivated, and removed from every manager group of the tenant.
+    Returns how many groups they are being removed from."""
+    actor.require(Permission.MANAGE_USERS)
+    staff = await session.get(StaffMember, staff_id)
+    if staff is None or staff.tenant_id != actor.tenant_id:
+        raise WorkspaceError("staff_unknown", "no such staff member", who=str(staff_id))
+    if staff.id == actor.staff_id:
+        raise WorkspaceError("remove_self", "you cannot remove yourself")
+    now = _now(now)
+    staff.is_active, staff.removed_at = False, now
+    groups = list((await session.execute(
+        select(ManagerGroup).where(ManagerGroup.tenant_id == staff.tenant_id, ManagerGroup.is_active.is_(True))
+    )).scalars())
+    for group in groups:
+        await outbox.enqueue(
+            session, kind=Kind.BAN, destination=outbox.tg_group(group.chat_id),
+            idempotency_key=f"ban:{group.id}:{staff.id}:{int(now.timestamp())}", tenant_id=staff.tenant_id,
+            payload={"chat_id": group.chat_id, "user_id": staff.telegram_user_id},
+        )
+    events.record(session, "staff_removed", tenant_id=staff.tenant_id, actor_staff_id=actor.staff_id,
+                  staff_id=staff.id, groups=len(groups))
+    return len(groups)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -53,7 +54,7 @@ class Demo:
     owner_id: int = 0
     manager_id: int = 0
     group_chat_id: int = 0
-    _rng: random.Random = field(default_factory=lambda: random.Random(7))
+    _rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
     async def start(cls, settings: Settings) -> "Demo":
@@ -135,8 +136,11 @@ class Demo:
         ]
 
     async def trickle(self, stop: asyncio.Event) -> None:
-        """A customer writes every TRICKLE_SECONDS: a new one mostly, sometimes one coming back."""
-        customer = 700_000_000
+        """A customer writes every TRICKLE_SECONDS: a new one mostly, sometimes one coming back.
+
+        The sandbox starts empty every run while the database persists, so each run's customers get fresh ids
+        (the stand-in numbers messages per customer from 1 again, and a known customer's message 1 is a duplicate)."""
+        customer = 700_000_000 + (int(time.time()) % 1_000_000) * 100
         while not stop.is_set():
             customer += 1 if self._rng.random() < 0.7 else 0
             text = self._rng.choice(QUESTIONS)

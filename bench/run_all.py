@@ -17,5 +17,5 @@ if __name__ == "__main__":
     failed = 0
     for script, *args in BENCHES:
         print(f"== {script}", flush=True)
-        failed |= subprocess.call([sys.executable, str(HERE / script), *args, *sys.argv[1:]]) != 0
+        failed |= subprocess.call([sys.executable, str(HERE / script), *args]) != 0
     sys.exit(failed)

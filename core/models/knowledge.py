@@ -32,7 +32,11 @@ class KnowledgeDocument(IdPk, Timestamps, Base):
 
 class Product(IdPk, Timestamps, Base):
     __tablename__ = "products"
-    __table_args__ = (UniqueConstraint("tenant_id", "sku"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "sku"),
+        # Name lookups by a word inside the name («самокат» in «Электросамокат»): ILIKE '%…%' on a trigram index.
+        Index("ix_products_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+    )
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     sku: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,324 @@
+"""Hybrid retrieval and pipeline overhead benchmark.
+
+1. Loads 100,000 knowledge chunks into one tenant (a large synthetic Russian catalog plus policy paragraphs,
+   embedded by the local embedder), builds the HNSW index, and times hybrid retrieval (pgvector cosine HNSW +
+   russian full text, fused by reciprocal rank in one statement) over realistic customer questions: p50/p95/p99.
+2. Runs the whole suggestion pipeline on that tenant against the OpenAI stand-in and reports its own overhead —
+   total time minus the two model calls (intent, reply) — and the offline pipeline (no model at all).
+
+    .venv/bin/python bench/bench_retrieval.py                  # 100,000 chunks, 300 queries, 100 pipeline runs
+    .venv/bin/python bench/bench_retrieval.py --chunks 20000
+
+The database is SALESOP_DATABASE_URL when set, else a throwaway embedded PostgreSQL under a temp directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CATEGORIES = [
+    ("Смартфон", ["Samsung Galaxy", "Xiaomi Redmi", "Apple iPhone", "Honor", "realme", "POCO", "Tecno Spark"]),
+    ("Ноутбук", ["ASUS VivoBook", "Lenovo IdeaPad", "HP Pavilion", "Acer Aspire", "Apple MacBook Air", "Huawei MateBook"]),
+    ("Наушники", ["Sony WH", "JBL Tune", "Apple AirPods", "Sennheiser Momentum", "Marshall Major", "Huawei FreeBuds"]),
+    ("Телевизор", ["LG", "Samsung", "Xiaomi TV", "Haier", "Hisense", "Sber"]),
+    ("Кофемашина", ["DeLonghi Magnifica", "Philips LatteGo", "Krups Evidence", "Melitta Caffeo", "Saeco"]),
+    ("Пылесос", ["Dyson V", "Xiaomi Robot Vacuum", "Tefal X-Force", "Karcher VC", "Samsung Jet"]),
+    ("Холодильник", ["Bosch Serie", "Атлант ХМ", "LG DoorCooling", "Indesit", "Haier C2F"]),
+    ("Стиральная машина", ["Bosch Serie", "LG F2", "Candy Smart", "Beko WSPE", "Indesit IWSE"]),
+    ("Электросамокат", ["Ninebot KickScooter", "Kugoo Kirin", "Xiaomi Electric Scooter", "Iconbit"]),
+    ("Умные часы", ["Apple Watch", "Samsung Galaxy Watch", "Huawei Watch GT", "Amazfit GTR"]),
+    ("Планшет", ["Samsung Galaxy Tab", "Apple iPad", "Xiaomi Pad", "Lenovo Tab"]),
+    ("Чайник", ["Kitfort KT", "Bosch TWK", "Redmond RK", "Tefal KI"]),
+]
+FEATURES = [
+    "экран {n} дюйма", "память {m} ГБ", "мощность {w} Вт", "гарантия {g} месяцев", "вес {k} кг", "цвет чёрный",
+    "цвет белый", "беспроводное подключение", "быстрая зарядка", "защита от воды IP67", "тихая работа",
+    "энергопотребление класса A++", "сенсорное управление", "управление из приложения", "сменные насадки",
+]
+CITIES = ["Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Екатеринбург", "Самара", "Уфа", "Краснодар",
+          "Воронеж", "Пермь", "Ростов-на-Дону", "Тюмень", "Омск", "Челябинск", "Нижний Новгород"]
+POLICY = [
+    "Доставка в {city} занимает {d} дня, стоимость {p} рублей, при заказе от {t} рублей бесплатно.",
+    "Самовывоз в городе {city} возможен из пункта выдачи на улице {street}, {h} дом, ежедневно с 10 до 21.",
+    "Вернуть товар надлежащего качества можно в течение {d} дней, сохранив упаковку и чек.",
+    "Оплата картой, через СБП или наличными курьеру; рассрочка на {m} месяцев для заказов от {t} рублей.",
+    "Гарантия на технику {g} месяцев, сервисный центр в городе {city} принимает по адресу {street}, {h}.",
+    "Курьер привозит заказ с 10 до 22 часов и звонит за час; подъём на этаж {p} рублей.",
+]
+STREETS = ["Ленина", "Тверская", "Мира", "Садовая", "Победы", "Гагарина", "Советская", "Кирова"]
+QUESTIONS = [
+    "Сколько стоит {cat} {brand}?", "Есть в наличии {brand}?", "{cat} {brand} {n} есть?",
+    "Доставка в {city} сколько стоит?", "Как вернуть {cat} если не подошёл?", "Можно оплатить в рассрочку?",
+    "Какая гарантия на {cat}?", "Самовывоз в {city} где?", "Посоветуйте {cat} до {t} рублей",
+    "Почём {brand} {n}?",
+]
+
+
+def _rng_text(rng: random.Random, template: str) -> str:
+    return template.format(
+        n=rng.randint(2, 99), m=rng.choice([64, 128, 256, 512, 8, 16]), w=rng.choice([800, 1200, 1800, 2200]),
+        g=rng.choice([12, 24, 36]), k=rng.randint(1, 60), city=rng.choice(CITIES), d=rng.randint(1, 14),
+        p=rng.choice([290, 390, 490, 590, 990]), t=rng.choice([5000, 10000, 15000, 30000]),
+        street=rng.choice(STREETS), h=rng.randint(1, 120),
+    )
+
+
+def synthetic_chunks(count: int, seed: int = 7) -> list[tuple[str, str, dict | None]]:
+    """(doc_type, text, product or None): 85% catalog products, 15% policy paragraphs — a large shop's knowledge
+    base. Products come with their catalog row, as imported products do."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        if rng.random() < 0.85:
+            cat, brands = rng.choice(CATEGORIES)
+            name = f"{cat} {rng.choice(brands)} {rng.randint(1, 99)}{rng.choice(['', ' Pro', ' Lite', ' Max', 'S'])}"
+            price = rng.randint(9, 2000) * 100 - 10
+            features = ", ".join(_rng_text(rng, f) for f in rng.sample(FEATURES, 4))
+            stock = rng.choice([0, 1, 2, 3, 5, 8, 12, 20])
+            availability = f"в наличии {stock} шт" if stock else "нет в наличии"
+            price_text = f"{price:,}".replace(",", "\u00a0")
+            product = {"sku": f"SKU-{i:06d}", "name": name, "price": price, "stock": stock, "description": features}
+            out.append(("product", f"{name}. артикул SKU-{i:06d}. цена {price_text} ₽. {availability}. {features}",
+                        product))
+        else:
+            paragraph = " ".join(_rng_text(rng, t) for t in rng.sample(POLICY, 3))
+            out.append((rng.choice(["delivery", "returns", "payment", "policy", "faq"]), paragraph, None))
+    return out
+
+
+def questions(count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        cat, brands = rng.choice(CATEGORIES)
+        out.append(rng.choice(QUESTIONS).format(cat=cat.lower(), brand=rng.choice(brands), n=rng.randint(2, 99),
+                                                 city=rng.choice(CITIES), t=rng.choice([10000, 30000, 50000])))
+    return out
+
+
+def _copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict:
+    return {"p50_ms": round(percentile(values, 50), 2), "p95_ms": round(percentile(values, 95), 2),
+            "p99_ms": round(percentile(values, 99), 2), "mean_ms": round(statistics.fmean(values), 2),
+            "n": len(values)}
+
+
+async def _copy(conn, table: str, columns: list[str], lines: list[str]) -> None:
+    raw = (await conn.get_raw_connection()).driver_connection
+    data = "".join(lines).encode()
+    await raw.copy_to_table(table, source=io.BytesIO(data), format="text", columns=columns)
+
+
+async def load_chunks(db, tenant_id: int, count: int) -> dict:
+    from sqlalchemy import text
+
+    from core.ai.embedding import LOCAL_EMBEDDER_NAME, embed_one
+
+    chunks = synthetic_chunks(count)
+    started = time.perf_counter()
+    async with db.engine.connect() as conn:
+        await _copy(conn, "products", ["tenant_id", "sku", "name", "description", "price", "currency", "stock",
+                                       "variants", "is_active"], [
+            f"{tenant_id}\t{p['sku']}\t{_copy_escape(p['name'])}\t{_copy_escape(p['description'])}\t{p['price']}"
+            f"\tRUB\t{p['stock']}\t[]\tt\n" for _, _, p in chunks if p is not None])
+        await conn.commit()
+        ids = dict((await conn.execute(text("SELECT sku, id FROM products WHERE tenant_id = :t"),
+                                       {"t": tenant_id})).all())
+    products_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    lines = []
+    for ordinal, (doc_type, text_, product) in enumerate(chunks):
+        vector = "[" + ",".join(f"{v:.6f}" for v in embed_one(text_)) + "]"
+        product_id = ids[product["sku"]] if product else "\\N"
+        lines.append(f"{tenant_id}\t{product_id}\t{doc_type}\t{ordinal}\t{_copy_escape(text_)}\t{vector}"
+                     f"\t{LOCAL_EMBEDDER_NAME}\t{{}}\n")
+    embed_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    async with db.engine.connect() as conn:
+        # Bulk load the way a big import should: drop the ANN index, COPY, build the index once.
+        await conn.execute(text("DROP INDEX IF EXISTS ix_knowledge_chunks_embedding_hnsw"))
+        await conn.commit()
+        await _copy(conn, "knowledge_chunks", ["tenant_id", "product_id", "doc_type", "ordinal", "text", "embedding",
+                                               "embedder", "meta"], lines)
+        await conn.commit()
+    copy_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    async with db.engine.connect() as conn:
+        await conn.execute(text("SET maintenance_work_mem = '1GB'"))
+        await conn.execute(text("SET max_parallel_maintenance_workers = 2"))
+        await conn.execute(text(
+            "CREATE INDEX ix_knowledge_chunks_embedding_hnsw ON knowledge_chunks USING hnsw "
+            "(embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"))
+        await conn.execute(text("ANALYZE knowledge_chunks"))
+        await conn.execute(text("ANALYZE products"))
+        await conn.commit()
+    index_seconds = time.perf_counter() - started
+    return {"chunks": count, "products": len(ids), "products_copy_s": round(products_seconds, 1),
+            "embed_s": round(embed_seconds, 1), "copy_s": round(copy_seconds, 1),
+            "hnsw_build_s": round(index_seconds, 1)}
+
+
+async def bench_retrieval(db, tenant_id: int, n_queries: int) -> dict:
+    from core.ai.embedding import LOCAL_EMBEDDER_NAME, embed_one
+    from core.ai.retrieval import hybrid_search
+
+    qs = questions(n_queries + 30)
+    hybrid, embed_ms, empty = [], [], 0
+    for i, q in enumerate(qs):
+        started = time.perf_counter()
+        vector = embed_one(q)
+        embedded = time.perf_counter()
+        async with db.unit_of_work() as session:
+            hits = await hybrid_search(session, tenant_id, q, vector, embedder_name=LOCAL_EMBEDDER_NAME, limit=8)
+        done = time.perf_counter()
+        if i >= 30:  # the first queries warm caches and the pool
+            embed_ms.append((embedded - started) * 1000)
+            hybrid.append((done - embedded) * 1000)
+            empty += not hits
+    return {"hybrid_search": summary(hybrid), "local_query_embedding": summary(embed_ms), "empty_results": empty}
+
+
+async def bench_pipeline(db, settings, tenant_id: int, channel_id: int, runs: int) -> dict:
+    import openai
+    from aiohttp import web
+
+    from core import inbox
+    from core.ai.embedding import LocalEmbedder
+    from core.ai.openai_provider import OpenAILLM, Retrying
+    from core.ai.pipeline import SuggestionPipeline
+    from core.ai.providers import AIProviders
+    from core.clock import SystemClock
+    from core.inbox import InboundMessage, Sender
+    from core.models import Suggestion
+    from sandbox.openai_api import OpenAISandbox
+
+    sandbox = OpenAISandbox(api_key="sk-bench")
+    sandbox.add_rule(r"классифицируешь", {"intent": "price", "confidence": 0.9})
+    sandbox.add_rule(r"продавец-консультант", {"reply": "Уточню наличие и вернусь с ответом.", "confidence": 0.7,
+                                               "needs_human": False, "reason": "bench"})
+    runner = web.AppRunner(sandbox.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    client = openai.AsyncOpenAI(base_url=f"http://{host}:{port}/v1", api_key="sk-bench", max_retries=0)
+    online = AIProviders(llm=OpenAILLM(client, "gpt-4o-mini", Retrying(1, 0.1)), embedder=LocalEmbedder())
+    offline = AIProviders(llm=None, embedder=LocalEmbedder())
+    qs = questions(runs * 2 + 20, seed=23)
+    base = datetime.now(UTC) - timedelta(days=1)
+    results: dict[str, dict] = {}
+    try:
+        for label, providers in (("llm", online), ("offline", offline)):
+            pipeline = SuggestionPipeline(db, providers, settings, SystemClock())
+            overhead, totals, stages = [], [], {}
+            for i in range(runs + 10):
+                async with db.unit_of_work() as session:
+                    received = await inbox.receive(session, InboundMessage(
+                        channel_id=channel_id, external_chat_id=f"{label}-{i}", external_id="1",
+                        sender=Sender(external_user_id=f"{label}-{i}", first_name="Клиент"),
+                        sent_at=base + timedelta(seconds=i), text=qs[i]))
+                result = await pipeline.run(received.message_id)
+                async with db.unit_of_work() as session:
+                    timings = (await session.get(Suggestion, result.suggestion_id)).inputs["timings_ms"]
+                if i < 10:
+                    continue
+                model_ms = (timings["intent"] + timings["generate"]) if label == "llm" else 0.0
+                totals.append(timings["total"])
+                overhead.append(timings["total"] - model_ms)
+                for name in ("load", "intent", "embed", "retrieve", "generate", "decide"):
+                    stages.setdefault(name, []).append(timings[name])
+            results[label] = {"total": summary(totals), "overhead_excluding_llm": summary(overhead),
+                              "stages_p50_ms": {k: round(percentile(v, 50), 2) for k, v in stages.items()}}
+    finally:
+        await client.close()
+        await runner.cleanup()
+    return results
+
+
+async def main(args) -> dict:
+    from sqlalchemy import func, select
+
+    from core import migrate
+    from core.ai.demo import load_demo_shop
+    from core.ai.embedding import LocalEmbedder
+    from core.db import Database, EmbeddedPostgres
+    from core.models import ChannelAccount, ChannelKind, KnowledgeChunk
+    from core.services.tenants import create_tenant
+    from core.settings import Settings
+
+    embedded = None
+    tmp = tempfile.TemporaryDirectory(prefix="salesop-bench-")
+    db_url = os.environ.get("SALESOP_DATABASE_URL")
+    if not db_url:
+        embedded = EmbeddedPostgres(Path(tmp.name))
+        embedded.start()
+        embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
+        db_url = embedded.url("bench")
+    try:
+        await migrate.upgrade(db_url)
+        db = Database(db_url, pool_size=4)
+        settings = Settings.load(data_dir=Path(tmp.name) / "var", db={"database_url": db_url})
+        async with db.unit_of_work() as session:
+            tenant = await create_tenant(session, slug=f"bench-{int(time.time())}", name="ТехноДом")
+            channel = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.VK_COMMUNITY, external_id="bench")
+            session.add(channel)
+            await session.flush()
+            await load_demo_shop(session, tenant.id, LocalEmbedder())
+            tenant_id, channel_id = tenant.id, channel.id
+        load = await load_chunks(db, tenant_id, args.chunks)
+        async with db.unit_of_work() as session:
+            total_chunks = (await session.execute(select(func.count(KnowledgeChunk.id)))).scalar_one()
+        retrieval = await bench_retrieval(db, tenant_id, args.queries)
+        pipeline = await bench_pipeline(db, settings, tenant_id, channel_id, args.pipeline_runs)
+        await db.dispose()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        tmp.cleanup()
+    return {"machine": {"cpus": os.cpu_count()}, "load": {**load, "total_chunks": total_chunks},
+            "retrieval": retrieval, "pipeline": pipeline}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--pipeline-runs", type=int, default=100)
+    results = asyncio.run(main(parser.parse_args()))
+    r, p = results["retrieval"], results["pipeline"]
+    print(f"chunks: {results['load']['total_chunks']:,} (embed {results['load']['embed_s']} s, COPY "
+          f"{results['load']['copy_s']} s, HNSW build {results['load']['hnsw_build_s']} s)")
+    print(f"hybrid retrieval: p50 {r['hybrid_search']['p50_ms']} ms, p95 {r['hybrid_search']['p95_ms']} ms, "
+          f"p99 {r['hybrid_search']['p99_ms']} ms over {r['hybrid_search']['n']} queries "
+          f"(+ local query embedding p50 {r['local_query_embedding']['p50_ms']} ms)")
+    print(f"pipeline overhead excluding the LLM calls: p50 {p['llm']['overhead_excluding_llm']['p50_ms']} ms, "
+          f"p95 {p['llm']['overhead_excluding_llm']['p95_ms']} ms (stages p50: {p['llm']['stages_p50_ms']})")
+    print(f"offline pipeline (no model at all): p50 {p['offline']['total']['p50_ms']} ms, "
+          f"p95 {p['offline']['total']['p95_ms']} ms")
+    print(json.dumps(results, ensure_ascii=False))

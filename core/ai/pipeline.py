@@ -1,0 +1,543 @@
+"""Per customer message: intent → retrieve → few-shot → generate → self-check → decide → store, then hand over.
+
+`SuggestionPipeline.run(message_id)` is the "suggest_reply" task. It reads in short transactions, talks to the
+LLM with no transaction open (a 30-second model call must not hold a connection or locks), and writes everything
+it decided — the Suggestion with its inputs, the spend, an escalation, the delayed auto-reply in the outbox — in
+one final unit of work. Follow-up tasks ("post_suggestion_card", "refresh_customer_memory") are returned for the
+caller to enqueue after that commit.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import events, outbox
+from ..inbox import REFRESH_CARDS
+from ..db import Database
+from ..models import (
+    AIMode,
+    CommandOrigin,
+    CommandState,
+    Customer,
+    Decision,
+    Dialog,
+    DialogStatus,
+    Direction,
+    Escalation,
+    EscalationStatus,
+    Message,
+    NightMode,
+    OutboxCommand,
+    Suggestion,
+    SuggestionState,
+    Tenant,
+    UsagePurpose,
+)
+from ..ports import Clock
+from ..settings import Settings
+from . import decision as engine
+from . import offline
+from .indexing import Indexer, stale_chunk_count
+from .intents import IntentResult, classify
+from .learning import few_shot_examples
+from .memory import apply_memory, build_memory, memory_due, product_names, recent_messages
+from .prompting import render
+from .providers import AIProviders, AIUnavailable, model_of, provider_of
+from .retrieval import Hit, ProductFact, hybrid_search, product_name_hits, products_named_in_text, rank_products
+from .selfcheck import CheckFacts, check_reply
+from .spend import Usage, record_usage
+from .textutil import detect_language, format_price
+
+log = logging.getLogger(__name__)
+
+POST_SUGGESTION_CARD = "post_suggestion_card"
+REFRESH_CUSTOMER_MEMORY = "refresh_customer_memory"
+REEMBED_STALE = "reembed_stale"
+# How often a process looks for chunks made by another embedder (after the provider changed) per tenant.
+STALE_CHECK_INTERVAL = 3600.0
+SEND_CUSTOMER_MESSAGE = "send_customer_message"
+
+RECENT_MESSAGES = 12
+RETRIEVE_LIMIT = 12
+PRODUCT_CANDIDATES = 6
+PROMPT_PRODUCTS = 5
+PROMPT_DOCUMENTS = 4
+REPLY_TEMPERATURE = 0.3
+
+REPLY_SCHEMA = {
+    "name": "sales_reply",
+    "strict": True,
+    "schema": {
+        "type": "object",
+        "properties": {
+            "reply": {"type": "string"},
+            "confidence": {"type": "number"},
+            "needs_human": {"type": "boolean"},
+            "reason": {"type": "string"},
+        },
+        "required": ["reply", "confidence", "needs_human", "reason"],
+        "additionalProperties": False,
+    },
+}
+
+
+@dataclass
+class PipelineResult:
+    suggestion_id: int | None = None
+    decision: Decision | None = None
+    state: SuggestionState | None = None
+    skipped: str | None = None  # why nothing was drafted (duplicate task, AI off for the dialog, superseded...)
+    command_id: int | None = None  # the delayed auto-reply, when AUTO_SEND
+    follow_ups: list[tuple[str, dict]] = field(default_factory=list)
+
+
+@dataclass
+class Snapshot:
+    """What the pipeline read in its first transaction. ORM objects are detached (expire_on_commit=False)."""
+
+    tenant: Tenant
+    dialog: Dialog
+    customer: Customer
+    message: Message
+    customer_text: str  # the customer's messages since the business last wrote, joined
+    recent: list[dict]  # the dialog tail as chat messages, oldest first
+    customer_language: str | None
+
+
+@dataclass
+class Generated:
+    text: str
+    confidence: float
+    needs_human: bool = False
+    model_reason: str = ""
+    model: str = "offline"
+    error: str | None = None
+    basis: str = "llm"
+
+
+async def cancel_pending_autoreplies(session: AsyncSession, dialog_id: int,
+                                     reason: str = "manager answered first") -> list[int]:
+    """Cancel automatic replies of a dialog that have not left yet (an AI reply waiting out its human-like delay,
+    a night auto-reply). Call it when a manager answers. Returns the ids of the suggestions whose auto-reply was
+    cancelled (now OUTDATED), so their cards can be refreshed."""
+    commands = list((await session.execute(
+        select(OutboxCommand.id, OutboxCommand.suggestion_id).where(
+            OutboxCommand.dialog_id == dialog_id,
+            OutboxCommand.kind == SEND_CUSTOMER_MESSAGE,
+            OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
+            OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, CommandState.APPROVED, CommandState.QUEUED]),
+        )
+    )).all())
+    suggestion_ids = []
+    for command_id, suggestion_id in commands:
+        if await outbox.cancel(session, command_id, reason=reason) and suggestion_id is not None:
+            suggestion = await session.get(Suggestion, suggestion_id)
+            if suggestion is not None and suggestion.state == SuggestionState.PENDING:
+                suggestion.state = SuggestionState.OUTDATED
+            suggestion_ids.append(suggestion_id)
+    return suggestion_ids
+
+
+def _chat_role(message: Message) -> str:
+    return "user" if message.direction == Direction.IN else "assistant"
+
+
+def _content(message: Message) -> str:
+    return message.text.strip() or "[вложение без текста]"
+
+
+class SuggestionPipeline:
+    def __init__(self, db: Database, providers: AIProviders, settings: Settings, clock: Clock):
+        self.db = db
+        self.providers = providers
+        self.settings = settings
+        self.clock = clock
+        self._pending_usage: list[Usage] = []
+        self._stale_checked: dict[int, float] = {}  # tenant → when; shared by the per-run copies
+
+    # -- spend -----------------------------------------------------------------------------------------------
+
+    def _meter_chat(self, purpose: UsagePurpose, chat) -> None:
+        if chat is None or self.providers.llm is None:
+            return
+        self._pending_usage.append(Usage(
+            purpose, provider_of(self.providers.llm), chat.model, prompt_tokens=chat.prompt_tokens,
+            completion_tokens=chat.completion_tokens, cached_tokens=chat.cached_tokens,
+        ))
+
+    async def _flush_usage(self, session: AsyncSession, tenant_id: int, dialog_id: int) -> None:
+        for usage in self._pending_usage:
+            await record_usage(session, self.settings.ai.price_table, usage, tenant_id=tenant_id, dialog_id=dialog_id)
+        self._pending_usage.clear()
+
+    # -- run -------------------------------------------------------------------------------------------------
+
+    async def run(self, message_id: int) -> PipelineResult:
+        # Tasks run concurrently on one pipeline: each run gets its own copy for its per-run state (spend).
+        run = copy.copy(self)
+        run._pending_usage = []
+        return await run._run(message_id)
+
+    async def _run(self, message_id: int) -> PipelineResult:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def lap(name: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[name] = round((now - since) * 1000, 2)
+            return now
+
+        t = started
+        async with self.db.unit_of_work() as session:
+            snapshot, skipped = await self._snapshot(session, message_id)
+            if snapshot is None:
+                return PipelineResult(skipped=skipped)
+            # A newer customer message supersedes automatic replies still waiting to leave: this draft answers
+            # the whole burst instead.
+            superseded = await cancel_pending_autoreplies(session, snapshot.dialog.id, reason="superseded")
+        t = lap("load", t)
+        tenant_id, dialog_id = snapshot.tenant.id, snapshot.dialog.id
+        try:
+            intent = await classify(self.providers.llm, snapshot.customer_text, snapshot.recent)
+            self._meter_chat(UsagePurpose.INTENT, intent.chat)
+            t = lap("intent", t)
+
+            query_vector, embed_error = await self._embed_query(snapshot.customer_text)
+            t = lap("embed", t)
+
+            async with self.db.unit_of_work() as session:
+                hits = await self._retrieve(session, tenant_id, snapshot.customer_text, query_vector)
+                examples = await few_shot_examples(session, tenant_id, intent.intent, snapshot.customer_text)
+                await self._flush_usage(session, tenant_id, dialog_id)
+                reembed = await self._stale_chunks(session, tenant_id)
+            t = lap("retrieve", t)
+
+            products = self._prompt_products(snapshot.customer_text, hits)
+            documents = [h for h in hits if h.product is None][:PROMPT_DOCUMENTS]
+            generated, prompt_chars = await self._generate(snapshot, intent, hits, products, documents, examples)
+            t = lap("generate", t)
+
+            async with self.db.unit_of_work() as session:
+                result = await self._decide_and_store(
+                    session, snapshot, intent, generated, hits, products, documents, examples,
+                    embed_error=embed_error, prompt_chars=prompt_chars, timings=timings, started=started,
+                )
+                await self._flush_usage(session, tenant_id, dialog_id)
+            if superseded:
+                result.follow_ups.insert(0, (REFRESH_CARDS, {"suggestion_ids": superseded}))
+            if reembed:
+                result.follow_ups.append((REEMBED_STALE, {"tenant_id": tenant_id}))
+            return result
+        except BaseException:
+            if self._pending_usage:
+                # Whatever went wrong, money spent is recorded.
+                async with self.db.unit_of_work() as session:
+                    await self._flush_usage(session, tenant_id, dialog_id)
+            raise
+
+    async def _stale_chunks(self, session: AsyncSession, tenant_id: int) -> bool:
+        """True when the tenant has chunks another embedder made (the provider changed): the vector leg cannot
+        see them until they are re-embedded. Checked once an hour per tenant and process."""
+        checked = self._stale_checked.get(tenant_id)
+        if checked is not None and time.monotonic() - checked < STALE_CHECK_INTERVAL:
+            return False
+        self._stale_checked[tenant_id] = time.monotonic()
+        return await stale_chunk_count(session, tenant_id, self.providers.embedder.name) > 0
+
+    async def _snapshot(self, session: AsyncSession, message_id: int) -> tuple[Snapshot | None, str | None]:
+        message = await session.get(Message, message_id)
+        if message is None:
+            return None, "no such message"
+        if message.direction != Direction.IN or message.deleted_at is not None or message.is_imported:
+            return None, "not a live customer message"
+        if await session.scalar(select(exists().where(Suggestion.message_id == message_id))):
+            return None, "already drafted"
+        dialog = await session.get(Dialog, message.dialog_id)
+        if dialog.ai_mode == AIMode.OFF:
+            return None, "AI is off for this dialog"
+        if dialog.status == DialogStatus.INACTIVE:
+            return None, "the customer blocked the business"
+        newer = await session.scalar(select(exists().where(
+            Message.dialog_id == dialog.id, Message.direction == Direction.IN, Message.deleted_at.is_(None),
+            (Message.sent_at > message.sent_at) | ((Message.sent_at == message.sent_at) & (Message.id > message.id)),
+        )))
+        if newer:
+            return None, "a newer customer message will be answered instead"
+        tenant = await session.get(Tenant, message.tenant_id)
+        if tenant.restricted:
+            return None, "the tenant is restricted"
+        customer = await session.get(Customer, dialog.customer_id)
+        tail = list((await session.execute(
+            select(Message).where(Message.dialog_id == dialog.id, Message.deleted_at.is_(None))
+            .order_by(Message.sent_at.desc(), Message.id.desc()).limit(RECENT_MESSAGES)
+        )).scalars())
+        tail.reverse()
+        burst: list[str] = []
+        for m in reversed(tail):
+            if m.direction != Direction.IN:
+                break
+            if m.text.strip():
+                burst.append(m.text.strip())
+        burst.reverse()
+        customer_text = "\n".join(burst)
+        if tail and tail[-1].direction != Direction.IN:
+            return None, "the business has already answered"
+        if not customer_text:
+            return None, "no text to answer (attachments only)"
+        # Telegram reports "en-US"-style codes; the self-check compares two-letter languages.
+        language = detect_language(customer_text) or (customer.language or tenant.language or "ru")[:2].lower()
+        recent = [{"role": _chat_role(m), "content": _content(m)} for m in tail]
+        return Snapshot(tenant, dialog, customer, message, customer_text, recent, language), None
+
+    async def _embed_query(self, text_: str) -> tuple[list[float] | None, str | None]:
+        embedder = self.providers.embedder
+        try:
+            vectors, tokens = await embedder.embed([text_])
+        except AIUnavailable as exc:
+            # Retrieval still works on full text alone; the card notes it.
+            return None, exc.reason
+        if provider_of(embedder) != "local":
+            self._pending_usage.append(Usage(UsagePurpose.EMBED, provider_of(embedder), model_of(embedder),
+                                             prompt_tokens=tokens))
+        return vectors[0], None
+
+    async def _retrieve(self, session: AsyncSession, tenant_id: int, question: str,
+                        query_vector: list[float] | None) -> list[Hit]:
+        """Hybrid search, plus the products the question names by a word of their name: policy pages that share
+        many words with a question must not push the product it asks about out of the candidates."""
+        hits = await hybrid_search(session, tenant_id, question, query_vector,
+                                   embedder_name=self.providers.embedder.name, limit=RETRIEVE_LIMIT)
+        seen = {h.chunk_id for h in hits}
+        named = await product_name_hits(session, tenant_id, question, limit=PRODUCT_CANDIDATES)
+        return hits + [h for h in named if h.chunk_id not in seen]
+
+    @staticmethod
+    def _prompt_products(question: str, hits: list[Hit]) -> list[ProductFact]:
+        return [m.product for m in rank_products(question, hits)][:PROMPT_PRODUCTS]
+
+    async def _generate(self, snapshot: Snapshot, intent: IntentResult, hits: list[Hit],
+                        products: list[ProductFact], documents: list[Hit], examples) -> tuple[Generated, int]:
+        tenant = snapshot.tenant
+        if self.providers.llm is None:
+            draft = offline.respond(tenant, intent.intent, snapshot.customer_text, hits, snapshot.customer_language)
+            return Generated(draft.text, draft.confidence, model="offline", basis=draft.basis), 0
+        customer = snapshot.customer
+        system = render(
+            "reply_system.j2",
+            tenant={
+                "name": tenant.name, "tone": tenant.tone.value, "address_form": tenant.address_form.value,
+                "currency": tenant.currency, "allow_discounts": tenant.allow_discounts,
+                "max_discount_percent": tenant.max_discount_percent,
+                "forbidden_topics": list(tenant.forbidden_topics or []),
+            },
+            shop_description=(tenant.extra or {}).get("description", ""),
+            customer_language=snapshot.customer_language or tenant.language,
+            intent=intent.intent,
+            customer={
+                "name": customer.first_name or customer.display_name, "summary": customer.summary or "",
+                "notes": customer.notes or "", "preferences": (customer.memory or {}).get("preferences", []),
+            },
+            products=[{"sku": p.sku, "name": p.name, "price": format_price(p.price, p.currency), "stock": p.stock,
+                       "description": p.description[:300]} for p in products],
+            documents=[{"title": d.title, "text": d.text} for d in documents],
+            examples=[{"customer": e.customer, "reply": e.reply} for e in examples],
+        )
+        messages = [{"role": "system", "content": system}, *snapshot.recent]
+        prompt_chars = sum(len(m["content"]) for m in messages)
+        try:
+            chat = await self.providers.llm.chat(messages, schema=REPLY_SCHEMA, temperature=REPLY_TEMPERATURE)
+        except AIUnavailable as exc:
+            return Generated("", 0.0, model=model_of(self.providers.llm), error=exc.reason), prompt_chars
+        self._meter_chat(UsagePurpose.SUGGEST, chat)
+        parsed = chat.parsed or {}
+        try:
+            confidence = max(0.0, min(1.0, float(parsed.get("confidence", 0.0))))
+        except (TypeError, ValueError):
+            confidence = 0.0
+        return Generated(
+            text=str(parsed.get("reply", "")).strip(), confidence=confidence,
+            needs_human=bool(parsed.get("needs_human", False)), model_reason=str(parsed.get("reason", "")),
+            model=chat.model,
+        ), prompt_chars
+
+    async def _check_facts(self, session: AsyncSession, snapshot: Snapshot, generated: Generated,
+                           products: list[ProductFact], documents: list[Hit]) -> CheckFacts:
+        # Products the reply itself names count too (the model may name one retrieval ranked lower).
+        named = await products_named_in_text(session, snapshot.tenant.id, generated.text) if generated.text else []
+        by_id = {p.id: p for p in products}
+        for hit in named:
+            if hit.product is not None:
+                by_id.setdefault(hit.product.id, hit.product)
+        tenant = snapshot.tenant
+        return CheckFacts(
+            products=list(by_id.values()), knowledge_texts=[d.text for d in documents],
+            allow_discounts=tenant.allow_discounts, max_discount_percent=tenant.max_discount_percent,
+            forbidden_topics=list(tenant.forbidden_topics or []), customer_text=snapshot.customer_text,
+            customer_language=snapshot.customer_language,
+        )
+
+    async def _decide_and_store(self, session: AsyncSession, snapshot: Snapshot, intent: IntentResult,
+                                generated: Generated, hits: list[Hit], products: list[ProductFact],
+                                documents: list[Hit], examples, *, embed_error: str | None, prompt_chars: int,
+                                timings: dict, started: float) -> PipelineResult:
+        t = time.perf_counter()
+        now = self.clock.now()
+        # Fresh state: a manager may have switched the AI mode or answered while the model was thinking.
+        tenant = await session.get(Tenant, snapshot.tenant.id)
+        dialog = await session.get(Dialog, snapshot.dialog.id)
+        message_id = snapshot.message.id
+        # The row lock serialises a redelivered task racing this one: the second sees the first's suggestion.
+        await session.execute(select(Message.id).where(Message.id == message_id).with_for_update())
+        if await session.scalar(select(exists().where(Suggestion.message_id == message_id))):
+            return PipelineResult(skipped="already drafted")
+        newer = await session.scalar(select(exists().where(
+            Message.dialog_id == dialog.id, Message.direction == Direction.IN, Message.deleted_at.is_(None),
+            Message.id != message_id, Message.sent_at >= snapshot.message.sent_at,
+        )))
+        answered = await session.scalar(select(exists().where(
+            Message.dialog_id == dialog.id, Message.direction == Direction.OUT, Message.deleted_at.is_(None),
+            Message.sent_at >= snapshot.message.sent_at,
+        )))
+
+        facts = await self._check_facts(session, snapshot, generated, products, documents)
+        report = check_reply(generated.text, facts) if generated.error is None else None
+        within_hours = engine.within_working_hours(tenant, now)
+        inputs = engine.DecisionInputs(
+            intent=intent.intent, confidence=round(generated.confidence, 4), t_auto=tenant.t_auto,
+            t_escalate=tenant.t_escalate, global_autosend=self.settings.ai.global_autosend,
+            tenant_autosend=tenant.autosend_allowed, dialog_mode=dialog.ai_mode.value,
+            intents_autosend=list(tenant.intents_autosend or []),
+            intents_force_handoff=list(tenant.intents_force_handoff or []),
+            offline=self.providers.offline, offline_autosend_allowed=tenant.offline_autosend_allowed,
+            within_hours=within_hours, night_mode=tenant.night_mode.value,
+            check_failures=report.failures if report else [], needs_human=generated.needs_human,
+            needs_human_reason=generated.model_reason, ai_error=generated.error,
+        )
+        decided = engine.decide(inputs)
+        state = SuggestionState.FAILED if generated.error else SuggestionState.PENDING
+        if newer or answered:
+            state = SuggestionState.OUTDATED  # drafted for a moment that has passed: kept, never sent or shown
+        timings["decide"] = round((time.perf_counter() - t) * 1000, 2)
+        timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+
+        delay = 0.0
+        night = not within_hours and tenant.night_mode == NightMode.DELAY
+        suggestion = Suggestion(
+            tenant_id=tenant.id, dialog_id=dialog.id, message_id=message_id, text=generated.text,
+            intent=intent.intent, confidence=generated.confidence, decision=decided.decision,
+            decision_reason=decided.reason, checks=report.checks if report else {},
+            sources=[h.as_source() for h in hits], model=generated.model, state=state,
+        )
+        session.add(suggestion)
+        await session.flush()
+        if decided.decision == Decision.AUTO_SEND:
+            delay = engine.human_delay(tenant.delay_profile, generated.text, seed=suggestion.id, night=night,
+                                       night_multiplier=tenant.night_multiplier)
+        suggestion.inputs = {
+            **inputs.as_dict(),
+            "reasons": decided.reasons,
+            "locks": decided.locks,
+            "intent_source": intent.source,
+            "intent_confidence": intent.confidence,
+            "intent_error": intent.error,
+            "embed_error": embed_error,
+            "provider": "offline" if self.providers.offline else provider_of(self.providers.llm),
+            "basis": generated.basis,
+            "customer_text": snapshot.customer_text,
+            "customer_language": snapshot.customer_language,
+            "few_shot_ids": [e.sample_id for e in examples],
+            "product_ids": [p.id for p in products],
+            "delay_seconds": delay,
+            "prompt_chars": prompt_chars,
+            "timings_ms": timings,
+        }
+        result = PipelineResult(suggestion_id=suggestion.id, decision=decided.decision, state=state)
+        events.record(session, "suggestion_created", tenant_id=tenant.id, dialog_id=dialog.id,
+                      suggestion_id=suggestion.id, decision=decided.decision.value, intent=intent.intent,
+                      confidence=generated.confidence, state=state.value)
+        if state == SuggestionState.OUTDATED:
+            result.skipped = "superseded while drafting"
+            return result
+
+        if decided.decision == Decision.ESCALATE:
+            # One open escalation per dialog: an upset customer writing five messages is one hand-off.
+            open_escalation = await session.scalar(select(exists().where(
+                Escalation.dialog_id == dialog.id, Escalation.status == EscalationStatus.PENDING)))
+            if not open_escalation:
+                session.add(Escalation(
+                    tenant_id=tenant.id, dialog_id=dialog.id, suggestion_id=suggestion.id, reason=decided.reason,
+                    summary=snapshot.customer.summary, proposed_answer=generated.text or None,
+                ))
+            dialog.status = DialogStatus.ESCALATED
+        elif decided.decision == Decision.AUTO_SEND:
+            command = await outbox.enqueue(
+                session, kind=SEND_CUSTOMER_MESSAGE, destination=outbox.channel_dest(dialog.channel_id),
+                payload={"dialog_id": dialog.id, "text": generated.text, "suggestion_id": suggestion.id,
+                         "typing": tenant.typing_indicator, "delay_seconds": delay},
+                idempotency_key=f"ai-reply:{suggestion.id}", tenant_id=tenant.id, dialog_id=dialog.id,
+                suggestion_id=suggestion.id, origin=CommandOrigin.AI, confidence=generated.confidence,
+                intent=intent.intent, not_before=now + timedelta(seconds=delay),
+            )
+            result.command_id = command.id
+
+        if (decided.decision != Decision.AUTO_SEND and not within_hours
+                and tenant.night_mode == NightMode.AUTO_REPLY and tenant.night_auto_reply
+                and self.settings.ai.global_autosend and dialog.ai_mode != AIMode.OFF):
+            # Outside hours a person may be hours away: the customer gets the tenant's own night message once.
+            await outbox.enqueue(
+                session, kind=SEND_CUSTOMER_MESSAGE, destination=outbox.channel_dest(dialog.channel_id),
+                payload={"dialog_id": dialog.id, "text": tenant.night_auto_reply, "auto": "night"},
+                idempotency_key=f"night-reply:{dialog.id}:{engine.off_hours_key(tenant, now)}",
+                tenant_id=tenant.id, dialog_id=dialog.id, origin=CommandOrigin.SYSTEM, intent=intent.intent,
+            )
+
+        result.follow_ups.append((POST_SUGGESTION_CARD, {"suggestion_id": suggestion.id}))
+        customer = await session.get(Customer, snapshot.customer.id)
+        if memory_due(customer, now):
+            result.follow_ups.append((REFRESH_CUSTOMER_MEMORY, {"customer_id": customer.id}))
+        return result
+
+
+async def refresh_customer_memory(db: Database, providers: AIProviders, settings: Settings, clock: Clock,
+                                  customer_id: int) -> bool:
+    """The "refresh_customer_memory" task: rebuild a customer's summary and preferences. Returns False when it
+    was refreshed moments ago (a burst of messages refreshes once)."""
+    async with db.unit_of_work() as session:
+        customer = await session.get(Customer, customer_id)
+        if customer is None or not memory_due(customer, clock.now()):
+            return False
+        messages = await recent_messages(session, customer_id)
+        products = await product_names(session, customer.tenant_id)
+    if not messages:
+        return False
+    update = await build_memory(providers.llm, customer, messages, products)
+    async with db.unit_of_work() as session:
+        customer = await session.get(Customer, customer_id)
+        apply_memory(customer, update, clock.now())
+        if update.chat is not None:
+            await record_usage(session, settings.ai.price_table, Usage(
+                UsagePurpose.SUMMARY, provider_of(providers.llm), update.chat.model,
+                prompt_tokens=update.chat.prompt_tokens, completion_tokens=update.chat.completion_tokens,
+                cached_tokens=update.chat.cached_tokens,
+            ), tenant_id=customer.tenant_id)
+    return True
+
+
+async def reembed_tenant(db: Database, providers: AIProviders, settings: Settings, tenant_id: int) -> int:
+    """The "reembed_stale" task: re-embed a tenant's chunks made by another embedder, a batch per transaction, so
+    a long re-embedding keeps its progress and other workers can share it. Returns how many were re-embedded."""
+    indexer = Indexer(providers.embedder, settings.ai.price_table)
+    done = 0
+    while True:
+        async with db.unit_of_work() as session:
+            count = await indexer.reembed_batch(session, tenant_id)
+        if not count:
+            return done
+        done += count

@@ -1,0 +1,423 @@
+"""Hybrid retrieval over the tenant's knowledge chunks: pgvector cosine (HNSW) and Postgres full text (russian
+configuration), fused by reciprocal rank in one SQL statement, optionally filtered by document type.
+
+The vector leg only looks at chunks embedded by the current embedder (vectors of another model are not comparable);
+stale chunks are still found by full text until `reembed_stale` catches up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Float, String, bindparam, case, func, literal, literal_column, or_, select, text, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import DocType, KnowledgeChunk, KnowledgeDocument, Product
+from .textutil import content_words, stem, words
+
+RRF_K = 60  # the usual constant of reciprocal rank fusion: dampens the weight of the very top ranks
+CANDIDATES = 40  # per leg, before fusion
+MAX_QUERY_WORDS = 24
+HNSW_EF_SEARCH = 80
+NAME_LOOKUP_CANDIDATES = 500
+
+
+@dataclass(frozen=True)
+class ProductFact:
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    stock: int | None
+    description: str = ""
+    variant_prices: tuple[Decimal, ...] = ()
+
+    def as_source(self) -> dict:
+        return {"kind": "product", "product_id": self.id, "sku": self.sku, "name": self.name,
+                "price": str(self.price), "currency": self.currency, "stock": self.stock}
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    text: str
+    doc_type: str
+    score: float
+    title: str = ""
+    document_id: int | None = None
+    product: ProductFact | None = None
+    vector_rank: int | None = None
+    text_rank: int | None = None
+    meta: dict = field(default_factory=dict)
+
+    def as_source(self) -> dict:
+        source = {"kind": "chunk", "chunk_id": self.chunk_id, "doc_type": self.doc_type, "title": self.title,
+                  "score": round(self.score, 5), "vector_rank": self.vector_rank, "text_rank": self.text_rank}
+        if self.document_id is not None:
+            source["document_id"] = self.document_id
+        if self.product is not None:
+            source["product"] = self.product.as_source()
+        return source
+
+
+# A lexeme in more than this share of all chunks ("цена", "наличии" in a big catalog) says little about which
+# chunk answers, yet makes the full-text leg rank most of the table: it is left out of the OR query.
+COMMON_LEXEME_SHARE = 0.05
+COMMON_LEXEMES_TTL = 300.0
+_common_lexemes: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+async def common_lexemes(session: AsyncSession) -> frozenset[str]:
+    """Lexemes of knowledge_chunks.tsv above COMMON_LEXEME_SHARE, from the planner's statistics (ANALYZE keeps
+    most_common_elems for tsvector columns). Cached per database for a few minutes; empty on a small table."""
+    key = str(session.bind.url)
+    cached = _common_lexemes.get(key)
+    if cached and time.monotonic() - cached[0] < COMMON_LEXEMES_TTL:
+        return cached[1]
+    rows = await session.execute(text(
+        "SELECT e.lexeme FROM pg_stats s, "
+        "unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq) "
+        "WHERE s.schemaname = current_schema() AND s.tablename = 'knowledge_chunks' AND s.attname = 'tsv' "
+        "AND e.lexeme IS NOT NULL AND e.freq > :share"
+    ), {"share": COMMON_LEXEME_SHARE})
+    lexemes = frozenset(r[0] for r in rows)
+    _common_lexemes[key] = (time.monotonic(), lexemes)
+    return lexemes
+
+
+async def _prepare(session: AsyncSession, query: str, *, vector: bool) -> list[str]:
+    """One round trip before the search: the HNSW settings for this transaction (iterative index scans keep
+    filling the result when the tenant / type filter removes candidates) and the question's russian lexemes."""
+    cleaned = " ".join(words(query)[:MAX_QUERY_WORDS * 2])
+    settings_sql = (
+        "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+        f"set_config('hnsw.ef_search', '{HNSW_EF_SEARCH}', true), " if vector else ""
+    )
+    row = (await session.execute(
+        text(f"SELECT {settings_sql}tsvector_to_array(to_tsvector('russian', :q))"), {"q": cleaned}
+    )).one()
+    return list(row[-1] or [])
+
+
+async def fulltext_query(session: AsyncSession, lexemes: list[str]) -> str | None:
+    """A tsquery (for the 'simple' configuration: lexemes are already stemmed) that ORs the question's russian
+    lexemes: a customer question rarely contains every word of the answer, and ranking (ts_rank_cd) still
+    favours chunks that match more of them. Very common lexemes are dropped (see COMMON_LEXEME_SHARE)."""
+    if not lexemes:
+        return None
+    common = await common_lexemes(session)
+    kept = [lx for lx in lexemes if lx not in common][:MAX_QUERY_WORDS]
+    if not kept:
+        return None
+    return " | ".join("'" + lx.replace("'", "''").replace("\\", "\\\\") + "'" for lx in kept)
+
+
+def product_fact(p: Product) -> ProductFact:
+    variant_prices = []
+    for variant in p.variants or []:
+        if isinstance(variant, dict) and variant.get("price") not in (None, ""):
+            try:
+                variant_prices.append(Decimal(str(variant["price"])))
+            except ArithmeticError:
+                continue
+    return ProductFact(id=p.id, sku=p.sku, name=p.name, price=p.price, currency=p.currency, stock=p.stock,
+                       description=p.description or "", variant_prices=tuple(variant_prices))
+
+
+async def hybrid_search(
+    session: AsyncSession,
+    tenant_id: int,
+    query: str,
+    query_vector: list[float] | None,
+    *,
+    embedder_name: str | None,
+    limit: int = 8,
+    doc_types: list[DocType] | None = None,
+    candidates: int = CANDIDATES,
+) -> list[Hit]:
+    """Top `limit` chunks for `query`. `query_vector=None` (embedding unavailable) searches full text only."""
+    chunk = KnowledgeChunk
+    legs = []
+
+    def scoped(q):
+        q = q.where(chunk.tenant_id == tenant_id)
+        if doc_types:
+            q = q.where(chunk.doc_type.in_(doc_types))
+        return q
+
+    use_vector = query_vector is not None and bool(embedder_name)
+    lexemes = await _prepare(session, query, vector=use_vector)
+    if use_vector:
+        distance = chunk.embedding.cosine_distance(query_vector)
+        nearest = (
+            scoped(select(chunk.id.label("id"), distance.label("d")))
+            .where(chunk.embedder == embedder_name)
+            .order_by(distance)
+            .limit(candidates)
+            .subquery("nearest")
+        )
+        legs.append(select(
+            nearest.c.id,
+            func.row_number().over(order_by=nearest.c.d).label("rank"),
+            literal("v", String).label("leg"),
+        ))
+
+    tsquery_text = await fulltext_query(session, lexemes)
+    if tsquery_text:
+        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", tsquery_text))
+        rank = func.ts_rank_cd(chunk.tsv, tsquery)
+        matched = (
+            scoped(select(chunk.id.label("id"), rank.label("r")))
+            .where(chunk.tsv.op("@@")(tsquery))
+            .order_by(rank.desc(), chunk.id)
+            .limit(candidates)
+            .subquery("matched")
+        )
+        legs.append(select(
+            matched.c.id,
+            func.row_number().over(order_by=(matched.c.r.desc(), matched.c.id)).label("rank"),
+            literal("t", String).label("leg"),
+        ))
+
+    if not legs:
+        return []
+    ranked = union_all(*legs).subquery("ranked")
+    fused = (
+        select(
+            ranked.c.id,
+            func.sum(literal(1.0, Float) / (RRF_K + ranked.c.rank)).label("score"),
+            func.min(ranked.c.rank).filter(ranked.c.leg == "v").label("vector_rank"),
+            func.min(ranked.c.rank).filter(ranked.c.leg == "t").label("text_rank"),
+        )
+        .group_by(ranked.c.id)
+        .order_by(literal_column("score").desc(), ranked.c.id)
+        .limit(limit)
+        .subquery("fused")
+    )
+    rows = (
+        await session.execute(
+            select(fused, chunk.text, chunk.doc_type, chunk.document_id, chunk.meta, KnowledgeDocument.title, Product)
+            .join(chunk, chunk.id == fused.c.id)
+            .outerjoin(KnowledgeDocument, KnowledgeDocument.id == chunk.document_id)
+            .outerjoin(Product, Product.id == chunk.product_id)
+            .order_by(fused.c.score.desc(), fused.c.id)
+        )
+    ).all()
+    hits = []
+    for row in rows:
+        product = product_fact(row.Product) if row.Product is not None else None
+        hits.append(Hit(
+            chunk_id=row.id, text=row.text, doc_type=row.doc_type.value, score=float(row.score),
+            title=row.title or (product.name if product else ""), document_id=row.document_id, product=product,
+            vector_rank=row.vector_rank, text_rank=row.text_rank, meta=row.meta or {},
+        ))
+    return hits
+
+
+@asynccontextmanager
+async def index_scans_only(session: AsyncSession) -> AsyncIterator[None]:
+    """For lookups the planner misjudges: it estimates an OR of phrases or of ILIKE patterns as matching much of
+    the table and picks a sequential scan that tests every row (hundreds of ms at 100k rows), where the GIN
+    indexes answer in a few. Sequential scans are off inside the block, for this transaction only."""
+    if session.info.get("index_scans_only"):
+        yield
+        return
+    await session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    session.info["index_scans_only"] = True
+    try:
+        yield
+    finally:
+        session.info.pop("index_scans_only", None)
+        await session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+
+
+async def product_name_hits(session: AsyncSession, tenant_id: int, question: str, *, limit: int = 6) -> list[Hit]:
+    """Products whose name contains a content word of the question (its stem), most words first: a lexical lookup
+    that catches what full text and hashed vectors miss — compounds («самокат» in «Электросамокат») and brand
+    spellings. ILIKE on the trigram index of product names."""
+    stems_ = sorted({s for s in (stem(w) for w in content_words(question) if not w.isdigit()) if len(s) >= 4},
+                    key=len, reverse=True)[:8]
+    if not stems_:
+        return []
+    conditions = [Product.name.ilike(f"%{s}%") for s in stems_]
+    # A word every tenth product carries ("смартфон") would make this score the whole catalog; the other legs
+    # cover such words, so only the first NAME_LOOKUP_CANDIDATES matches are scored.
+    candidates = (
+        select(Product.id, Product.name)
+        .where(Product.tenant_id == tenant_id, Product.is_active, or_(*conditions))
+        .limit(NAME_LOOKUP_CANDIDATES)
+        .subquery("candidates")
+    )
+    matched = sum((case((candidates.c.name.ilike(f"%{s}%"), 1), else_=0) for s in stems_), literal(0))
+    best = (
+        select(candidates.c.id, matched.label("matched"))
+        .order_by(matched.desc(), candidates.c.id)
+        .limit(limit)
+        .subquery("best")
+    )
+    async with index_scans_only(session):
+        rows = (await session.execute(
+            select(KnowledgeChunk.id, KnowledgeChunk.text, KnowledgeChunk.doc_type, KnowledgeChunk.meta, Product)
+            .join(best, best.c.id == KnowledgeChunk.product_id)
+            .join(Product, Product.id == best.c.id)
+            .where(KnowledgeChunk.tenant_id == tenant_id)
+            .order_by(best.c.matched.desc(), Product.id)
+        )).all()
+    return [Hit(chunk_id=r.id, text=r.text, doc_type=r.doc_type.value, score=0.0, title=r.Product.name,
+                product=product_fact(r.Product), meta=r.meta or {}) for r in rows]
+
+
+# Lexemes next to which a number is a price, a count or a unit, never a model number: pairs with them are not names.
+FIGURE_LEXEMES = frozenset({"цен", "сто", "стоимост", "руб", "рубл", "р", "шт", "штук", "налич", "скидк", "процент",
+                            "rub", "usd", "eur", "гб", "тб", "мп", "вт", "дюйм", "мм", "см", "кг", "л", "мач",
+                            "дн", "ден", "месяц", "год", "лет", "час", "минут", "недел"})
+NAMED_CANDIDATES = 300
+
+
+def _name_pairs(rows: list[tuple[str, int]], common: frozenset[str]) -> dict[str, list[tuple[str, str]]]:
+    """Adjacent lexeme pairs of a text, by how much they single a product out: "model" (a word and a model number:
+    «galaxy <-> 42»), "word" (a rare word: «sennheis <-> momentum»), "generic" (two common words: «смартфон <->
+    samsung»). Pairs that could be a price, a count or a unit («45 <-> 990», «сто <-> 45», «4 <-> шт») are never
+    used: a product must not be found by the very figure under test."""
+    at = {pos: lexeme for lexeme, pos in rows}
+    kinds: dict[str, list[tuple[str, str]]] = {"model": [], "word": [], "generic": []}
+    for pos in sorted(at):
+        if pos + 1 not in at:
+            continue
+        a, b = at[pos], at[pos + 1]
+        if a.isdigit() and b.isdigit() or a in FIGURE_LEXEMES or b in FIGURE_LEXEMES:
+            continue
+        # A model number is a token mixing letters and digits («1000xm5», «g30p»), or a number after a rare word
+        # («galaxy <-> 42»); a number after a common word («гарантия <-> 12») is anyone's.
+        mixed = any(any(ch.isdigit() for ch in t) and any(ch.isalpha() for ch in t) for t in (a, b))
+        number_after_rare = (a.isdigit() and b not in common) or (b.isdigit() and a not in common)
+        if mixed or number_after_rare:
+            kind = "model"
+        elif a not in common and not a.isdigit() or b not in common and not b.isdigit():
+            kind = "word"
+        else:
+            kind = "generic"
+        kinds[kind].append((a, b))
+    return {k: list(dict.fromkeys(v))[:MAX_QUERY_WORDS] for k, v in kinds.items()}
+
+
+async def _phrase_hits(session: AsyncSession, tenant_id: int, pairs: list[tuple[str, str]], limit: int,
+                       candidates: int | None) -> list[Hit]:
+    quoted = " | ".join(f"'{a.replace(chr(39), chr(39) * 2)}' <-> '{b.replace(chr(39), chr(39) * 2)}'"
+                        for a, b in pairs)
+    tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("pairs", quoted))
+    matching = (
+        select(KnowledgeChunk.id, KnowledgeChunk.tsv)
+        .where(KnowledgeChunk.tenant_id == tenant_id, KnowledgeChunk.doc_type == DocType.PRODUCT,
+               KnowledgeChunk.tsv.op("@@")(tsquery))
+    )
+    if candidates is not None:
+        matching = matching.limit(candidates)
+    matching = matching.subquery("matching")
+    rank = func.ts_rank_cd(matching.c.tsv, tsquery)
+    best = select(matching.c.id, rank.label("rank")).order_by(rank.desc(), matching.c.id).limit(limit).subquery()
+    rows = (await session.execute(
+        select(KnowledgeChunk.id, KnowledgeChunk.text, KnowledgeChunk.doc_type, KnowledgeChunk.meta, Product)
+        .join(best, best.c.id == KnowledgeChunk.id)
+        .join(Product, Product.id == KnowledgeChunk.product_id)
+        .order_by(best.c.rank.desc(), KnowledgeChunk.id)
+    )).all()
+    return [Hit(chunk_id=r.id, text=r.text, doc_type=r.doc_type.value, score=0.0, title=r.Product.name,
+                product=product_fact(r.Product), meta=r.meta or {}) for r in rows]
+
+
+async def products_named_in_text(session: AsyncSession, tenant_id: int, text_: str, *, limit: int = 8) -> list[Hit]:
+    """Products a text (a drafted reply) names: product chunks containing two of its words side by side — names
+    are runs of words («sony <-> wh», «galaxy <-> 42»); pairs of two common words only if nothing else names a
+    product, since in a big catalog «смартфон <-> samsung» matches thousands. Last, the lookup by a word inside
+    a name (compounds: «электросамокат»)."""
+    rows = (await session.execute(
+        text("SELECT t.lexeme, p.pos FROM unnest(to_tsvector('russian', :q)) AS t, unnest(t.positions) AS p(pos) "
+             "ORDER BY p.pos"),
+        {"q": text_},
+    )).all()
+    pairs = _name_pairs([(r[0], r[1]) for r in rows], await common_lexemes(session))
+    hits: list[Hit] = []
+    async with index_scans_only(session):
+        # Model numbers are selective enough to rank every match; word pairs may match a whole product line, so
+        # only a bounded number of their matches is ranked.
+        if pairs["model"]:
+            hits = await _phrase_hits(session, tenant_id, pairs["model"], limit, None)
+        if pairs["word"]:
+            seen = {h.chunk_id for h in hits}
+            hits += [h for h in await _phrase_hits(session, tenant_id, pairs["word"], limit, NAMED_CANDIDATES)
+                     if h.chunk_id not in seen]
+        if not hits and pairs["generic"]:
+            hits = await _phrase_hits(session, tenant_id, pairs["generic"], limit, NAMED_CANDIDATES)
+        if not hits:  # no two words side by side name a product: maybe a compound word does («электросамокат»)
+            words_only = " ".join(w for w in content_words(text_) if not w.isdigit())
+            hits = await product_name_hits(session, tenant_id, words_only, limit=limit)
+    return hits
+
+
+# ------------------------------------------------------------------------------------------ product matching
+
+def _name_words(name: str) -> dict[str, str]:
+    """stem → word for each word of a product name."""
+    return {stem(w): w for w in words(name) if len(w) >= 2}
+
+
+def _stems_meet(q: str, n: str, word: str) -> bool:
+    """Prefix match on stems («наушники»/«наушников»), and a long stem inside a compound word («самокат» in
+    «электросамокат»)."""
+    if q == n:
+        return True
+    if len(q) >= 4 and n.startswith(q) or len(n) >= 4 and q.startswith(n):
+        return True
+    return len(q) >= 5 and q in word
+
+
+def name_match(query_stems: set[str], name: str) -> tuple[float, float]:
+    """(matched, overlap): how many of the product name's words the query names — a number counts half and never
+    alone ("15" names no product by itself) — and that as a share of the name."""
+    name_words = _name_words(name)
+    if not name_words:
+        return 0.0, 0.0
+    words_hit = numbers_hit = 0
+    for n, word in name_words.items():
+        if any(_stems_meet(q, n, word) for q in query_stems):
+            if n.isdigit():
+                numbers_hit += 1
+            else:
+                words_hit += 1
+    if not words_hit:
+        return 0.0, 0.0
+    matched = words_hit + 0.5 * numbers_hit
+    return matched, min(1.0, matched / len(name_words))
+
+
+def name_overlap(query_stems: set[str], name: str) -> float:
+    return name_match(query_stems, name)[1]
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    product: ProductFact
+    score: float
+    matched: float  # name words the question names (numbers count half)
+    name_overlap: float
+
+
+def rank_products(query: str, hits: list[Hit]) -> list[ProductMatch]:
+    """Products among the hits, best first: how many of its name's words the question names, then retrieval."""
+    query_stems = {stem(w) for w in words(query)}
+    best: dict[int, ProductMatch] = {}
+    top = max((h.score for h in hits), default=1.0) or 1.0
+    for hit in hits:
+        if hit.product is None:
+            continue
+        matched, overlap = name_match(query_stems, hit.product.name)
+        score = matched + overlap + hit.score / top
+        if hit.product.id not in best or best[hit.product.id].score < score:
+            best[hit.product.id] = ProductMatch(hit.product, score, matched, overlap)
+    return sorted(best.values(), key=lambda m: (-m.score, m.product.id))

@@ -1,0 +1,251 @@
+"""Catalog, knowledge base, training data and AI spend from the command line:
+
+salesop products import --tenant S FILE        CSV (UTF-8/cp1251, ; or ,), bad rows reported by line
+salesop products list --tenant S [--json]
+salesop kb import --tenant S PATH [--type T]   markdown, text, CSV of questions/answers; a file or a folder
+salesop kb list --tenant S [--json]
+salesop kb reembed --tenant S                  re-embed chunks made by another embedder
+salesop kb load-demo --tenant S                the demo shop's catalog and knowledge base
+salesop training export --tenant S [--out F]   JSONL in the chat fine-tuning format
+salesop training queue --tenant S              dialogs worth reviewing
+salesop spend --tenant S [--days N] [--by day,purpose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from core.ai import learning, spend
+from core.ai.demo import load_demo_shop
+from core.ai.indexing import Indexer, stale_chunk_count
+from core.ai.providers import build_providers
+from core.errors import UserError
+from core.services import catalog, knowledge
+from core.services import tenants as tenant_service
+from core.settings import Settings
+
+from ..cli import print_json
+from ..context import app_context
+
+# What these commands print, in one place (Russian first, like every text people read).
+TEXTS = {
+    "imported": "товары: создано {created}, обновлено {updated}, без изменений {unchanged}; ошибок: {errors}",
+    "bad_row": "  строка {line}: {reason}",
+    "ignored": "  пропущены колонки: {columns}",
+    "no_products": "в каталоге пока нет товаров: salesop products import --tenant {slug} FILE",
+    "kb_imported": "база знаний: создано {created}, обновлено {updated}, без изменений {unchanged}; "
+                   "фрагментов {chunks}; ошибок: {errors}",
+    "kb_error": "  {error}",
+    "no_documents": "в базе знаний пока нет документов: salesop kb import --tenant {slug} PATH",
+    "reembedded": "пересчитано векторов: {count} (модель {embedder}); устаревших осталось: {left}",
+    "exported": "выгружено примеров: {count} → {target}",
+    "queue_empty": "очередь на разбор пуста",
+    "queue_row": "диалог {dialog_id:>6}  балл {score:>5.1f}  правок {edits}, отказов {rejections}, "
+                 "эскалаций {escalations}, сильных переписываний {low_similarity}, сообщений {messages}",
+    "spend_total": "итого: ${cost} за {calls} вызовов",
+    "no_file": "нет такого файла: {path}",
+    "demo_loaded": "демо-магазин загружен: товаров {products}, документов {documents}",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    products = sub.add_parser("products", help="product catalog").add_subparsers(dest="products_cmd", required=True)
+    p = products.add_parser("import", help="import products from a CSV file (updates by SKU)")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_products_import)
+    p = products.add_parser("list", help="list products")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_products_list)
+
+    kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_cmd", required=True)
+    p = kb.add_parser("import", help="import markdown, text or Q/A CSV files (a file or a folder)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("path", type=Path)
+    p.add_argument("--type", dest="doc_type", help="document type (policy, faq, delivery, returns, payment, "
+                                                    "script, objection); default: from the file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_kb_import)
+    p = kb.add_parser("list", help="list knowledge documents")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_kb_list)
+    p = kb.add_parser("reembed", help="re-embed chunks made by another embedder")
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(handler=cmd_kb_reembed)
+    p = kb.add_parser("load-demo", help="load the demo shop's catalog and knowledge base")
+    p.add_argument("--tenant", required=True)
+    p.set_defaults(handler=cmd_kb_load_demo)
+
+    training = sub.add_parser("training", help="training data").add_subparsers(dest="training_cmd", required=True)
+    p = training.add_parser("export", help="approved/edited replies as JSONL (chat fine-tuning format)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    p.add_argument("--won-only", action="store_true", help="only dialogs that ended in a sale")
+    p.set_defaults(handler=cmd_training_export)
+    p = training.add_parser("queue", help="dialogs worth reviewing, most instructive first")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_training_queue)
+
+    p = sub.add_parser("spend", help="AI spend of a tenant (USD, exact)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--days", type=int, default=30, help="last N days (default 30)")
+    p.add_argument("--by", default="day", help=f"grouping, comma-separated: {', '.join(spend.GROUPINGS)}")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_spend)
+
+
+def _indexer(settings: Settings) -> Indexer:
+    return Indexer(build_providers(settings).embedder, settings.ai.price_table)
+
+
+async def cmd_products_import(settings: Settings, args) -> int:
+    if not args.file.is_file():
+        raise UserError(TEXTS["no_file"].format(path=args.file))
+    data = args.file.read_bytes()
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            report = await catalog.import_products_csv(session, tenant.id, data, indexer=_indexer(settings),
+                                                       default_currency=tenant.currency)
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    print(TEXTS["imported"].format(created=report.created, updated=report.updated, unchanged=report.unchanged,
+                                   errors=len(report.errors)))
+    for error in report.errors:
+        print(TEXTS["bad_row"].format(line=error.line, reason=error.reason))
+    if report.ignored_columns:
+        print(TEXTS["ignored"].format(columns=", ".join(report.ignored_columns)))
+    return 0
+
+
+async def cmd_products_list(settings: Settings, args) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            rows = [catalog.product_row(p) for p in await catalog.list_products(session, tenant.id)]
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print(TEXTS["no_products"].format(slug=args.tenant))
+    else:
+        for r in rows:
+            stock = "?" if r["stock"] is None else r["stock"]
+            print(f"{r['sku']:<16} {r['price']:>12} {r['currency']}  {stock!s:>5}  {r['name']}")
+    return 0
+
+
+async def cmd_kb_import(settings: Settings, args) -> int:
+    doc_type = knowledge.parse_doc_type(args.doc_type) if args.doc_type else None
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            report = await knowledge.import_path(session, tenant.id, args.path, indexer=_indexer(settings),
+                                                 doc_type=doc_type)
+    if args.json:
+        print_json(report.as_dict())
+        return 0
+    print(TEXTS["kb_imported"].format(created=report.created, updated=report.updated, unchanged=report.unchanged,
+                                      chunks=report.chunks, errors=len(report.errors)))
+    for error in report.errors:
+        print(TEXTS["kb_error"].format(error=error))
+    return 0
+
+
+async def cmd_kb_list(settings: Settings, args) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            rows = [{"id": d.id, "title": d.title, "type": d.doc_type.value, "category": d.category,
+                     "tags": d.tags, "source": d.source} for d in await knowledge.list_documents(session, tenant.id)]
+    if args.json:
+        print_json(rows)
+    elif not rows:
+        print(TEXTS["no_documents"].format(slug=args.tenant))
+    else:
+        for r in rows:
+            print(f"{r['id']:>5}  {r['type']:<10} {r['title']}  ({r['source'] or '—'})")
+    return 0
+
+
+async def cmd_kb_reembed(settings: Settings, args) -> int:
+    indexer = _indexer(settings)
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            count = await indexer.reembed_stale(session, tenant.id)
+            left = await stale_chunk_count(session, tenant.id, indexer.embedder.name)
+    print(TEXTS["reembedded"].format(count=count, left=left, embedder=indexer.embedder.name))
+    return 0
+
+
+async def cmd_kb_load_demo(settings: Settings, args) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            report = await load_demo_shop(session, tenant.id, build_providers(settings).embedder,
+                                          settings.ai.price_table)
+    print(TEXTS["demo_loaded"].format(products=report.products.imported,
+                                      documents=report.knowledge.created + report.knowledge.updated
+                                      + report.knowledge.unchanged))
+    return 0
+
+
+async def cmd_training_export(settings: Settings, args) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            if args.out is None:
+                count = await learning.export_jsonl(session, tenant, sys.stdout, only_won=args.won_only)
+            else:
+                with args.out.open("w", encoding="utf-8") as out:
+                    count = await learning.export_jsonl(session, tenant, out, only_won=args.won_only)
+    # The count goes to stderr so stdout stays pure JSONL.
+    print(TEXTS["exported"].format(count=count, target=args.out or "stdout"), file=sys.stderr)
+    return 0
+
+
+async def cmd_training_queue(settings: Settings, args) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            items = await learning.learning_queue(session, tenant.id, limit=args.limit)
+    if args.json:
+        print_json([i.as_dict() for i in items])
+    elif not items:
+        print(TEXTS["queue_empty"])
+    else:
+        for item in items:
+            print(TEXTS["queue_row"].format(**item.as_dict()))
+    return 0
+
+
+async def cmd_spend(settings: Settings, args) -> int:
+    by = tuple(b.strip() for b in args.by.split(",") if b.strip())
+    unknown = set(by) - set(spend.GROUPINGS)
+    if unknown:
+        raise UserError(f"--by: неизвестная группировка {', '.join(sorted(unknown))}; "
+                        f"можно: {', '.join(spend.GROUPINGS)}")
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            since = ctx.clock.now() - timedelta(days=args.days)
+            rows = await spend.spend_summary(session, tenant.id, since=since, by=by, timezone=tenant.timezone)
+            total = await spend.spend_total(session, tenant.id, since=since)
+    if args.json:
+        print_json({"rows": [r.as_dict() for r in rows], "total": total.as_dict()})
+        return 0
+    if by:
+        for row in rows:
+            keys = "  ".join(str(row.as_dict()[k]) for k in by)
+            print(f"{keys}  ${row.cost_usd}  ({row.calls})")
+    print(TEXTS["spend_total"].format(cost=total.cost_usd, calls=total.calls))
+    return 0

@@ -9,7 +9,6 @@ work per update or task) and never commit.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import logging
 import uuid
@@ -22,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events, outbox
+from ..ai import learning
 from ..errors import UserError
 from ..models import (
     AIMode,
@@ -49,7 +49,6 @@ from ..models import (
     TopicMessage,
     TopicMessageKind,
     TrainingAction,
-    TrainingSample,
 )
 from ..permissions import Permission, can
 
@@ -571,17 +570,9 @@ async def _customer_text(session: AsyncSession, message_id: int) -> str:
     return message.text if message else ""
 
 
-def similarity(a: str, b: str) -> float:
-    return round(difflib.SequenceMatcher(None, a, b).ratio(), 4)
-
-
 async def _sample(session: AsyncSession, suggestion: Suggestion, action: TrainingAction, final: str | None) -> None:
-    session.add(TrainingSample(
-        tenant_id=suggestion.tenant_id, dialog_id=suggestion.dialog_id, suggestion_id=suggestion.id,
-        customer_message=await _customer_text(session, suggestion.message_id), draft=suggestion.text, final=final,
-        intent=suggestion.intent, action=action,
-        similarity=similarity(suggestion.text, final) if final is not None else None,
-    ))
+    """Every Send/Edit/Reject/Escalate is a training sample (core.ai.learning owns what a sample is)."""
+    await learning.record_sample(session, suggestion, action, final)
 
 
 async def _send_suggestion(session: AsyncSession, actor: Actor, suggestion: Suggestion, text: str,
@@ -631,7 +622,7 @@ async def edit_suggestion(session: AsyncSession, actor: Actor, suggestion_id: in
     await _sample(session, suggestion, TrainingAction.EDITED, text)
     events.record(session, "suggestion_edited", tenant_id=actor.tenant_id, dialog_id=suggestion.dialog_id,
                   actor_staff_id=actor.staff_id, suggestion_id=suggestion.id,
-                  similarity=similarity(suggestion.text, text))
+                  similarity=learning.similarity(suggestion.text, text))
     return await _send_suggestion(session, actor, suggestion, text, now)
 
 
@@ -917,11 +908,8 @@ async def mark_won(session: AsyncSession, actor: Actor, dialog_id: int, amount: 
     tenant = await session.get(Tenant, dialog.tenant_id)
     dialog.outcome, dialog.outcome_amount, dialog.outcome_at = Outcome.WON, amount, _now(now)
     dialog.outcome_currency, dialog.outcome_reason = tenant.currency, None
-    await session.execute(
-        update(TrainingSample).where(TrainingSample.dialog_id == dialog.id)
-        .values(outcome=Outcome.WON,
-                few_shot=TrainingSample.action.in_([TrainingAction.SENT, TrainingAction.EDITED]))
-    )
+    await session.flush()
+    await learning.on_dialog_outcome(session, dialog.id)
     events.record(session, "dialog_won", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
                   actor_staff_id=actor.staff_id, amount=str(amount) if amount is not None else None)
     await set_marker(session, dialog, Marker.WON)
@@ -935,9 +923,8 @@ async def mark_lost(session: AsyncSession, actor: Actor, dialog_id: int, reason:
     dialog = await _dialog(session, actor, dialog_id)
     dialog.outcome, dialog.outcome_reason, dialog.outcome_at = Outcome.LOST, (reason or None), _now(now)
     dialog.outcome_amount = None
-    await session.execute(
-        update(TrainingSample).where(TrainingSample.dialog_id == dialog.id).values(outcome=Outcome.LOST, few_shot=False)
-    )
+    await session.flush()
+    await learning.on_dialog_outcome(session, dialog.id)
     events.record(session, "dialog_lost", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
                   actor_staff_id=actor.staff_id, reason=reason)
     await set_marker(session, dialog, Marker.LOST)

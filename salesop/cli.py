@@ -17,6 +17,8 @@ from core.settings import Settings
 
 COMMAND_MODULES = [
     "salesop.commands.base",
+    "salesop.commands.knowledge",
+    "salesop.commands.channels",
 ]
 
 

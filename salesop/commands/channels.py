@@ -1,0 +1,141 @@
+"""Channel commands: connect a VK community or VK user account, list channels, import a channel's history.
+
+    salesop channel add vk --tenant S --group-id G --token T [--json]
+    salesop channel add vk-user --tenant S --token T [--json]
+    salesop channel list --tenant S [--json]
+    salesop import CHANNEL_ID [--json]
+
+The database comes from settings (SALESOP_DATABASE_URL or the embedded one), the VK API from SALESOP_VK_API_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from core.errors import UserError
+from core.models import ChannelKind
+from core.services import channels as channel_service
+from core.services import tenants as tenant_service
+from core.settings import Settings
+
+from ..cli import print_json
+from ..context import app_context
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    channel = sub.add_parser("channel", help="connect and list channels (VK communities, VK and Telegram accounts)")
+    channel_sub = channel.add_subparsers(dest="channel_cmd", required=True)
+
+    add = channel_sub.add_parser("add", help="connect a channel").add_subparsers(dest="channel_kind", required=True)
+    p = add.add_parser("vk", help="a VK community (community access token with messages rights)")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--group-id", required=True, type=int, help="VK community id (digits, without 'club')")
+    p.add_argument("--token", required=True, help="community access token")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_add_vk)
+
+    p = add.add_parser("vk-user", help="a VK user account (user access token with messages rights)")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--token", required=True, help="user access token")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_add_vk_user)
+
+    p = channel_sub.add_parser("list", help="list a tenant's channels with their status and import progress")
+    p.add_argument("--tenant", required=True, help="tenant slug")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("import", help="import (or resume importing) all history of a channel")
+    p.add_argument("channel_id", type=int, metavar="CHANNEL_ID")
+    p.add_argument("--json", action="store_true", help="print a final JSON summary line on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(handler=cmd_import)
+
+
+async def _resolve_vk(settings: Settings, token: str, *, community: bool, group_id: int | None = None):
+    """Ask VK whose token this is, so a wrong or revoked token is refused now, not at the first message."""
+    import aiohttp
+    from vkbottle.exception_factory import VKAPIError
+
+    from userbots.vk import api as vk_api
+
+    api = vk_api.build_api(settings, token, community=community)
+    try:
+        if community:
+            identity = await vk_api.resolve_community(api)
+            if group_id is not None and identity.id != group_id:
+                raise UserError(f"the token belongs to community {identity.id}, not {group_id}")
+        else:
+            identity = await vk_api.resolve_user(api)
+    except VKAPIError as exc:
+        raise UserError(f"VK rejected the token ({exc.code}: {exc.error_msg})") from None
+    except LookupError as exc:
+        raise UserError(str(exc)) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise UserError(f"VK API is unreachable at {settings.vk.vk_api_url}: {exc}") from None
+    finally:
+        await api.close()
+    return identity
+
+
+async def _add(settings: Settings, args, kind: ChannelKind, identity) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            channel_id = await channel_service.add_channel(
+                session, ctx.secrets, tenant_id=tenant.id, kind=kind, external_id=str(identity.id),
+                title=identity.title, credentials=args.token,
+            )
+    if args.json:
+        print_json({"id": channel_id, "kind": kind.value, "external_id": str(identity.id), "title": identity.title})
+    else:
+        print(channel_id)
+    return 0
+
+
+async def cmd_add_vk(settings: Settings, args) -> int:
+    identity = await _resolve_vk(settings, args.token, community=True, group_id=args.group_id)
+    return await _add(settings, args, ChannelKind.VK_COMMUNITY, identity)
+
+
+async def cmd_add_vk_user(settings: Settings, args) -> int:
+    identity = await _resolve_vk(settings, args.token, community=False)
+    return await _add(settings, args, ChannelKind.VK_USER, identity)
+
+
+async def cmd_list(settings: Settings, args) -> int:
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            views = await channel_service.list_channels(session, tenant.id)
+    if args.json:
+        print_json([v.as_dict() for v in views])
+        return 0
+    if not views:
+        print(f"no channels yet: salesop channel add vk --tenant {args.tenant} --group-id G --token T")
+        return 0
+    for v in views:
+        line = f"{v.id:>5}  {v.kind:<17} {v.external_id:<14} {v.status:<11} {v.title}"
+        if v.import_status:
+            total = f"/{v.conversations_total}" if v.conversations_total is not None else ""
+            line += f"  [import {v.import_status}: {v.conversations_done}{total} conversations, {v.messages_imported} messages]"
+        if v.status_detail:
+            line += f"\n       {v.status_detail}"
+        print(line)
+    return 0
+
+
+async def cmd_import(settings: Settings, args) -> int:
+    from userbots.importer import run_import, tune_gc_for_bulk_work
+
+    async with app_context(settings, run_migrations=True) as ctx:
+        tune_gc_for_bulk_work()
+        report = await run_import(ctx.db, ctx.secrets, settings, args.channel_id, progress=not args.no_progress)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print(f"imported channel {report.channel_id}: {report.conversations} conversations, "
+              f"{report.messages} messages ({report.messages_this_run} in this run) in {report.seconds:.1f} s")
+        for error in report.errors[:20]:
+            print(f"  not imported: {error}")
+    return 0

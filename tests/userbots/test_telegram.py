@@ -1,0 +1,371 @@
+"""Telegram accounts at the Telethon boundary: constructed Telethon updates through Telethon's own event builders
+land in the database as core events, sends carry a random_id so a repeat is never delivered twice, FloodWait shows
+on the channel, history imports resume, and the session (with its update state) survives a round trip through
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import select
+from telethon import TelegramClient, errors, functions, types
+from telethon._updates import ChannelState, SessionState
+
+from core import inbox
+from core.models import (
+    Attachment,
+    ChannelAccount,
+    ChannelKind,
+    ChannelStatus,
+    Customer,
+    Dialog,
+    DialogStatus,
+    Direction,
+    ImportRun,
+    Message,
+    TrafficTouch,
+)
+from core.ports import DeliveryError
+from core.services import channels as channel_service
+from core.tasks import TaskiqQueue, build_broker
+from userbots.gateway import random_id
+from userbots.importer import ImportStopped, run_import
+from userbots.live import LiveIngest
+from userbots.telegram.adapter import TelegramEvents
+from userbots.telegram.client import TelegramAccount, TelegramAccounts, send_through
+from userbots.telegram.session import SessionStore
+
+from . import telegram_fakes as tf
+from .conftest import make_vk_channel
+
+CUSTOMER = tf.user(42, "Анна", "Петрова", username="anna_p", phone="79990001122")
+
+
+@pytest.fixture
+async def account(db, secrets):
+    """A connected Telegram account channel of the shop."""
+    shop = await make_vk_channel(db, secrets, "unused", slug="shop")
+    async with db.unit_of_work() as session:
+        channel_id = await channel_service.add_channel(
+            session, secrets, tenant_id=shop.tenant_id, kind=ChannelKind.TELEGRAM_ACCOUNT, external_id=str(tf.ME),
+            title="Менеджер", credentials=tf.session_string())
+    return channel_id
+
+
+class Tasks:
+    def __init__(self):
+        self.calls = defaultdict(list)
+        self.queue = TaskiqQueue(build_broker(None))
+        for name in (inbox.MIRROR_MESSAGE, inbox.SUGGEST_REPLY, inbox.MIRROR_EDIT):
+            self.queue.register(name, self._handler(name))
+
+    def _handler(self, name):
+        async def handle(**kwargs):
+            self.calls[name].append(kwargs)
+        return handle
+
+
+@pytest.fixture
+async def tasks():
+    t = Tasks()
+    await t.queue.startup()
+    yield t
+    await t.queue.shutdown()
+
+
+@pytest.fixture
+async def wired(db, account, tasks):
+    client = tf.FakeTelethonClient()
+    TelegramEvents(db, LiveIngest(db, tasks.queue), account).register(client)
+    return client
+
+
+async def rows(db, account) -> list[Message]:
+    async with db.unit_of_work() as session:
+        return list((await session.execute(
+            select(Message).join(Dialog, Dialog.id == Message.dialog_id).where(Dialog.channel_id == account)
+            .order_by(Message.sent_at, Message.id))).scalars())
+
+
+async def settle():
+    await asyncio.sleep(0.05)  # the in-process queue runs follow-up handlers on the loop
+
+
+async def test_private_messages_media_and_own_phone_replies_land_as_core_events(db, account, wired, tasks):
+    link = "https://shop.example/p?utm_source=tg_ads&utm_medium=cpc&utm_campaign=spring"
+    updates = [
+        types.UpdateNewMessage(tf.message(1, 42, f"Здравствуйте! Видела у вас {link}"), 1, 1),
+        types.UpdateNewMessage(tf.message(2, 42, "Вот чек", media=tf.pdf(), minutes=1), 2, 1),
+        types.UpdateNewMessage(tf.message(3, 42, "", media=tf.photo(), minutes=2, grouped_id=77), 3, 1),
+        types.UpdateNewMessage(tf.message(4, 42, "", media=tf.photo(2), minutes=2, grouped_id=77), 4, 1),
+        types.UpdateNewMessage(tf.message(5, 42, "", media=tf.voice(), minutes=3), 5, 1),
+        types.UpdateNewMessage(tf.message(6, 42, "", media=tf.video(), minutes=3), 6, 1),
+        types.UpdateNewMessage(tf.message(7, 42, "", media=tf.video(7, round_message=True), minutes=3), 7, 1),
+        types.UpdateNewMessage(tf.message(8, 42, "", media=tf.sticker(), minutes=4), 8, 1),
+        types.UpdateNewMessage(tf.message(9, 42, "", media=types.MessageMediaGeo(
+            geo=types.GeoPoint(long=37.6, lat=55.7, access_hash=1)), minutes=4), 9, 1),
+        types.UpdateNewMessage(tf.message(10, 42, "Огромный файл", media=tf.pdf(10, "backup.zip", 2 * 1024 ** 3),
+                                          minutes=5), 10, 1),
+        # the owner answered from their own phone: a manager reply, not lost
+        types.UpdateShortMessage(id=11, user_id=42, message="Спасибо, заказ принят!", pts=11, pts_count=1,
+                                 date=tf.T0.replace(minute=6), out=True, reply_to=types.MessageReplyHeader(
+                                     reply_to_msg_id=2)),
+    ]
+    for update in updates:
+        await wired.dispatch(update, CUSTOMER)
+    # not a private chat with a person: ignored
+    await wired.dispatch(types.UpdateNewMessage(tf.message(12, 555, "в группе", peer_type=types.PeerChat), 12, 1))
+    await wired.dispatch(types.UpdateNewMessage(tf.message(13, 77, "/start"), 13, 1), tf.user(77, "Бот", bot=True))
+    await settle()
+
+    stored = await rows(db, account)
+    assert [m.external_id for m in stored] == [str(i) for i in range(1, 12)]
+    assert [m.direction for m in stored] == [Direction.IN] * 10 + [Direction.OUT]
+    assert stored[-1].reply_to_external_id == "2" and stored[2].media_group_id == stored[3].media_group_id == "77"
+    async with db.unit_of_work() as session:
+        atts = {m: (k.value, e, n, d) for m, k, e, n, d in (await session.execute(
+            select(Attachment.message_id, Attachment.kind, Attachment.error, Attachment.file_name,
+                   Attachment.duration))).all()}
+        customer = (await session.execute(select(Customer))).scalar_one()
+        touch = await session.get(TrafficTouch, customer.first_touch_id)
+        dialog = (await session.execute(select(Dialog))).scalar_one()
+    by_ext = {m.external_id: m.id for m in stored}
+    assert atts[by_ext["2"]][:3] == ("document", None, "Чек об оплате.pdf")
+    assert [atts[by_ext[str(i)]][0] for i in (3, 4, 5, 6, 7, 8)] == ["photo", "photo", "voice", "video",
+                                                                    "video_note", "sticker"]
+    assert atts[by_ext["5"]][3] == 7  # the voice note's duration
+    assert atts[by_ext["9"]][0] == "other" and "geo" in atts[by_ext["9"]][1]
+    assert "больше лимита" in atts[by_ext["10"]][1]  # a 2 GB file: kept, with the reason it cannot be mirrored
+    assert (customer.first_name, customer.username, customer.phone) == ("Анна", "anna_p", "+79990001122")
+    assert (touch.source, touch.medium, touch.campaign) == ("tg_ads", "cpc", "spring")
+    assert dialog.unread_count == 0 and dialog.last_reply_at is not None  # the phone reply answered it
+    assert sorted(c["message_id"] for c in tasks.calls[inbox.MIRROR_MESSAGE]) == sorted(by_ext.values())
+    assert len(tasks.calls[inbox.SUGGEST_REPLY]) == 10  # drafts for the customer's messages only
+
+    # Telegram re-delivers after a reconnect: nothing changes
+    await wired.dispatch(updates[0], CUSTOMER)
+    await settle()
+    assert len(await rows(db, account)) == 11 and len(tasks.calls[inbox.MIRROR_MESSAGE]) == 11
+
+
+async def test_edits_deletions_reads_and_blocks(db, account, wired, tasks):
+    await wired.dispatch(types.UpdateNewMessage(tf.message(1, 42, "Хочу синее платье"), 1, 1), CUSTOMER)
+    await wired.dispatch(types.UpdateNewMessage(tf.message(2, 42, "Уже есть!", out=True, minutes=1), 2, 1), CUSTOMER)
+    await wired.dispatch(types.UpdateNewMessage(tf.message(3, 42, "И размер M", minutes=2), 3, 1), CUSTOMER)
+    await wired.dispatch(types.UpdateEditMessage(tf.message(1, 42, "Хочу красное платье", edit_minutes=3), 4, 1),
+                         CUSTOMER)
+    await wired.dispatch(types.UpdateDeleteMessages(messages=[3], pts=5, pts_count=1))
+    await wired.dispatch(types.UpdateReadHistoryOutbox(peer=types.PeerUser(42), max_id=2, pts=6, pts_count=1))
+    await wired.dispatch(types.UpdatePeerBlocked(peer_id=types.PeerUser(42), blocked=True))
+    await settle()
+    stored = {m.external_id: m for m in await rows(db, account)}
+    assert stored["1"].text == "Хочу красное платье" and stored["1"].edit_count == 1
+    assert stored["3"].deleted_at is not None and stored["2"].is_read
+    async with db.unit_of_work() as session:
+        dialog = (await session.execute(select(Dialog))).scalar_one()
+        customer = (await session.execute(select(Customer))).scalar_one()
+    assert dialog.status == DialogStatus.INACTIVE and customer.blocked
+    assert [c["message_id"] for c in tasks.calls[inbox.MIRROR_EDIT]] == [stored["1"].id, stored["3"].id]
+
+    await wired.dispatch(types.UpdatePeerBlocked(peer_id=types.PeerUser(42), blocked=False))
+    # the owner read the chat on their phone: nothing unread any more
+    await wired.dispatch(types.UpdateReadHistoryInbox(peer=types.PeerUser(42), max_id=3, still_unread_count=0,
+                                                      pts=7, pts_count=1))
+    async with db.unit_of_work() as session:
+        dialog = (await session.execute(select(Dialog))).scalar_one()
+        unread = (await session.execute(select(Message.id).where(Message.is_read.is_(False)))).all()
+    assert dialog.status == DialogStatus.ACTIVE and dialog.unread_count == 0 and unread == []
+
+
+async def test_session_and_update_state_round_trip_through_postgres(db, secrets, account):
+    store = SessionStore(db, secrets, account)
+    session = await store.load()
+    assert session.auth_key is not None and session.dc_id == 2
+    client = TelegramClient(session, 12345, "0123456789abcdef")
+    # what Telethon's message box holds after some updates: our pts/qts/date/seq and one channel's pts
+    client._message_box.load(SessionState(0, 0, False, pts=1501, qts=7, date=1772400000, seq=33, takeout_id=None),
+                             [ChannelState(channel_id=9001, pts=88)])  # and a channel the account is in
+    session.process_entities(types.contacts.ResolvedPeer(peer=types.PeerUser(42), chats=[], users=[CUSTOMER]))
+    await client.disconnect()  # Telethon writes its state into the session and closes it: ours goes to the DB
+
+    async with db.unit_of_work() as db_session:
+        row = await db_session.get(ChannelAccount, account)
+    assert row.update_state["pts"] == 1501 and row.update_state["seq"] == 33 and row.update_state["qts"] == 7
+    assert row.update_state["channels"] == {"9001": 88}
+    assert session.export().encode() not in bytes(row.credentials_enc)  # encrypted at rest
+
+    restored = await SessionStore(db, secrets, account).load()
+    assert restored.export() == session.export()
+    state = restored.get_update_state(0)
+    assert (state.pts, state.qts, state.seq, int(state.date.timestamp())) == (1501, 7, 33, 1772400000)
+    assert restored.get_update_state(9001).pts == 88
+    assert restored.get_input_entity(42) == types.InputPeerUser(42, CUSTOMER.access_hash)  # can answer after restart
+
+    # a second client of the account (a history import) never moves the realtime client's position
+    importer = TelegramClient(await SessionStore(db, secrets, account).load(owns_updates=False), 12345, "0" * 16)
+    importer._message_box.load(SessionState(0, 0, False, pts=9999, qts=7, date=1772400000, seq=40, takeout_id=None), [])
+    await importer.disconnect()
+    async with db.unit_of_work() as db_session:
+        assert (await db_session.get(ChannelAccount, account)).update_state["pts"] == 1501
+
+
+async def test_account_connects_catches_up_and_saves_state_on_stop(db, secrets, account, tasks):
+    client = tf.FakeTelethonClient()
+
+    class Factory:
+        async def client_for(self, channel_id):
+            assert channel_id == account
+            return client
+
+    async with db.unit_of_work() as session:
+        channel = await session.get(ChannelAccount, account)
+    runner = TelegramAccount(db, tasks.queue, channel, Factory())
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await asyncio.wait_for(runner.connected.wait(), 5)
+    assert client.caught_up == 1 and len(client.handlers) == 6
+    async with db.unit_of_work() as session:
+        assert (await session.get(ChannelAccount, account)).status == ChannelStatus.ACTIVE
+    await client.dispatch(types.UpdateNewMessage(tf.message(1, 42, "Привет"), 1, 1), CUSTOMER)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert client.disconnected_calls == 1 and len(await rows(db, account)) == 1
+
+    revoked = tf.FakeTelethonClient(authorized=False)
+
+    class RevokedFactory:
+        async def client_for(self, channel_id):
+            return revoked
+
+    await TelegramAccount(db, tasks.queue, channel, RevokedFactory()).run(asyncio.Event())
+    async with db.unit_of_work() as session:
+        row = await session.get(ChannelAccount, account)
+    assert row.status == ChannelStatus.REVOKED and "/connect_telegram" in row.status_detail
+
+
+async def test_sends_are_never_delivered_twice_and_errors_are_classified(db, account):
+    client = tf.FakeTelethonClient()
+    client.entities[42] = CUSTOMER
+    text = "Ваш заказ отправлен! " * 300  # ~6,300 characters: two messages
+    first = await send_through(db, client, account, "42", {"text": text}, "suggestion:9:send", None)
+    again = await send_through(db, client, account, "42", {"text": text}, "suggestion:9:send", None)
+    sent = [r for r in client.requests if isinstance(r, functions.messages.SendMessageRequest)]
+    assert len(sent) == 2 and len(first.extra["message_ids"]) == 2
+    assert [r.random_id for r in sent] == [random_id("suggestion:9:send", n, bits=63) for n in (0, 1)]
+    assert again.external_id is None and again.extra["message_ids"] == []  # Telegram refused the repeat
+
+    async def fetch(item):
+        return b"OggS voice bytes" if item["kind"] == "voice" else b"\x89PNG photo"
+
+    media = await send_through(db, client, account, "42", {"text": "", "media": [
+        {"kind": "voice", "telegram_file_id": "v1"}, {"kind": "photo", "telegram_file_id": "p1"}]}, "k:media", fetch)
+    assert [f[2]["voice_note"] for f in client.files] == [True, False] and len(media.extra["message_ids"]) == 2
+
+    client.fail_next = [errors.FloodWaitError(request=None, capture=420)]
+    with pytest.raises(DeliveryError) as flood:
+        await send_through(db, client, account, "42", {"text": "Добрый день"}, "k:flood", None)
+    assert flood.value.retry_after == 420.0 and not flood.value.permanent
+    async with db.unit_of_work() as session:
+        row = await session.get(ChannelAccount, account)
+    assert row.status == ChannelStatus.FLOOD_WAIT and row.flood_until is not None and "420" in row.status_detail
+
+    client.fail_next = [errors.UserIsBlockedError(request=None)]
+    with pytest.raises(DeliveryError) as blocked:
+        await send_through(db, client, account, "42", {"text": "Добрый день"}, "k:blocked", None)
+    assert blocked.value.permanent and blocked.value.code == "blocked"
+    with pytest.raises(DeliveryError) as unknown:
+        await send_through(db, client, account, "43", {"text": "Добрый день"}, "k:unknown", None)
+    assert unknown.value.permanent and unknown.value.code == "unknown_peer"
+
+    accounts = TelegramAccounts(db)
+    with pytest.raises(DeliveryError) as offline:
+        await accounts.send(account, "42", {"text": "x"}, idempotency_key="k:off")
+    assert offline.value.retry_after and offline.value.code == "not_connected"
+
+
+def _history(n_dialogs: int, per_dialog: int) -> list[tuple[types.User, list[types.Message]]]:
+    dialogs = []
+    for d in range(n_dialogs):
+        uid = 100 + d
+        messages = [tf.message(d * 1000 + k, uid, f"сообщение {k} в диалоге {d}", out=k % 3 == 2, minutes=-d * 60 + k,
+                               media=tf.voice(d * 1000 + k) if k % 5 == 4 else None) for k in range(per_dialog)]
+        dialogs.append((tf.user(uid, f"Покупатель{d}", None), messages[::-1]))  # newest first, as Telegram lists
+    dialogs.append((tf.user(9, "Бот", None, bot=True), [tf.message(9, 9, "/start")]))
+    return dialogs
+
+
+def _expected(dialogs) -> set[tuple]:
+    return {(str(u.id), str(m.id), "out" if m.out else "in", m.message) for u, ms in dialogs if not u.bot for m in ms}
+
+
+async def _stored(db, account) -> set[tuple]:
+    return {(c, e, d.value, t) for c, e, d, t in await _stored_rows(db, account)}
+
+
+async def _stored_rows(db, account):
+    async with db.unit_of_work() as session:
+        return (await session.execute(
+            select(Dialog.external_chat_id, Message.external_id, Message.direction, Message.text)
+            .join(Dialog, Dialog.id == Message.dialog_id).where(Dialog.channel_id == account))).all()
+
+
+class HistoryFactory:
+    def __init__(self, client):
+        self.client = client
+
+    async def client_for(self, channel_id, *, updates=True):
+        assert updates is False  # an import must not consume the realtime client's updates
+        return self.client
+
+
+async def test_history_import_uses_takeout_and_resumes_after_a_stop(db, secrets, settings, account):
+    dialogs = _history(12, 23)
+    client = tf.FakeTelethonClient(dialogs=dialogs)
+    stopped = asyncio.create_task(run_import(db, secrets, settings, account, progress=False,
+                                             telegram_client_factory=HistoryFactory(client)))
+    for _ in range(200):
+        async with db.unit_of_work() as session:
+            done = (await session.execute(select(ImportRun.conversations_done))).scalar_one_or_none()
+        if done and done >= 4:
+            break
+        await asyncio.sleep(0.005)
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+    partial = await _stored(db, account)
+    assert 0 < len(partial) < len(_expected(dialogs))
+
+    report = await run_import(db, secrets, settings, account, progress=False,
+                              telegram_client_factory=HistoryFactory(tf.FakeTelethonClient(dialogs=dialogs)))
+    assert report.status == "done" and report.messages_this_run < len(_expected(dialogs))
+    assert await _stored(db, account) == _expected(dialogs)
+    assert client.takeouts == 1
+    async with db.unit_of_work() as session:
+        counts = dict((await session.execute(select(Dialog.external_chat_id, Dialog.message_count))).all())
+        imported = (await session.execute(select(Message.is_imported).distinct())).scalars().all()
+    assert counts == {str(100 + d): 23 for d in range(12)} and imported == [True]
+
+
+async def test_history_import_without_takeout_and_through_a_flood_wait(db, secrets, settings, account):
+    dialogs = _history(3, 10)
+    client = tf.FakeTelethonClient(dialogs=dialogs,
+                                   takeout_error=errors.TakeoutInitDelayError(request=None, capture=3600))
+    client.history_errors[101] = [errors.FloodWaitError(request=None, capture=30)]
+    fast = settings.model_copy(update={"time_scale": 1000.0})
+    report = await run_import(db, secrets, fast, account, progress=False,
+                              telegram_client_factory=HistoryFactory(client))
+    assert report.status == "done" and client.takeouts == 0
+    assert await _stored(db, account) == _expected(dialogs)
+    async with db.unit_of_work() as session:
+        row = await session.get(ChannelAccount, account)
+    assert row.status == ChannelStatus.ACTIVE  # the flood wait was shown, then cleared
+
+
+async def test_import_of_a_logged_out_account_stops_with_a_clear_state(db, secrets, settings, account):
+    with pytest.raises(ImportStopped, match="connect_telegram"):
+        await run_import(db, secrets, settings, account, progress=False,
+                         telegram_client_factory=HistoryFactory(tf.FakeTelethonClient(authorized=False)))
+    async with db.unit_of_work() as session:
+        assert (await session.get(ChannelAccount, account)).status == ChannelStatus.REVOKED

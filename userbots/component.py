@@ -1,0 +1,169 @@
+"""The userbots as a component of `salesop run` (salesop/runner.py SERVICES "userbots").
+
+install(ctx): the ChannelGateway (ctx.services["channel_gateway"]) the outbox dispatcher sends customer replies
+through, the running Telegram accounts (ctx.services["telegram_accounts"]), and — when api_id/api_hash are set —
+the Telegram login service the manager bot's /connect_telegram drives (ctx.services["telegram_login"]).
+
+run(ctx, stop): realtime ingest for every live channel — VK communities over the Bots Long Poll, VK user accounts
+by polling their conversation list, Telegram accounts through Telethon — rescanned every half minute (and at once
+after a login), so a channel added with `salesop channel add` or /connect_telegram starts without a restart, and a
+channel whose token was revoked stops until a person reconnects it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from core.models import ChannelAccount, ChannelKind, ChannelStatus
+from core.ports import DeliveryError
+from core.services import channels as channel_service
+from salesop.context import AppContext
+
+from .gateway import UserbotGateway
+from .texts import t
+
+log = logging.getLogger(__name__)
+
+RESCAN_SECONDS = 30.0
+
+
+def _media_fetcher(ctx: AppContext):
+    """Bytes of a media item a manager attached: a Telegram file id (downloaded through the manager bot) or a file
+    in the media store (the media library)."""
+    media_root = (ctx.settings.data_dir / "media").resolve()
+
+    async def fetch(item: dict) -> bytes:
+        if item.get("telegram_file_id"):
+            bot = ctx.services.get("manager_bot")
+            if bot is None:
+                raise DeliveryError("the manager bot is not running: media cannot be fetched", retry_after=30.0,
+                                    code="no_bot")
+            return (await bot.download(item["telegram_file_id"])).getvalue()
+        if item.get("storage_key"):
+            path = (media_root / item["storage_key"]).resolve()
+            if media_root not in path.parents:
+                raise DeliveryError("media path outside the media store", permanent=True, code="bad_media")
+            return await asyncio.to_thread(Path(path).read_bytes)
+        raise DeliveryError("a media item without a file", permanent=True, code="bad_media")
+
+    return fetch
+
+
+def install(ctx: AppContext) -> None:
+    from .telegram.client import TelegramAccounts
+
+    accounts = TelegramAccounts(ctx.db)
+    gateway = UserbotGateway(ctx.db, ctx.secrets, ctx.settings, fetch_media=_media_fetcher(ctx), telegram=accounts)
+    supervisor = UserbotSupervisor(ctx, accounts, gateway)
+    ctx.services["channel_gateway"] = gateway
+    ctx.services["telegram_accounts"] = accounts
+    ctx.services["userbots"] = supervisor
+    telegram = ctx.settings.telegram
+    if telegram.telegram_api_id and telegram.telegram_api_hash is not None:
+        from .telegram.login import TelegramLoginService, telethon_login_factory
+
+        ctx.services["telegram_login"] = TelegramLoginService(
+            ctx.db, ctx.secrets, telethon_login_factory(ctx.settings), on_connected=supervisor.channel_added)
+
+
+async def run(ctx: AppContext, stop: asyncio.Event) -> None:
+    await ctx.services["userbots"].run(stop)
+
+
+class UserbotSupervisor:
+    """One task per live channel; started, restarted after a crash, and stopped as channels come and go."""
+
+    def __init__(self, ctx: AppContext, accounts, gateway: UserbotGateway):
+        self.ctx = ctx
+        self.accounts = accounts
+        self.gateway = gateway
+        self.running: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
+        self.wake = asyncio.Event()
+        self.telegram_factory = None
+
+    async def channel_added(self, channel_id: int) -> None:
+        self.wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from salesop.runner import announce
+
+        try:
+            first = True
+            while not stop.is_set():
+                started = await self.sync()
+                if first:
+                    kinds = ", ".join(f"{n} {k}" for k, n in started.items()) or "no channels yet"
+                    announce("userbots", f"realtime ingest: {kinds}")
+                    first = False
+                self.wake.clear()
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+                await asyncio.wait(waiters, timeout=RESCAN_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            await self.stop_all()
+            await self.gateway.close()
+
+    async def sync(self) -> dict[str, int]:
+        """Start what should run and does not, stop what runs and should not. Returns counts by kind started."""
+        for channel_id in [c for c, (task, _) in self.running.items() if task.done()]:
+            task, _ = self.running.pop(channel_id)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("channel %s stopped with an error; restarting", channel_id, exc_info=task.exception())
+            self.accounts.remove(channel_id)
+        async with self.ctx.db.unit_of_work() as session:
+            channels = await channel_service.live_channels(session)
+        wanted = {c.id for c in channels}
+        for channel_id in [c for c in self.running if c not in wanted]:
+            await self._stop(channel_id)
+        started: dict[str, int] = {}
+        for channel in channels:
+            if channel.id in self.running:
+                continue
+            try:
+                if await self._start(channel):
+                    started[channel.kind.value] = started.get(channel.kind.value, 0) + 1
+            except Exception as exc:  # one broken channel (undecryptable token…) must not stop the others
+                log.exception("channel %s cannot start", channel.id)
+                async with self.ctx.db.unit_of_work() as session:
+                    await channel_service.set_status(session, channel.id, ChannelStatus.ERROR, str(exc)[:500])
+        return started
+
+    async def _start(self, channel: ChannelAccount) -> bool:
+        ctx = self.ctx
+        channel_stop = asyncio.Event()
+        if channel.kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
+            from .vk.realtime import VKChannelRealtime
+
+            token = channel_service.credentials(ctx.secrets, channel)
+            worker = VKChannelRealtime(ctx.db, ctx.queue, ctx.settings, channel, token)
+        else:
+            telegram = ctx.settings.telegram
+            if not telegram.telegram_api_id or telegram.telegram_api_hash is None:
+                async with ctx.db.unit_of_work() as session:
+                    await channel_service.set_status(session, channel.id, ChannelStatus.ERROR,
+                                                     t("login_no_api_credentials"))
+                return False
+            from .telegram.client import TelegramAccount, TelethonClientFactory
+
+            if self.telegram_factory is None:
+                self.telegram_factory = TelethonClientFactory(ctx.settings, ctx.db, ctx.secrets)
+            worker = TelegramAccount(ctx.db, ctx.queue, channel, self.telegram_factory)
+            self.accounts.add(worker)
+        task = asyncio.create_task(worker.run(channel_stop), name=f"userbot-{channel.id}")
+        self.running[channel.id] = (task, channel_stop)
+        return True
+
+    async def _stop(self, channel_id: int) -> None:
+        task, channel_stop = self.running.pop(channel_id)
+        channel_stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+        self.accounts.remove(channel_id)
+
+    async def stop_all(self) -> None:
+        for channel_id in list(self.running):
+            await self._stop(channel_id)

@@ -1,0 +1,1 @@
+"""VK: communities (Bots Long Poll) and user accounts through vkbottle, paced per token, batched with execute."""

@@ -34,7 +34,7 @@ async def _run(url: str, fn, *args) -> None:
     await engine.dispose()
 
 
-async def upgrade(url: str, revision: str = "heads") -> None:
+async def upgrade(url: str, revision: str = "head") -> None:
     await _run(url, command.upgrade, revision)
 
 

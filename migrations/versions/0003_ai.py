@@ -1,8 +1,8 @@
 """AI: spend precision (ai_usage.cost_usd holds tokens × price exactly, 12 decimal places) and a trigram index
 on product names for lookups by a word inside the name.
 
-Revision ID: 0004
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

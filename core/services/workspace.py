@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -451,13 +451,16 @@ def _mirror_key(message_id: int, topic_id: int) -> str:
 
 
 async def _sent_by_us(session: AsyncSession, message: Message) -> bool:
-    """An outgoing message the channel reports back after we delivered it (same external id)."""
+    """An outgoing message the channel reports back after we delivered it (same external id) — or while the send
+    is still in flight, before its external id is recorded (a VK long-poll echo can beat the dispatcher)."""
     if message.direction != Direction.OUT or not message.external_id:
         return False
     return (await session.execute(
         select(func.count()).select_from(OutboxCommand).where(
             OutboxCommand.dialog_id == message.dialog_id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
-            OutboxCommand.result["external_id"].astext == message.external_id,
+            or_(OutboxCommand.result["external_id"].astext == message.external_id,
+                and_(OutboxCommand.state == CommandState.IN_FLIGHT,
+                     OutboxCommand.payload["text"].astext == message.text)),
         )
     )).scalar_one() > 0
 

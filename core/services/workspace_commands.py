@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -364,12 +364,13 @@ class WorkspaceCommands:
                 index_elements=["dialog_id", "external_id"],
                 set_={"author_kind": values["author_kind"], "author_staff_id": staff_id, "extra": values["extra"]},
             )
-        await session.execute(statement)
+        # xmax = 0 only on a fresh insert: an echo row already counted by the inbox must not be counted twice.
+        inserted = (await session.execute(statement.returning(literal_column("xmax = 0")))).scalar_one()
         first = None
         if dialog.first_response_seconds is None and dialog.last_customer_message_at is not None:
             first = max(0, int((now - dialog.last_customer_message_at).total_seconds()))
         await session.execute(update(Dialog).where(Dialog.id == dialog.id).values(
-            message_count=Dialog.message_count + 1, last_message_at=now, last_reply_at=now, unread_count=0,
+            message_count=Dialog.message_count + int(inserted), last_message_at=now, last_reply_at=now, unread_count=0,
             first_response_seconds=func.coalesce(Dialog.first_response_seconds, first),
             status=DialogStatus.WAITING if dialog.status == DialogStatus.ACTIVE else dialog.status,
         ))

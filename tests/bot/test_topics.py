@@ -195,3 +195,38 @@ async def test_documents_voice_and_missing_files(desk: Desk):
     assert document["caption"] == "Чек об оплате"
     assert voice_post["media"]["type"] == "voice"
     assert missing["text"] == "А это видео\n📎 Видео — файл недоступен: больше 20 МБ"  # shown, never dropped
+
+
+async def test_channel_echo_of_our_own_send_in_flight_is_not_mirrored_or_counted_twice(desk: Desk):
+    """A VK long-poll echo of a reply can arrive before the dispatcher records the delivery."""
+    from core import outbox
+    from core.models import CommandState, Dialog, Direction
+
+    anna = desk.customer()
+    first = await desk.customer_writes(anna, "Сколько стоит?")
+    await desk.settle()
+    async with desk.db.unit_of_work() as session:
+        command = await outbox.enqueue(
+            session, kind=ws.Kind.SEND_CUSTOMER, destination=outbox.channel_dest(desk.channel_id),
+            payload={"dialog_id": first.dialog_id, "text": "45 990 ₽"}, idempotency_key="echo-test",
+            tenant_id=first.tenant_id, dialog_id=first.dialog_id, state=CommandState.IN_FLIGHT)
+        command_id = command.id
+    echo = await desk.receive(desk.inbound(anna, "45 990 ₽", direction=Direction.OUT, external_id="echo-1"))
+    async with desk.db.unit_of_work() as session:
+        assert await ws.mirror_message(session, echo.message_id) == 0
+    texts = [m["text"] for m in desk.thread((await desk.topic(first.dialog_id)).thread_id)]
+    assert "45 990 ₽" not in " ".join(t or "" for t in texts)
+    # The dispatcher now records the same delivery: one row, counted once.
+    from core.ports import Delivery
+    from core.services.workspace_commands import WorkspaceCommands
+
+    async with desk.db.unit_of_work() as session:
+        before = (await session.get(Dialog, first.dialog_id)).message_count
+        command = await session.get(OutboxCommand, command_id)
+        await WorkspaceCommands(media_root=desk.ctx.settings.data_dir / "media")._record_send_customer_message(
+            session, [command], Delivery(external_id="echo-1"), command.created_at)
+    async with desk.db.unit_of_work() as session:
+        assert (await session.get(Dialog, first.dialog_id)).message_count == before
+        rows = (await session.execute(select(func.count()).select_from(Message).where(
+            Message.dialog_id == first.dialog_id, Message.external_id == "echo-1"))).scalar_one()
+        assert rows == 1

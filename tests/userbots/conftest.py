@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from core import inbox
 from core.crypto import SecretBox
 from core.models import ChannelKind
 from core.services import channels as channel_service
 from core.services.tenants import create_tenant
 from core.settings import Settings
+from core.tasks import TaskiqQueue, build_broker
 from sandbox.vk import VKSandbox
 
 GROUP = 77_000_001
@@ -84,3 +87,26 @@ async def make_vk_channel(db, secrets: SecretBox, token: str, *, slug: str = "sh
 @pytest.fixture
 async def shop(db, secrets, vk) -> Shop:
     return await make_vk_channel(db, secrets, vk.token)
+
+
+class RecordingQueue:
+    """A real in-process taskiq queue whose handlers note what they were asked to do."""
+
+    def __init__(self):
+        self.calls: dict[str, list[dict]] = defaultdict(list)
+        self.queue = TaskiqQueue(build_broker(None))
+        for name in (inbox.MIRROR_MESSAGE, inbox.SUGGEST_REPLY, inbox.MIRROR_EDIT, inbox.REFRESH_CARDS):
+            self.queue.register(name, self._handler(name))
+
+    def _handler(self, name):
+        async def handle(**kwargs):
+            self.calls[name].append(kwargs)
+        return handle
+
+
+@pytest.fixture
+async def tasks():
+    recording = RecordingQueue()
+    await recording.queue.startup()
+    yield recording
+    await recording.queue.shutdown()

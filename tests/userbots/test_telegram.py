@@ -6,7 +6,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 
 import pytest
 from sqlalchemy import select
@@ -29,7 +28,6 @@ from core.models import (
 )
 from core.ports import DeliveryError
 from core.services import channels as channel_service
-from core.tasks import TaskiqQueue, build_broker
 from userbots.gateway import random_id
 from userbots.importer import ImportStopped, run_import
 from userbots.live import LiveIngest
@@ -54,25 +52,6 @@ async def account(db, secrets):
     return channel_id
 
 
-class Tasks:
-    def __init__(self):
-        self.calls = defaultdict(list)
-        self.queue = TaskiqQueue(build_broker(None))
-        for name in (inbox.MIRROR_MESSAGE, inbox.SUGGEST_REPLY, inbox.MIRROR_EDIT):
-            self.queue.register(name, self._handler(name))
-
-    def _handler(self, name):
-        async def handle(**kwargs):
-            self.calls[name].append(kwargs)
-        return handle
-
-
-@pytest.fixture
-async def tasks():
-    t = Tasks()
-    await t.queue.startup()
-    yield t
-    await t.queue.shutdown()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ interface, edits, allow/deny and attachments land in the database, and the manag
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 
 import pytest
 from sqlalchemy import func, select
@@ -23,33 +22,9 @@ from core.models import (
     MessageEdit,
     TrafficTouch,
 )
-from core.tasks import TaskiqQueue, build_broker
 from userbots.vk.realtime import VKChannelRealtime
 
 from .conftest import GROUP
-
-
-class RecordingQueue:
-    """A real in-process taskiq queue whose handlers note what they were asked to do."""
-
-    def __init__(self):
-        self.calls: dict[str, list[dict]] = defaultdict(list)
-        self.queue = TaskiqQueue(build_broker(None))
-        for name in (inbox.MIRROR_MESSAGE, inbox.SUGGEST_REPLY, inbox.MIRROR_EDIT, inbox.REFRESH_CARDS):
-            self.queue.register(name, self._handler(name))
-
-    def _handler(self, name):
-        async def handle(**kwargs):
-            self.calls[name].append(kwargs)
-        return handle
-
-
-@pytest.fixture
-async def tasks():
-    recording = RecordingQueue()
-    await recording.queue.startup()
-    yield recording
-    await recording.queue.shutdown()
 
 
 async def eventually(check, timeout: float = 30.0):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -11,12 +10,6 @@ from .elevenlabs import ElevenLabsSandbox
 from .openai_api import OpenAISandbox
 from .telegram import TelegramSandbox
 from .vk import VKSandbox
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -38,12 +31,13 @@ class SandboxStack:
         self._runners.clear()
 
 
-async def _serve(app: web.Application, host: str, port: int | None) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
+async def serve(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+    """Serve one app on `host` (port 0: any free port, chosen by the OS). Returns the runner and its base URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
-    port = port or _free_port(host)
     await web.TCPSite(runner, host, port).start()
-    return runner, port
+    bound_host, bound_port = runner.addresses[0][:2]
+    return runner, f"http://{bound_host}:{bound_port}"
 
 
 async def start_sandbox(host: str = "127.0.0.1", *, telegram_limits: str = "realistic", time_scale: float = 1.0,
@@ -63,9 +57,9 @@ async def start_sandbox(host: str = "127.0.0.1", *, telegram_limits: str = "real
             ("openai", stack.openai.app, "/v1"),
             ("elevenlabs", stack.elevenlabs.app, ""),
         ):
-            runner, port = await _serve(app, host, ports.get(name))
+            runner, base = await serve(app, host, ports.get(name, 0))
             stack._runners.append(runner)
-            stack.urls[name] = f"http://{host}:{port}{path}"
+            stack.urls[name] = base + path
         stack.urls["viewer"] = stack.urls["telegram"] + "/_viewer/"
     except BaseException:
         await stack.stop()

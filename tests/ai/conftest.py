@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from core import inbox
@@ -21,6 +20,7 @@ from core.models import ChannelAccount, ChannelKind
 from core.services.tenants import create_tenant
 from core.settings import Settings
 from sandbox.openai_api import OpenAISandbox
+from sandbox.runner import serve
 
 API_KEY = "sk-test-ai-pipeline-0001"
 # A Wednesday noon in Moscow: inside the default working hours.
@@ -38,13 +38,10 @@ class FixedClock:
 @pytest.fixture
 async def openai_sandbox():
     sandbox = OpenAISandbox(api_key=API_KEY)
-    runner = web.AppRunner(sandbox.app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    sandbox.base_url = f"http://{host}:{port}/v1"
+    runner, base = await serve(sandbox.app)
+    sandbox.base_url = base + "/v1"
     yield sandbox
+    await runner.cleanup()
     await runner.cleanup()
 
 

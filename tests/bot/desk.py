@@ -36,20 +36,12 @@ from core.services.tenants import create_tenant, role_by_code
 from core.settings import Settings
 from core.tasks import TaskiqQueue
 from salesop.context import AppContext
+from sandbox.runner import serve
 from sandbox.telegram import TelegramSandbox
 from tests.bot.gateway import SandboxBotGateway
 
 RIGHTS = {"can_manage_topics": True, "can_pin_messages": True, "can_delete_messages": True,
           "can_restrict_members": True}
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
 
 
 @dataclass

@@ -10,9 +10,9 @@ import aiohttp
 import openai
 import pydantic
 import pytest
-from aiohttp import web
 
 from sandbox.openai_api import OpenAISandbox, embed_text
+from sandbox.runner import serve
 
 KEY = "sk-sandbox-test-key-0001"
 TOOLS = [{"type": "function", "function": {
@@ -24,12 +24,8 @@ TOOLS = [{"type": "function", "function": {
 @pytest.fixture
 async def served():
     sandbox = OpenAISandbox(api_key=KEY)
-    runner = web.AppRunner(sandbox.app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield sandbox, f"http://{host}:{port}"
+    runner, base = await serve(sandbox.app)
+    yield sandbox, base
     await runner.cleanup()
 
 

@@ -42,6 +42,7 @@ from aiogram.types import (
 )
 from aiohttp import web
 
+from sandbox.runner import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.telegram.markup import ParseError, parse
 
@@ -57,15 +58,6 @@ def _png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, shutdown_timeout=2)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}"
-
-
 @dataclass
 class World:
     sb: TelegramSandbox
@@ -76,7 +68,7 @@ class World:
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
     sb = TelegramSandbox()
-    runner, base = await _serve(sb.app)
+    runner, base = await serve(sb.app)
     bot = Bot(sb.bot_token, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
     yield World(sb, bot, base)
     await bot.session.close()
@@ -318,7 +310,7 @@ async def test_webhook_delivery(world: World) -> None:
 
     receiver = web.Application()
     receiver.router.add_post("/hook", receive)
-    runner, base = await _serve(receiver)
+    runner, base = await serve(receiver)
     try:
         assert await bot.set_webhook(f"{base}/hook", secret_token="s3cret-token")
         await _bad(bot.get_updates(),
@@ -359,7 +351,7 @@ async def test_rate_limits(world: World) -> None:
     assert sb.stats["too_many_requests"] == 2
 
     fast = TelegramSandbox(limits="strict", time_scale=20)  # retry_after is in emulated seconds
-    runner, base = await _serve(fast.app)
+    runner, base = await serve(fast.app)
     fast_bot = Bot(fast.bot_token, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
     try:
         user = fast.create_user("C")["id"]

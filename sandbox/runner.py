@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from .elevenlabs import ElevenLabsSandbox
+from .mtproto import MTProtoSandbox
+from .mtproto.protocol import PUBLIC_KEY_FILE
+from .mtproto.web import setup as setup_accounts_web
 from .openai_api import OpenAISandbox
 from .telegram import TelegramSandbox
 from .vk import VKSandbox
@@ -18,14 +21,18 @@ class SandboxStack:
     vk: VKSandbox
     openai: OpenAISandbox
     elevenlabs: ElevenLabsSandbox
+    mtproto: MTProtoSandbox
     urls: dict[str, str] = field(default_factory=dict)
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """`<name> <base-url>` per stand-in, in the form each client library takes as its base URL."""
-        return [f"{name} {url}" for name, url in self.urls.items()]
+        """`<name> <base-url>` per stand-in, in the form each client library takes as its base URL; for Telegram
+        accounts (MTProto over TCP) the host:port and the server's public key file, as Telethon takes them."""
+        return [f"{name} {url}" for name, url in self.urls.items()] + [
+            f"mtproto {self.mtproto.address}", f"mtproto-key {PUBLIC_KEY_FILE}"]
 
     async def stop(self) -> None:
+        await self.mtproto.stop()
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
@@ -49,8 +56,11 @@ async def start_sandbox(host: str = "127.0.0.1", *, telegram_limits: str = "real
         vk=VKSandbox(limits=vk_limits, latency_ms=vk_latency_ms, time_scale=time_scale),
         openai=OpenAISandbox(),
         elevenlabs=ElevenLabsSandbox(),
+        mtproto=MTProtoSandbox(limits=telegram_limits, time_scale=time_scale),
     )
     try:
+        await stack.mtproto.start(host, ports.get("mtproto", 0))
+        setup_accounts_web(stack.telegram.app, stack.mtproto)  # its control API and pages share the Bot API's port
         for name, app, path in (
             ("telegram", stack.telegram.app, ""),
             ("vk", stack.vk.app, "/method/"),

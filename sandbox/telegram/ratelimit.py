@@ -57,10 +57,11 @@ class Bucket:
 
 
 class RateLimiter:
-    def __init__(self, mode: str = "off", time_scale: float = 1.0) -> None:
+    def __init__(self, mode: str = "off", time_scale: float = 1.0, budgets: dict[str, Budget] | None = None) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.time_scale = time_scale
+        self.budgets = budgets or BUDGETS
         self.mode = "off"
         self.set_mode(mode)
 
@@ -68,12 +69,12 @@ class RateLimiter:
         if mode not in MODES:
             raise ValueError(f"limits must be one of {MODES}, not {mode!r}")
         self.mode = mode
-        self._buckets: dict[tuple[str, int | None], Bucket] = {}
+        self._buckets: dict[tuple[str, object], Bucket] = {}
 
     def now(self) -> float:
         return time.monotonic() * self.time_scale
 
-    def acquire(self, keys: list[tuple[str, int | None]], cost: int = 1) -> int | None:
+    def acquire(self, keys: list[tuple[str, object]], cost: int = 1) -> int | None:
         """Take `cost` tokens from every bucket in `keys`, or none of them and return retry_after in seconds."""
         if self.mode == "off":
             return None
@@ -86,10 +87,10 @@ class RateLimiter:
             bucket.tokens -= cost
         return None
 
-    def _bucket(self, kind: str, key: int | None, now: float) -> Bucket:
+    def _bucket(self, kind: str, key: object, now: float) -> Bucket:
         bucket = self._buckets.get((kind, key))
         if bucket is None:
-            budget = BUDGETS[kind]
+            budget = self.budgets[kind]
             capacity = budget.count + (budget.burst if self.mode == "realistic" else 0)
             bucket = self._buckets[(kind, key)] = Bucket(capacity, budget.rate, now)
         return bucket

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -23,6 +24,9 @@ _TAGS = {
     "spoiler": ('<span class="spoiler">', "</span>"), "blockquote": ("<blockquote>", "</blockquote>"),
     "expandable_blockquote": ("<blockquote>", "</blockquote>"),
 }  # fmt: skip
+
+# Other stand-ins sharing this app add links to the index page: each callable gives (label, href), or None to hide.
+INDEX_LINKS = web.AppKey("viewer_index_links", list[Callable[[], tuple[str, str] | None]])
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#e6ebee;color:#222}
@@ -47,6 +51,8 @@ form.inline{display:inline}
 
 
 def setup(app: web.Application, sb: TelegramSandbox) -> None:
+    app[INDEX_LINKS] = []
+
     def base(request: web.Request) -> str:
         return str(request.app.router["viewer-index"].url_for())
 
@@ -98,8 +104,10 @@ function fill(t){{const x=document.querySelector('textarea[name=text]');if(x){{x
         requests = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(sb.stats["requests"].items()))
         modes = "".join(f"<option{' selected' if m == sb.limits else ''}>{m}</option>" for m in ("off", "realistic", "strict"))
         hook = sb.webhook_info()
+        links = [found for link in request.app[INDEX_LINKS] if (found := link())]
+        extra = "".join(f"<a href='{escape(href)}'>{escape(label)}</a>" for label, href in links)
         body = f"""<main>
-<section class=chatlist><h3>Groups</h3>{''.join(map(chat_link, groups)) or '<p class=meta>none</p>'}
+<section class=chatlist>{'<h3>Other views</h3>' + extra if extra else ''}<h3>Groups</h3>{''.join(map(chat_link, groups)) or '<p class=meta>none</p>'}
 <h3>Private chats</h3>{''.join(map(chat_link, privates)) or '<p class=meta>none</p>'}</section>
 <section><h3>Users</h3><table><tr><th>id</th><th>name</th><th>username</th><th></th><th></th></tr>{user_rows}</table>
 <h4>New user</h4><form method=post action='{b}users'><input name=first_name placeholder='first name' required>

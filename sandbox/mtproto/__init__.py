@@ -1,0 +1,5 @@
+"""Telegram user accounts over MTProto: the stand-in Telethon connects to (see sandbox.py)."""
+
+from .sandbox import MTProtoSandbox
+
+__all__ = ["MTProtoSandbox"]

@@ -1,4 +1,5 @@
-"""Fixtures for the userbots: the VK stand-in served over HTTP, a tenant with a connected VK community."""
+"""Fixtures for the userbots: the VK stand-in served over HTTP, a tenant with a connected VK community, and the
+MTProto stand-in real Telethon talks to (Telegram accounts)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from core import inbox
@@ -16,6 +18,7 @@ from core.services import channels as channel_service
 from core.services.tenants import create_tenant
 from core.settings import Settings
 from core.tasks import TaskiqQueue, build_broker
+from sandbox.mtproto import MTProtoSandbox
 from sandbox.vk import VKSandbox
 
 GROUP = 77_000_001
@@ -110,3 +113,41 @@ async def tasks():
     await recording.queue.startup()
     yield recording
     await recording.queue.shutdown()
+
+
+# What my.telegram.org hands out: any values do for the stand-in, which checks neither.
+TELEGRAM_API_ID = 12345
+TELEGRAM_API_HASH = "0123456789abcdef0123456789abcdef"
+
+
+def mtproto_settings(settings: Settings, sandbox: MTProtoSandbox, **overrides) -> Settings:
+    """Settings whose Telegram accounts connect to this MTProto stand-in instead of Telegram's data centres."""
+    return settings.model_copy(update={**overrides, "telegram": settings.telegram.model_copy(update={
+        "telegram_api_id": TELEGRAM_API_ID, "telegram_api_hash": SecretStr(TELEGRAM_API_HASH),
+        "telegram_mtproto_address": sandbox.address, "telegram_mtproto_public_key": sandbox.public_key})})
+
+
+@pytest.fixture
+async def mtproto():
+    sandbox = MTProtoSandbox()
+    await sandbox.start()
+    yield sandbox
+    await sandbox.stop()
+
+
+@pytest.fixture
+def tg_settings(settings: Settings, mtproto: MTProtoSandbox) -> Settings:
+    return mtproto_settings(settings, mtproto)
+
+
+@pytest.fixture
+def tg_secrets(settings: Settings) -> SecretBox:
+    return SecretBox([settings.security.master_key.get_secret_value()])
+
+
+@pytest.fixture
+async def tenant_of_shop(db) -> int:
+    async with db.unit_of_work() as session:
+        tenant = await create_tenant(session, slug="shop", name="Магазин")
+        await session.flush()
+        return tenant.id

@@ -1,5 +1,7 @@
 """Telethon at its boundary: real Telethon TL objects and event builders, and a fake client standing where the
-network would be (Telethon cannot be pointed at a local server)."""
+network would be. Real Telethon runs against the MTProto stand-in (sandbox/mtproto, test_telegram_mtproto.py); this
+fake is for what the stand-in does not produce: updates of every media kind, groups and bots, blocks, long flood
+waits, particular Telethon error classes."""
 
 from __future__ import annotations
 
@@ -90,13 +92,13 @@ class FakeTelethonClient:
         self.disconnected_calls = 0
         self.disconnected = asyncio.get_event_loop().create_future()
         self.requests: list[object] = []
-        self.files: list[tuple[object, bytes, dict]] = []
         self.fail_next: list[Exception] = []
         self.entities: dict[int, types.User] = {}
         self.dialogs = dialogs or []  # [(user, [messages newest first])]
         self.takeout_error = takeout_error
         self.takeouts = 0
         self.history_errors: dict[int, list[Exception]] = {}
+        self.listing_errors: list[Exception] = []  # raised by iter_dialogs after its first dialog, one per listing
         self.next_id = 5000
 
     # ---- session life
@@ -136,6 +138,14 @@ class FakeTelethonClient:
             await callback(event)
 
     # ---- sending
+    @property
+    def _sender(self):
+        """send_through sends random_id requests through the client's MTProtoSender, past Telethon's retries."""
+        return self
+
+    def send(self, request):
+        return self(request)
+
     async def get_input_entity(self, peer):
         if peer in self.entities:
             u = self.entities[peer]
@@ -154,13 +164,6 @@ class FakeTelethonClient:
             self.next_id += 1
             return types.UpdateShortSentMessage(id=self.next_id, pts=1, pts_count=1, date=T0)
         raise NotImplementedError(type(request).__name__)
-
-    async def send_file(self, peer, file, **kwargs):
-        if self.fail_next:
-            raise self.fail_next.pop(0)
-        self.next_id += 1
-        self.files.append((peer, file.getvalue(), {"name": file.name, **kwargs}))
-        return types.Message(id=self.next_id, peer_id=types.PeerUser(peer.user_id), date=T0, message="", out=True)
 
     # ---- history
     def takeout(self, finalize=True, **kwargs):
@@ -188,7 +191,9 @@ class FakeTelethonClient:
                 return self._gen()
 
             async def _gen(self):
-                for u, messages in client.dialogs:
+                for n, (u, messages) in enumerate(client.dialogs):
+                    if n == 1 and client.listing_errors:
+                        raise client.listing_errors.pop(0)
                     top = messages[0] if messages else None
                     raw = types.Dialog(peer=types.PeerUser(u.id), top_message=top.id if top else 0,
                                        read_inbox_max_id=top.id - 1 if top else 0, read_outbox_max_id=0,

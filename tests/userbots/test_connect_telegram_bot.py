@@ -1,9 +1,11 @@
 """/connect_telegram through the real aiogram bot on the sandbox Bot API: the owner logs an account in from a
-private chat (phone, code; or a QR code), secrets typed into the chat are deleted, strangers are refused."""
+private chat (phone, code; or a QR code), secrets typed into the chat are deleted, strangers are refused. One
+variant signs in with real Telethon to the MTProto stand-in; the others script the login's answers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 import pytest
@@ -19,7 +21,7 @@ from bot.runtime import BotRuntime
 from core.models import ChannelAccount, ChannelKind, StaffMember
 from core.services.tenants import create_tenant, role_by_code
 from sandbox.telegram import TelegramSandbox
-from userbots.telegram.login import LoginError, LoginErrorKind, QrTicket, TelegramLoginService
+from userbots.telegram.login import LoginError, LoginErrorKind, QrTicket, TelegramLoginService, telethon_login_factory
 
 from .test_telegram_login import ANNA, ScriptedLogin
 
@@ -50,20 +52,16 @@ class BotDesk:
         return [m["text"] or m["caption"] for m in self.chat(user) if m["by_bot"]]
 
 
-@pytest.fixture
-async def desk_with_login(db, secrets):
+@contextlib.asynccontextmanager
+async def desk(db, secrets, login_clients):
+    """The manager bot on the Bot API stand-in with /connect_telegram, an owner and a stranger."""
     sb = TelegramSandbox()
     runner = web.AppRunner(sb.app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     bot = Bot(sb.bot_token, session=AiohttpSession(api=TelegramAPIServer.from_base(base)))
-    clients: list[ScriptedLogin] = []
-
-    async def factory():
-        return clients.pop(0)
-
-    login = TelegramLoginService(db, secrets, factory)
+    login = TelegramLoginService(db, secrets, login_clients)
     dp = Dispatcher()
     dp.update.outer_middleware(UnitOfWorkMiddleware(BotRuntime(db=db, bot_id=sb.bot_user_id)))
     dp.message.outer_middleware(ActorMiddleware())
@@ -75,9 +73,22 @@ async def desk_with_login(db, secrets):
         await session.flush()
         session.add(StaffMember(tenant_id=tenant.id, role_id=(await role_by_code(session, tenant.id, "owner")).id,
                                 telegram_user_id=owner["id"], name="Ольга"))
-    yield BotDesk(sb, bot, dp), clients, owner, stranger
-    await bot.session.close()
-    await runner.cleanup()
+    try:
+        yield BotDesk(sb, bot, dp), owner, stranger
+    finally:
+        await bot.session.close()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def desk_with_login(db, secrets):
+    clients: list[ScriptedLogin] = []
+
+    async def factory():
+        return clients.pop(0)
+
+    async with desk(db, secrets, factory) as (bot_desk, owner, stranger):
+        yield bot_desk, clients, owner, stranger
 
 
 async def _telegram_channels(db) -> list[ChannelAccount]:
@@ -107,6 +118,21 @@ async def test_owner_connects_an_account_with_phone_and_code(db, desk_with_login
     # after the login, plain messages are not taken for codes any more
     await desk.say(owner, "12345")
     assert "подключён" in desk.bot_said(owner)[-1]
+
+
+async def test_owner_connects_an_account_of_the_mtproto_stand_in(db, tg_secrets, tg_settings, mtproto):
+    """The same conversation with real Telethon behind it, signing in to the MTProto stand-in."""
+    account = mtproto.create_account("+79991234567", "Анна", "Петрова")
+    async with desk(db, tg_secrets, telethon_login_factory(tg_settings)) as (bot_desk, owner, _):
+        await bot_desk.say(owner, "/connect_telegram")
+        await bot_desk.say(owner, "+7 999 123 45 67")
+        assert "Код отправлен" in bot_desk.bot_said(owner)[-1]
+        code = await bot_desk.say(owner, " ".join(mtproto.login_code("+79991234567")))
+        assert "Анна Петрова" in bot_desk.bot_said(owner)[-1] and "подключён" in bot_desk.bot_said(owner)[-1]
+        assert code["message_id"] in {m["message_id"] for m in bot_desk.chat(owner) if m["deleted"]}
+    channels = await _telegram_channels(db)
+    assert [(c.external_id, c.title) for c in channels] == [(str(account.user.id), "Анна Петрова")]
+    assert mtproto.signed_in(account.user.id) == 1
 
 
 async def test_strangers_are_refused(db, desk_with_login):

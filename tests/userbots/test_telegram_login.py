@@ -233,10 +233,3 @@ async def test_telethon_errors_become_login_errors(error, kind):
     assert caught.value.kind == kind
     if kind == LoginErrorKind.FLOOD:
         assert caught.value.seconds == 120
-
-
-async def test_telethon_login_client_returns_the_account():
-    sent = type("SentCode", (), {"phone_code_hash": "abc"})()
-    client = TelethonLoginClient(TelethonStandIn(sent, tf.user(555, "Анна", "Петрова", username="anna_shop")))
-    assert await client.send_code("+79990000000") == "abc"
-    assert await client.sign_in_code("+79990000000", "1", "abc") == ANNA

@@ -1,6 +1,7 @@
 """Telethon objects → core events, and nothing else: private messages (in, and out — what the owner sends from their
-own phone is a manager reply), media, edits, deletions, read receipts, blocks. Telethon cannot be pointed at a
-local server, so this layer is kept thin and is tested with constructed Telethon objects and a fake client.
+own phone is a manager reply), media, edits, deletions, read receipts, blocks. Tested end to end with real Telethon
+against the MTProto stand-in (sandbox/mtproto), and with constructed Telethon objects for what the stand-in does not
+send (every media kind, groups, bots, blocks).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ..traffic import urls_in, utm_of
 log = logging.getLogger(__name__)
 
 TELEGRAM_BOT_UPLOAD_LIMIT = 50 * 1024 * 1024  # the manager bot cannot re-upload bigger files into a topic
+# "Telegram" service notifications (login codes, security alerts): in the account's chat list, never a customer
+TELEGRAM_SERVICE_ID = 777000
 _IGNORED_MEDIA = (types.MessageMediaEmpty, types.MessageMediaWebPage)  # a link preview: the link is in the text
 
 
@@ -107,11 +110,12 @@ def private_peer(message: types.Message) -> int | None:
 
 def to_inbound(channel_id: int, message: types.Message, counterpart: types.User | None) -> InboundMessage | None:
     """A private message with a person, in either direction; None for everything else (groups, channels, bots,
-    Saved Messages, service messages)."""
+    Saved Messages, service messages, Telegram's own notifications)."""
     if not isinstance(message, types.Message):
         return None
     user_id = private_peer(message)
-    if user_id is None or (counterpart is not None and (counterpart.bot or counterpart.is_self)):
+    if user_id is None or user_id == TELEGRAM_SERVICE_ID or \
+            (counterpart is not None and (counterpart.bot or counterpart.is_self)):
         return None
     reply = message.reply_to
     return InboundMessage(

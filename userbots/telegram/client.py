@@ -10,8 +10,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from pathlib import Path
 
-from telethon import errors, functions, types
+from telethon import errors, functions, types, utils
 
 from core.crypto import SecretBox
 from core.db import Database
@@ -34,8 +35,36 @@ TELEGRAM_MAX_TEXT = 4096
 FLOOD_SLEEP_THRESHOLD = 10
 BLOCKED_ERRORS = (errors.UserIsBlockedError, errors.YouBlockedUserError, errors.InputUserDeactivatedError,
                   errors.UserPrivacyRestrictedError, errors.UserDeactivatedError)
+# AuthKeyNotFound: the server forgot the session's key (a new sandbox, or a key Telegram dropped) — sign in again.
 REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.SessionExpiredError,
-                  errors.UserDeactivatedBanError, errors.AuthKeyDuplicatedError)
+                  errors.UserDeactivatedBanError, errors.AuthKeyDuplicatedError, errors.AuthKeyNotFound)
+DEFAULT_DC = 2  # any DC id: with a custom server (SALESOP_TELEGRAM_MTPROTO_ADDRESS) it names that server
+
+
+def new_telethon_client(settings: Settings, session, **options):
+    """A TelegramClient for this deployment: api_id/api_hash from my.telegram.org and, when
+    SALESOP_TELEGRAM_MTPROTO_ADDRESS is set, that MTProto server instead of Telegram's data centres (the sandbox,
+    or Telegram's test DC) — the session is pointed at it and its RSA public key is given to Telethon, which
+    otherwise only trusts the keys of Telegram's production servers."""
+    from telethon import TelegramClient
+    from telethon.crypto import rsa
+
+    telegram = settings.telegram
+    api_id, api_hash = telegram.telegram_api_id, telegram.telegram_api_hash
+    if not api_id or api_hash is None:
+        raise ConfigError(t("login_no_api_credentials"))
+    if telegram.telegram_mtproto_address:
+        host, _, port = telegram.telegram_mtproto_address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"SALESOP_TELEGRAM_MTPROTO_ADDRESS must be host:port, not "
+                              f"{telegram.telegram_mtproto_address!r}")
+        if telegram.telegram_mtproto_public_key:
+            try:
+                rsa.add_key(_pem(telegram.telegram_mtproto_public_key), old=False)
+            except (ValueError, OSError) as exc:
+                raise ConfigError(f"SALESOP_TELEGRAM_MTPROTO_PUBLIC_KEY is not a PEM RSA public key: {exc}") from None
+        session.set_dc(session.dc_id or DEFAULT_DC, host.strip("[]"), int(port))
+    return TelegramClient(session, api_id, api_hash.get_secret_value(), **options)
 
 
 class TelethonClientFactory:
@@ -49,16 +78,32 @@ class TelethonClientFactory:
     async def client_for(self, channel_id: int, *, updates: bool = True):
         """A connected client. `updates=False` (history import): it neither receives updates nor writes the update
         state back, so the realtime client of the same account misses nothing."""
-        from telethon import TelegramClient
-
-        api_id, api_hash = self.settings.telegram.telegram_api_id, self.settings.telegram.telegram_api_hash
-        if not api_id or api_hash is None:
-            raise ConfigError(t("login_no_api_credentials"))
         session = await SessionStore(self.db, self.secrets, channel_id).load(owns_updates=updates)
-        client = TelegramClient(session, api_id, api_hash.get_secret_value(), catch_up=updates,
-                                flood_sleep_threshold=FLOOD_SLEEP_THRESHOLD, receive_updates=updates)
-        await client.connect()
+        # Telethon sleeps real seconds; on an emulated clock (time_scale ≠ 1, the sandbox) every flood wait comes
+        # back to us instead, to be waited out at the emulated pace
+        threshold = FLOOD_SLEEP_THRESHOLD if self.settings.time_scale == 1 else 0
+        client = new_telethon_client(self.settings, session, catch_up=updates, flood_sleep_threshold=threshold,
+                                     receive_updates=updates)
+        try:
+            await client.connect()
+        except BaseException:
+            _settle(client.disconnected)
+            raise
         return client
+
+
+def _settle(ended: asyncio.Future) -> None:
+    """Telethon also sets what ended a connection (AuthKeyNotFound when the server forgot the key) on the client's
+    `disconnected` future, maybe only after the failed call returned: retrieved whenever it comes, or asyncio logs
+    it from the garbage collector at some random later moment."""
+    ended.add_done_callback(lambda future: future.cancelled() or future.exception())
+
+
+def _pem(value: str) -> str:
+    """PEM text (literal "\\n" accepted, as env files carry it) or the path of a .pem file."""
+    if "BEGIN" in value:
+        return value.replace("\\n", "\n")
+    return Path(value).expanduser().read_text()
 
 
 async def show_flood(db: Database, channel_id: int, seconds: int) -> None:
@@ -109,6 +154,7 @@ class TelegramAccount:
 
     async def _session(self, stop: asyncio.Event) -> None:
         client = await self.client_factory.client_for(self.channel_id)
+        disconnected = asyncio.ensure_future(client.disconnected)  # watched from the start, settled at the end
         try:
             if not await client.is_user_authorized():
                 await show_revoked(self.db, self.channel_id)
@@ -118,7 +164,6 @@ class TelegramAccount:
             await client.catch_up()  # from the update state stored with the session
             await show_active(self.db, self.channel_id, self.title)
             self.connected.set()
-            disconnected = asyncio.ensure_future(client.disconnected)
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait([disconnected, stopper], return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()
@@ -129,6 +174,7 @@ class TelegramAccount:
             self.connected.clear()
             self.client = None
             await client.disconnect()  # writes the update state through the session (DatabaseSession.close)
+            _settle(disconnected)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
@@ -173,10 +219,38 @@ def _sent_id(result, rid: int) -> int | None:
     return None
 
 
+async def _invoke_once(client, request):
+    """One attempt at a request, its error raised as Telegram answered it. Telegram refuses a repeated random_id
+    with 500 RANDOM_ID_DUPLICATE (https://core.telegram.org/method/messages.sendMessage), and TelegramClient.__call__
+    takes every 500 for an internal error: it retries five times, 2 s apart, then raises a bare ValueError. So the
+    request goes through the client's sender, as TelegramClient._call sends each attempt (Telethon 1.x). The request
+    holds input peers and media already: nothing is left to resolve."""
+    return await client._sender.send(request)
+
+
+# a file name tells Telethon (and the customer's app) what the bytes are when the item has none
+DEFAULT_FILE_NAMES = {"photo": "photo.jpg", "voice": "voice.ogg", "video": "video.mp4", "video_note": "video.mp4"}
+
+
+async def _input_media(client, item: dict, data: bytes):
+    """The media item uploaded (upload.saveFilePart) and described as Telethon's send_file would describe it."""
+    kind = item.get("kind")
+    stream = BytesIO(data)
+    stream.name = item.get("file_name") or DEFAULT_FILE_NAMES.get(kind, "file")
+    uploaded = await client.upload_file(stream)
+    if kind == "photo":
+        return types.InputMediaUploadedPhoto(file=uploaded)
+    attributes, mime = utils.get_attributes(stream, voice_note=kind == "voice", video_note=kind == "video_note",
+                                            force_document=kind == "document")
+    return types.InputMediaUploadedDocument(file=uploaded, mime_type=mime, attributes=attributes,
+                                            force_file=kind == "document" or None)
+
+
 async def send_through(db: Database, client, channel_id: int, chat_id: str, payload: dict, key: str,
                        fetch_media: MediaFetcher | None) -> Delivery:
-    """Text goes as messages.sendMessage with a random_id derived from the command's key: a repeat is refused by
-    Telegram (RANDOM_ID_DUPLICATE) instead of delivered twice. Media go with Telethon's send_file."""
+    """Every message — each media item (messages.sendMedia), then each part of the text (messages.sendMessage) —
+    carries a random_id derived from the command's key and its position in the payload: a repeat is refused by
+    Telegram (RANDOM_ID_DUPLICATE) instead of delivered twice."""
     try:
         peer = await client.get_input_entity(int(chat_id))
     except (ValueError, TypeError):
@@ -184,30 +258,31 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
                             code="unknown_peer") from None
     ids: list[int] = []
     calls = 0
+
+    async def send(request) -> None:
+        nonlocal calls
+        try:
+            result = await _invoke_once(client, request)
+        except errors.RandomIdDuplicateError:
+            return  # already delivered by an earlier attempt of this very command
+        calls += 1
+        sent_id = _sent_id(result, request.random_id)
+        if sent_id is not None:
+            ids.append(sent_id)
+
     try:
-        for n, item in enumerate(payload.get("media") or []):
+        media = payload.get("media") or []
+        for n, item in enumerate(media):
             if fetch_media is None:
                 raise DeliveryError("media cannot be fetched in this process", permanent=True, code="no_media")
-            data = BytesIO(await fetch_media(item))
-            data.name = item.get("file_name") or {"photo": "photo.jpg", "voice": "voice.ogg"}.get(item.get("kind"),
-                                                                                                  "file")
-            sent = await client.send_file(peer, data, voice_note=item.get("kind") == "voice",
-                                          video_note=item.get("kind") == "video_note",
-                                          force_document=item.get("kind") == "document")
-            ids.append(sent.id)
-            calls += 1
-        for n, part in enumerate(split_text(payload.get("text") or "", TELEGRAM_MAX_TEXT)):
-            if not part:
-                continue
-            rid = random_id(key, n, bits=63)
-            try:
-                result = await client(functions.messages.SendMessageRequest(peer=peer, message=part, random_id=rid))
-            except errors.RandomIdDuplicateError:
-                continue  # already delivered by an earlier attempt of this very command
-            calls += 1
-            sent_id = _sent_id(result, rid)
-            if sent_id is not None:
-                ids.append(sent_id)
+            uploaded = await _input_media(client, item, await fetch_media(item))
+            await send(functions.messages.SendMediaRequest(peer=peer, media=uploaded, message="",
+                                                           random_id=random_id(key, n, bits=63)))
+        # text parts are numbered after the media items, so no two messages of a command share a random_id
+        for n, part in enumerate(split_text(payload.get("text") or "", TELEGRAM_MAX_TEXT), start=len(media)):
+            if part:
+                await send(functions.messages.SendMessageRequest(peer=peer, message=part,
+                                                                 random_id=random_id(key, n, bits=63)))
     except errors.FloodWaitError as exc:
         if exc.seconds > FLOOD_SLEEP_THRESHOLD:
             await show_flood(db, channel_id, exc.seconds)

@@ -4,7 +4,9 @@ Telegram grants one (bulk export with gentler flood limits), else the normal cli
 The checkpoint counts dialogs of the listing already written; a dialog is written in parts as it is read and its
 step of the checkpoint goes in with its last part. A catch-up pass re-reads what became active since the start.
 Telethon reads 100 messages per request and sleeps through short flood waits itself; a longer FloodWait is shown
-on the channel, waited out, and the dialog read again (its stored messages are skipped).
+on the channel, waited out, and the dialog read again (its stored messages are skipped) — or, when the dialog list
+itself was refused, the listing is run again from the start (dialogs already written are skipped). Each wait is
+counted in the checkpoint (`flood_waits`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from core.settings import Settings
 from ..bulk import ConversationHistory, write_history
 from ..checkpoint import CATCHUP_SLACK, Checkpoint, ImportStopped, Progress, with_deadlock_retry
 from ..texts import t
-from .adapter import sender_of, to_inbound
+from .adapter import TELEGRAM_SERVICE_ID, sender_of, to_inbound
 from .client import REVOKED_ERRORS, show_active, show_flood, show_revoked
 
 log = logging.getLogger(__name__)
@@ -59,11 +61,12 @@ class TelegramImporter:
                 raise ImportStopped(t("tg_session_revoked"))
             async with self._source(client) as source:
                 if self.cursor.get("phase", "list") == "list":
-                    await self._pass(source, progress, since=None)
+                    await self._pass_through_floods(source, progress, since=None)
                     self.cursor.update(phase="catchup", offset=0)
                     await self.checkpoint.save_now()
                 if self.cursor["phase"] == "catchup":
-                    await self._pass(source, progress, since=int(self.cursor["started_at"]) - CATCHUP_SLACK)
+                    await self._pass_through_floods(source, progress,
+                                                    since=int(self.cursor["started_at"]) - CATCHUP_SLACK)
                     self.cursor.update(phase="done")
         except REVOKED_ERRORS:
             await show_revoked(self.db, self.channel.id)
@@ -94,6 +97,19 @@ class TelegramImporter:
         finally:
             await takeout.__aexit__(type(failed) if failed else None, failed, failed.__traceback__ if failed else None)
 
+    async def _wait_out(self, exc: errors.FloodWaitError) -> None:
+        self.cursor["flood_waits"] = self.cursor.get("flood_waits", 0) + 1
+        await show_flood(self.db, self.channel.id, exc.seconds)
+        await asyncio.sleep(exc.seconds / self.settings.time_scale)
+        await show_active(self.db, self.channel.id)
+
+    async def _pass_through_floods(self, source, progress: Progress, *, since: int | None) -> None:
+        while True:
+            try:
+                return await self._pass(source, progress, since=since)
+            except errors.FloodWaitError as exc:  # messages.getDialogs refused: list again from the cursor
+                await self._wait_out(exc)
+
     async def _pass(self, source, progress: Progress, *, since: int | None) -> None:
         start = int(self.cursor.get("offset", 0))
         dialogs = source.iter_dialogs()
@@ -108,7 +124,8 @@ class TelegramImporter:
             if position < start:
                 position += 1
                 continue
-            if dialog.is_user and not (dialog.entity.bot or dialog.entity.is_self):
+            if dialog.is_user and not (dialog.entity.bot or dialog.entity.is_self
+                                       or dialog.entity.id == TELEGRAM_SERVICE_ID):
                 await self._dialog(source, dialog, position, since)
             else:
                 await self._advance(position + 1, since is None, progress)
@@ -120,9 +137,7 @@ class TelegramImporter:
                 await self._read_dialog(source, dialog, position, since)
                 return
             except errors.FloodWaitError as exc:
-                await show_flood(self.db, self.channel.id, exc.seconds)
-                await asyncio.sleep(exc.seconds / self.settings.time_scale)
-                await show_active(self.db, self.channel.id)
+                await self._wait_out(exc)
 
     async def _read_dialog(self, source, dialog, position: int, since: int | None) -> None:
         user = dialog.entity

@@ -483,13 +483,9 @@ def telethon_login_factory(settings: Settings) -> LoginClientFactory:
     """Fresh Telethon clients for logins (api_id/api_hash from my.telegram.org)."""
 
     async def make() -> LoginClient:
-        from telethon import TelegramClient
-
+        from .client import new_telethon_client
         from .session import DatabaseSession
 
-        api_id, api_hash = settings.telegram.telegram_api_id, settings.telegram.telegram_api_hash
-        if not api_id or api_hash is None:
-            raise ConfigError(t("login_no_api_credentials"))
-        return TelethonLoginClient(TelegramClient(DatabaseSession(), api_id, api_hash.get_secret_value()))
+        return TelethonLoginClient(new_telethon_client(settings, DatabaseSession()))
 
     return make

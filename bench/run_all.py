@@ -11,6 +11,7 @@ BENCHES = [
     ["bench_outbox.py"],
     ["bench_retrieval.py"],
     ["bench_import.py", "--quiet"],
+    ["bench_telegram_import.py", "--quiet"],
 ]
 
 if __name__ == "__main__":

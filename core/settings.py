@@ -49,6 +49,12 @@ class TelegramSettings(BaseSettings):
     webhook_port: int = Field(default=8081, description="Local port the bot's webhook server binds (host: SALESOP_WEBAPP_HOST).")
     telegram_api_id: int | None = Field(default=None, description="api_id from my.telegram.org (userbot accounts).")
     telegram_api_hash: SecretStr | None = Field(default=None, description="api_hash from my.telegram.org.")
+    telegram_mtproto_address: str | None = Field(
+        default=None,
+        description="host:port of the MTProto server for Telegram accounts. Unset: Telegram's own data centres.")
+    telegram_mtproto_public_key: str | None = Field(
+        default=None,
+        description="RSA public key of that server: PEM text or a path to a .pem file (Telethon knows Telegram's own).")
 
 
 class VKSettings(BaseSettings):

@@ -1,9 +1,10 @@
 """The offline demo: `salesop run` with no SALESOP_BOT_TOKEN.
 
 Starts the sandbox stand-ins in-process and points the product at them, then sets up (once; idempotent) a
-Russian-language demo shop: catalog and knowledge base, a manager forum group with an owner and a manager, a VK
-community with imported history — and a scripted trickle of customers asking typical questions, so the whole
-loop is visible in the sandbox viewer and the Mini App.
+Russian-language demo shop: catalog and knowledge base, a manager forum group with an owner and a manager, a
+Telegram account (signed in the way /connect_telegram does it: phone, then the code Telegram sends) and a VK
+community, both with imported history — and a scripted trickle of customers asking typical questions on both, so
+the whole loop is visible in the sandbox viewer and the Mini App.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from core.models import ChannelKind, ManagerGroup, StaffMember, Tenant
+from core.models import ChannelAccount, ChannelKind, ManagerGroup, StaffMember, Tenant
 from core.services import channels
 from core.services.tenants import create_tenant, role_by_code
 from core.settings import Settings
@@ -31,6 +32,13 @@ DEMO_NAME = "Демо-магазин «Техносфера»"
 VK_GROUP_ID = 210_001
 HISTORY_CONVERSATIONS = 40
 HISTORY_MESSAGES = 12
+TG_PHONE = "+79991234567"  # the shop's own Telegram account
+TG_HISTORY_CONVERSATIONS = 30
+TG_HISTORY_MESSAGES = 10
+# Telegram accounts need an api_id/api_hash (my.telegram.org); the stand-in accepts any, these only fill the fields.
+SANDBOX_API_ID = 12345
+SANDBOX_API_HASH = "0123456789abcdef0123456789abcdef"
+CUSTOMER_NAMES = [("Пётр", "Соколов"), ("Алина", None), ("Дмитрий", "К."), ("Мария", "Лебедева"), ("Тимур", None)]
 # Who writes, and what: typical questions of a small electronics shop's customers.
 QUESTIONS = [
     "Здравствуйте! Сколько стоит робот-пылесос?",
@@ -54,6 +62,7 @@ class Demo:
     owner_id: int = 0
     manager_id: int = 0
     group_chat_id: int = 0
+    tg_account_id: int = 0
     _rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
@@ -63,7 +72,10 @@ class Demo:
         demo_settings = settings.model_copy(update={
             "telegram": settings.telegram.model_copy(update={
                 "bot_token": SecretStr(stack.telegram.bot_token), "telegram_api_url": stack.urls["telegram"],
-                "webhook_url": None}),
+                "webhook_url": None, "telegram_api_id": SANDBOX_API_ID,
+                "telegram_api_hash": SecretStr(SANDBOX_API_HASH),
+                "telegram_mtproto_address": stack.mtproto.address,
+                "telegram_mtproto_public_key": stack.mtproto.public_key}),
             "vk": settings.vk.model_copy(update={"vk_api_url": stack.urls["vk"]}),
             "voice": settings.voice.model_copy(update={"elevenlabs_base_url": stack.urls["elevenlabs"]}),
             "webapp": webapp.model_copy(update={
@@ -83,6 +95,9 @@ class Demo:
             "Техносфера · менеджеры", members=[self.owner_id, self.manager_id], owner_id=self.owner_id,
             bot_rights={"can_manage_topics": True, "can_delete_messages": True, "can_pin_messages": True})
         self.group_chat_id = group["id"]
+        account = self.stack.mtproto.create_account(TG_PHONE, "Техносфера", "Магазин", username="technosfera_shop")
+        self.tg_account_id = account.user.id
+        self.stack.mtproto.seed(account.user.id, TG_HISTORY_CONVERSATIONS, TG_HISTORY_MESSAGES)
         vk_token = self.stack.vk.add_community(VK_GROUP_ID, "Техносфера ВКонтакте")
         self.stack.vk.seed(VK_GROUP_ID, conversations=HISTORY_CONVERSATIONS,
                            messages_per_conversation=HISTORY_MESSAGES, forbid_every=17)
@@ -116,7 +131,28 @@ class Demo:
         from userbots.importer import run_import
 
         report = await run_import(ctx.db, ctx.secrets, ctx.settings, channel_id, progress=False)
-        log.info("demo history imported: %s", report)
+        log.info("demo VK history imported: %s", report)
+        tg_channel_id = await self._connect_telegram_account(ctx, tenant_id)
+        report = await run_import(ctx.db, ctx.secrets, ctx.settings, tg_channel_id, progress=False)
+        log.info("demo Telegram history imported: %s", report)
+
+    async def _connect_telegram_account(self, ctx, tenant_id: int) -> int:
+        """Sign the shop's account in exactly as the owner does with /connect_telegram: phone number, then the
+        code Telegram sends to the account. The stand-in is new every run, so is the session; the update position
+        of the previous run's stand-in means nothing to this one and is dropped."""
+        from userbots.telegram.login import LoginState, TelegramLoginService, telethon_login_factory
+
+        async with ctx.db.unit_of_work() as session:
+            await session.execute(update(ChannelAccount).where(
+                ChannelAccount.tenant_id == tenant_id, ChannelAccount.kind == ChannelKind.TELEGRAM_ACCOUNT,
+                ChannelAccount.external_id == str(self.tg_account_id)).values(update_state={}))
+        login = TelegramLoginService(ctx.db, ctx.secrets, telethon_login_factory(ctx.settings))
+        step = await login.start(tenant_id, self.owner_id)
+        step = await login.submit(tenant_id, self.owner_id, TG_PHONE)
+        step = await login.submit(tenant_id, self.owner_id, self.stack.mtproto.login_code(TG_PHONE) or "")
+        if step.state != LoginState.DONE or step.channel_id is None:
+            raise RuntimeError(f"the demo Telegram account did not sign in: {step.state} {step.text}")
+        return step.channel_id
 
     async def _load_shop(self, ctx, tenant_id: int) -> None:
         from core.ai.demo import load_demo_shop
@@ -126,29 +162,48 @@ class Demo:
         async with ctx.db.unit_of_work() as session:
             await load_demo_shop(session, tenant_id, embedder, ctx.settings.ai.price_table)
 
+    async def _telegram_customer_writes(self, customer_id: int, text: str) -> None:
+        mtproto = self.stack.mtproto
+        if customer_id not in mtproto.world.people:
+            first, last = CUSTOMER_NAMES[customer_id % len(CUSTOMER_NAMES)]
+            mtproto.create_customer(first, last, user_id=customer_id)
+        links = []
+        if self._rng.random() < 0.3:  # came from an ad: the shop's link with UTM tags in the first message
+            text += " (нашёл вас по ссылке)"
+            links = [("по ссылке", "https://technosfera.example/?utm_source=telegram_ads&utm_campaign=spring")]
+        await mtproto.customer_writes(self.tg_account_id, customer_id, text, links=links)
+
     def urls(self) -> list[tuple[str, str]]:
         miniapp = self.settings.webapp.webapp_url
         owner_init = quote(self.stack.telegram.init_data(self.owner_id), safe="")
         return [
             ("viewer", self.stack.urls["viewer"] + f"chat/{self.group_chat_id}"),
             ("miniapp", f"{miniapp}/#tgWebAppData={owner_init}"),
+            ("accounts", self.stack.urls["telegram"] + "/_viewer/accounts/"),
+            ("mtproto", self.stack.mtproto.address),
             *[(name, url) for name, url in self.stack.urls.items() if name != "viewer"],
         ]
 
     async def trickle(self, stop: asyncio.Event) -> None:
-        """A customer writes every TRICKLE_SECONDS: a new one mostly, sometimes one coming back.
+        """A customer writes every TRICKLE_SECONDS, on VK and on the Telegram account in turn: a new one mostly,
+        sometimes one coming back.
 
         The sandbox starts empty every run while the database persists, so each run's customers get fresh ids
-        (the stand-in numbers messages per customer from 1 again, and a known customer's message 1 is a duplicate)."""
+        (the stand-ins number messages from 1 again, and a known customer's message 1 would be a duplicate)."""
         customer = 700_000_000 + (int(time.time()) % 1_000_000) * 100
+        turn = 0
         while not stop.is_set():
             customer += 1 if self._rng.random() < 0.7 else 0
             text = self._rng.choice(QUESTIONS)
-            ref = {"ref": "spring_sale", "ref_source": "vk_ads"} if self._rng.random() < 0.3 else {}
             try:
-                await self.stack.vk.user_writes(VK_GROUP_ID, customer, text, **ref)
+                if turn % 2 == 0:
+                    ref = {"ref": "spring_sale", "ref_source": "vk_ads"} if self._rng.random() < 0.3 else {}
+                    await self.stack.vk.user_writes(VK_GROUP_ID, customer, text, **ref)
+                else:
+                    await self._telegram_customer_writes(customer, text)
             except Exception:
                 log.exception("demo customer could not write")
+            turn += 1
             try:
                 await asyncio.wait_for(stop.wait(), timeout=TRICKLE_SECONDS)
             except TimeoutError:

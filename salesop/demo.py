@@ -53,6 +53,7 @@ QUESTIONS = [
     "Товар пришёл с царапиной, что делать?",
 ]
 TRICKLE_SECONDS = 20.0
+FIRST_PAIR_GAP = 2.0
 
 
 @dataclass
@@ -205,6 +206,7 @@ class Demo:
                 log.exception("demo customer could not write")
             turn += 1
             try:
-                await asyncio.wait_for(stop.wait(), timeout=TRICKLE_SECONDS)
+                # the first customer of each channel comes at once, so a newcomer sees both channels right away
+                await asyncio.wait_for(stop.wait(), timeout=FIRST_PAIR_GAP if turn == 1 else TRICKLE_SECONDS)
             except TimeoutError:
                 pass

@@ -68,6 +68,10 @@ class InboundAttachment:
     height: int | None = None
     duration: int | None = None
     error: str | None = None  # e.g. "unknown attachment type: wall" — kept, shown, never dropped
+    # set when the userbot already downloaded the file into the media store (core.media); size and mime are then
+    # those of the stored bytes
+    storage_key: str | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,7 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
         session.add(Attachment(
             message_id=message_id, ordinal=ordinal, kind=att.kind, mime=att.mime, size=att.size,
             file_name=att.file_name, external_ref=att.external_ref, width=att.width, height=att.height,
-            duration=att.duration, error=att.error,
+            duration=att.duration, error=att.error, storage_key=att.storage_key, sha256=att.sha256,
         ))
 
     values: dict = {

@@ -15,14 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 
+from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import ChannelAccount, ChannelKind, ChannelStatus
 from core.ports import DeliveryError
 from core.services import channels as channel_service
 from salesop.context import AppContext
 
 from .gateway import UserbotGateway
+from .live import MediaDownloads
 from .texts import t
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ RESCAN_SECONDS = 30.0
 def _media_fetcher(ctx: AppContext):
     """Bytes of a media item a manager attached: a Telegram file id (downloaded through the manager bot) or a file
     in the media store (the media library)."""
-    media_root = (ctx.settings.data_dir / "media").resolve()
+    store = MediaStore(media_root(ctx.settings.data_dir))
 
     async def fetch(item: dict) -> bytes:
         if item.get("telegram_file_id"):
@@ -43,10 +44,10 @@ def _media_fetcher(ctx: AppContext):
                                     code="no_bot")
             return (await bot.download(item["telegram_file_id"])).getvalue()
         if item.get("storage_key"):
-            path = (media_root / item["storage_key"]).resolve()
-            if media_root not in path.parents:
-                raise DeliveryError("media path outside the media store", permanent=True, code="bad_media")
-            return await asyncio.to_thread(Path(path).read_bytes)
+            try:
+                return await store.read(item["storage_key"])
+            except UnsafeStorageKey:
+                raise DeliveryError("media path outside the media store", permanent=True, code="bad_media") from None
         raise DeliveryError("a media item without a file", permanent=True, code="bad_media")
 
     return fetch
@@ -83,6 +84,8 @@ class UserbotSupervisor:
         self.running: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
         self.wake = asyncio.Event()
         self.telegram_factory = None
+        # customers' files of every channel, downloaded live into the store the manager bot posts them from
+        self.media = MediaDownloads(MediaStore(media_root(ctx.settings.data_dir)))
 
     async def channel_added(self, channel_id: int) -> None:
         self.wake.set()
@@ -139,7 +142,7 @@ class UserbotSupervisor:
             from .vk.realtime import VKChannelRealtime
 
             token = channel_service.credentials(ctx.secrets, channel)
-            worker = VKChannelRealtime(ctx.db, ctx.queue, ctx.settings, channel, token)
+            worker = VKChannelRealtime(ctx.db, ctx.queue, ctx.settings, channel, token, self.media)
         else:
             telegram = ctx.settings.telegram
             if not telegram.telegram_api_id or telegram.telegram_api_hash is None:
@@ -151,7 +154,7 @@ class UserbotSupervisor:
 
             if self.telegram_factory is None:
                 self.telegram_factory = TelethonClientFactory(ctx.settings, ctx.db, ctx.secrets)
-            worker = TelegramAccount(ctx.db, ctx.queue, channel, self.telegram_factory)
+            worker = TelegramAccount(ctx.db, ctx.queue, channel, self.telegram_factory, self.media)
             self.accounts.add(worker)
         task = asyncio.create_task(worker.run(channel_stop), name=f"userbot-{channel.id}")
         self.running[channel.id] = (task, channel_stop)

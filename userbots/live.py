@@ -4,10 +4,17 @@ follow-up tasks (mirror to the manager topic, draft a reply) enqueued only after
 A replayed event (VK re-sends after a reconnect, Telethon catches up after a restart) finds its key in
 processed_updates and changes nothing; a message that also arrives through history import or gap fill is skipped by
 the inbox's own (dialog, message id) key.
+
+A customer's files (payment receipts, voice notes, documents) are downloaded into the media store before the
+message is recorded, so the mirror task posts them into the manager topic as real media at once. A download is
+bounded in size (what the bot can re-upload) and time; when it fails the message is recorded all the same, the
+attachment carrying the reason the manager then sees in the topic. Imported history is never downloaded (volume).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,19 +26,117 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import inbox
 from core.db import Database
-from core.inbox import InboundMessage
+from core.inbox import InboundAttachment, InboundMessage
+from core.media import MediaStore
 from core.models import Dialog, Direction, Message, ProcessedUpdate
 from core.ports import TaskQueue
 
 from .checkpoint import with_deadlock_retry
+from .texts import t
 
 log = logging.getLogger(__name__)
 
+BOT_UPLOAD_LIMIT = 50 * 1024 * 1024  # the manager bot cannot upload a bigger file into a topic
+DOWNLOAD_TIMEOUT = 20.0  # seconds per file: a stuck download must not hold the channel's events for long
+MB = 1024 * 1024
+
+
+class FileTooLarge(Exception):
+    """The file turned out bigger than the download limit (its size was not declared, or was declared wrong)."""
+
+
+class DownloadFailed(Exception):
+    """The channel did not hand the file over; `reason` is shown to the manager as it is."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# (attachment, byte limit) → the file's bytes, or None when this kind of attachment has no file to fetch (a link, a
+# VK video that is only a player page). Raises FileTooLarge past the limit, DownloadFailed or any error otherwise.
+AttachmentFetch = Callable[[InboundAttachment, int], Awaitable[bytes | None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaSource:
+    """How one channel fetches the files of one message."""
+
+    fetch: AttachmentFetch
+    place: str  # "vk" or "tg": which texts tell the manager where to open the original when the download fails
+
+
+class MediaDownloads:
+    """Downloads a live message's attachments into the media store, one namespace per channel."""
+
+    def __init__(self, store: MediaStore, *, limit: int = BOT_UPLOAD_LIMIT, timeout: float = DOWNLOAD_TIMEOUT):
+        self.store = store
+        self.limit = limit
+        self.timeout = timeout
+
+    @staticmethod
+    def wanted(msg: InboundMessage) -> bool:
+        """A customer's message with a file not yet fetched and not already known to be unfetchable."""
+        return msg.direction == Direction.IN and any(
+            a.error is None and a.storage_key is None for a in msg.attachments)
+
+    async def download(self, msg: InboundMessage, source: MediaSource) -> InboundMessage:
+        """The message with each attachment either stored (storage_key, size, mime, sha256) or carrying the reason
+        it is not. Never raises for a file: the message must be recorded whatever happens to its attachments."""
+        attachments = await asyncio.gather(*(self._one(msg.channel_id, att, source) for att in msg.attachments))
+        return dataclasses.replace(msg, attachments=tuple(attachments))
+
+    def _error(self, key: str, place: str, **values) -> str:
+        return t(key if place == "vk" else f"{key}_{place}", **values)
+
+    async def _one(self, channel_id: int, att: InboundAttachment, source: MediaSource) -> InboundAttachment:
+        if att.error is not None or att.storage_key is not None:
+            return att
+        limit_mb = self.limit // MB
+        if att.size is not None and att.size > self.limit:
+            return dataclasses.replace(att, error=self._error("attachment_over_limit", source.place,
+                                                              limit_mb=limit_mb))
+        reason = None
+        try:
+            async with asyncio.timeout(self.timeout):
+                data = await source.fetch(att, self.limit)
+        except FileTooLarge:
+            return dataclasses.replace(att, error=self._error("attachment_over_limit", source.place,
+                                                              limit_mb=limit_mb))
+        except TimeoutError:
+            reason = t("download_timeout", seconds=f"{self.timeout:g}")
+        except DownloadFailed as exc:
+            reason = exc.reason
+        except Exception as exc:  # whatever the channel's library raised: the message must land regardless
+            log.warning("channel %s: downloading a %s failed: %r", channel_id, att.kind.value, exc)
+            reason = t("download_error", error=type(exc).__name__)
+        else:
+            if data is None:
+                return att
+            if not data:
+                reason = t("download_empty")
+            elif len(data) > self.limit:
+                return dataclasses.replace(att, error=self._error("attachment_over_limit", source.place,
+                                                                  limit_mb=limit_mb))
+        if reason is not None:
+            return dataclasses.replace(att, error=self._error("attachment_download_failed", source.place,
+                                                              reason=reason))
+        try:
+            stored = await self.store.save(data, namespace=f"inbox/{channel_id}", mime=att.mime,
+                                           file_name=att.file_name)
+        except OSError:  # a full or read-only disk: visible on the attachment and in the log, the message lands
+            log.exception("channel %s: the media store could not save a file", channel_id)
+            return dataclasses.replace(att, error=self._error("attachment_download_failed", source.place,
+                                                              reason=t("download_store_failed")))
+        return dataclasses.replace(att, storage_key=stored.storage_key, size=stored.size, mime=stored.mime,
+                                   sha256=stored.sha256)
+
 
 class LiveIngest:
-    def __init__(self, db: Database, queue: TaskQueue):
+    def __init__(self, db: Database, queue: TaskQueue, media: MediaDownloads | None = None):
         self.db = db
         self.queue = queue
+        self.media = media  # None: attachments are recorded without their files
 
     async def _once(self, session: AsyncSession, dedup: tuple[str, str] | None) -> bool:
         """True when this event was not seen before (and is now marked seen in the same transaction)."""
@@ -59,8 +164,26 @@ class LiveIngest:
                     await self.queue.enqueue(name, **kwargs)
         return result
 
-    async def message(self, msg: InboundMessage, *, dedup: tuple[str, str] | None = None) -> inbox.Received | None:
+    async def message(self, msg: InboundMessage, *, dedup: tuple[str, str] | None = None,
+                      media: MediaSource | None = None) -> inbox.Received | None:
+        """Record one live message; with `media`, a customer's files are downloaded first (unless the message or
+        the event is already recorded: a replay downloads nothing)."""
+        if media is not None and self.media is not None and self.media.wanted(msg) \
+                and not await self._already_recorded(msg, dedup):
+            msg = await self.media.download(msg, media)
         return await self._run(dedup, lambda session: inbox.receive(session, msg))
+
+    async def _already_recorded(self, msg: InboundMessage, dedup: tuple[str, str] | None) -> bool:
+        """Checked outside the recording transaction, so two copies racing may both download (the store keeps one
+        file per content); the inbox's keys still record the message once."""
+        async with self.db.unit_of_work() as session:
+            if dedup is not None and await session.get(ProcessedUpdate, (dedup[0], dedup[1][:128])) is not None:
+                return True
+            return (await session.execute(
+                select(Message.id).join(Dialog, Dialog.id == Message.dialog_id)
+                .where(Dialog.channel_id == msg.channel_id, Dialog.external_chat_id == msg.external_chat_id,
+                       Message.external_id == msg.external_id)
+            )).first() is not None
 
     async def messages(self, msgs: list[InboundMessage]) -> list[inbox.Received]:
         """Several live messages (a gap fill), each in its own unit of work."""

@@ -59,6 +59,31 @@ _TEXTS: dict[str, dict[str, str]] = {
         RU: "вложение {kind} не удалось разобрать: {error}",
         EN: "attachment {kind} could not be read: {error}",
     },
+    # a customer's file fetched live into the media store failed: the message is kept, the manager sees why
+    "attachment_over_limit": {
+        RU: "файл больше лимита Telegram ({limit_mb} МБ) — откройте его во VK",
+        EN: "the file is over Telegram's {limit_mb} MB limit — open it in VK",
+    },
+    "attachment_over_limit_tg": {
+        RU: "файл больше лимита бота ({limit_mb} МБ) — откройте его в Telegram-аккаунте",
+        EN: "the file is over the bot's {limit_mb} MB limit — open it in the Telegram account",
+    },
+    "attachment_download_failed": {
+        RU: "файл не скачался ({reason}) — откройте его во VK",
+        EN: "the file could not be downloaded ({reason}) — open it in VK",
+    },
+    "attachment_download_failed_tg": {
+        RU: "файл не скачался ({reason}) — откройте его в Telegram-аккаунте",
+        EN: "the file could not be downloaded ({reason}) — open it in the Telegram account",
+    },
+    "download_timeout": {RU: "нет ответа за {seconds} с", EN: "no answer in {seconds} s"},
+    "download_http_status": {RU: "сервер ответил {status}", EN: "the server answered {status}"},
+    "download_network": {RU: "ошибка сети", EN: "network error"},
+    "download_web_page": {RU: "вместо файла пришла веб-страница", EN: "a web page came instead of the file"},
+    "download_empty": {RU: "пустой файл", EN: "empty file"},
+    "download_unavailable": {RU: "файл недоступен", EN: "the file is unavailable"},
+    "download_store_failed": {RU: "не удалось сохранить файл", EN: "the file could not be saved"},
+    "download_error": {RU: "ошибка {error}", EN: "error {error}"},
     "import_conversation_failed": {
         RU: "диалог {peer} не загружен: {error}",
         EN: "conversation {peer} was not imported: {error}",

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..media import MediaStore, UnsafeStorageKey
 from ..models import (
     Attachment,
     ChannelAccount,
@@ -151,11 +152,15 @@ async def mirror_messages(session: AsyncSession, message_ids: list[int], media_r
         select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.message_id, Attachment.ordinal)
     )).scalars())
     by_message: dict[int, list[dict]] = {}
+    store = MediaStore(media_root)
     for att in attachments:
         path = None
         if att.storage_key:
-            candidate = media_root / att.storage_key
-            path = str(candidate) if candidate.is_file() else None
+            try:  # a key that would leave the media store is never read, whatever the database says
+                candidate = store.path_of(att.storage_key)
+            except UnsafeStorageKey:
+                candidate = None
+            path = str(candidate) if candidate is not None and candidate.is_file() else None
         by_message.setdefault(att.message_id, []).append({
             "id": att.id, "kind": att.kind.value, "file_id": att.telegram_file_id, "path": path,
             "file_name": att.file_name, "mime": att.mime, "error": att.error, "duration": att.duration,

@@ -18,13 +18,13 @@ from core.models import AttachmentKind, Dialog, Direction, Message
 
 from ..cleaning import clean_name as _clean
 from ..cleaning import clean_text
-from ..live import LiveIngest
+from ..live import BOT_UPLOAD_LIMIT, DownloadFailed, LiveIngest, MediaSource
 from ..texts import t
 from ..traffic import urls_in, utm_of
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_BOT_UPLOAD_LIMIT = 50 * 1024 * 1024  # the manager bot cannot re-upload bigger files into a topic
+TELEGRAM_BOT_UPLOAD_LIMIT = BOT_UPLOAD_LIMIT  # the manager bot cannot re-upload bigger files into a topic
 # "Telegram" service notifications (login codes, security alerts): in the account's chat list, never a customer
 TELEGRAM_SERVICE_ID = 777000
 _IGNORED_MEDIA = (types.MessageMediaEmpty, types.MessageMediaWebPage)  # a link preview: the link is in the text
@@ -130,6 +130,19 @@ def to_inbound(channel_id: int, message: types.Message, counterpart: types.User 
     )
 
 
+def media_source(client, message: types.Message) -> MediaSource:
+    """The message's file through the account's own client (upload.getFile). A Telegram message has one media:
+    every attachment of it is that file."""
+    async def fetch(att: InboundAttachment, max_bytes: int) -> bytes | None:
+        # sizes Telegram declares are checked before this (the adapter's limit, then the downloader's)
+        data = await client.download_media(message, file=bytes)
+        if data is None:  # the media is gone (expired, deleted) or has no file
+            raise DownloadFailed(t("download_unavailable"))
+        return data
+
+    return MediaSource(fetch=fetch, place="tg")
+
+
 def _utc(when: datetime | None) -> datetime:
     if when is None:
         return datetime.now(UTC)
@@ -156,7 +169,7 @@ class TelegramEvents:
     async def on_new_message(self, event) -> None:
         inbound = to_inbound(self.channel_id, event.message, await event.get_chat())
         if inbound is not None:
-            await self.live.message(inbound)
+            await self.live.message(inbound, media=media_source(event.client, event.message))
 
     async def on_edited(self, event) -> None:
         message = event.message
@@ -168,7 +181,7 @@ class TelegramEvents:
         edited = await self.live.edit(self.channel_id, inbound.external_chat_id, inbound.external_id, inbound.text, at)
         if edited is None:
             # an edit of a message we never stored (sent while we were not connected and not imported): keep it
-            await self.live.message(inbound)
+            await self.live.message(inbound, media=media_source(event.client, message))
 
     async def on_deleted(self, event) -> None:
         """Private-chat deletions name message ids only: the account's ids are unique, so the chat is looked up."""

@@ -13,12 +13,13 @@ from core.models import AttachmentKind, Direction
 
 from ..cleaning import clean_name as _clean
 from ..cleaning import clean_text
+from ..live import BOT_UPLOAD_LIMIT
 from ..texts import t
 from ..traffic import urls_in, utm_of
 
 CHAT_PEER_OFFSET = 2_000_000_000
 # Telegram bots upload at most 50 MB: a bigger file cannot reach the manager topic, say so on the attachment.
-TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
+TELEGRAM_UPLOAD_LIMIT = BOT_UPLOAD_LIMIT
 
 
 def sent_at(message: dict) -> datetime:
@@ -139,11 +140,20 @@ def _audio_message(body: dict) -> InboundAttachment:
                              duration=_as_int(body.get("duration")), external_ref=ref)
 
 
+# VK gives the files of a video (https://dev.vk.com/ru/reference/objects/video, `files`) only in some cases; the
+# middle qualities first, the ones most likely to fit what the bot can upload
+_VIDEO_FILES = ("mp4_720", "mp4_480", "mp4_360", "mp4_240", "mp4_1080")
+
+
 def _video(body: dict) -> InboundAttachment:
     preview = _largest(body.get("image") or [])
     ref = _media_ref("video", body, body.get("player"))
     if preview.get("url"):
         ref["preview_url"] = preview["url"]
+    files = body.get("files") if isinstance(body.get("files"), dict) else {}
+    file_url = next((files[q] for q in _VIDEO_FILES if isinstance(files.get(q), str)), None)
+    if file_url:
+        ref["file_url"] = file_url
     if body.get("title"):
         ref["title"] = body["title"]
     return InboundAttachment(AttachmentKind.VIDEO, duration=_as_int(body.get("duration")), external_ref=ref,

@@ -29,9 +29,10 @@ from core.services import channels as channel_service
 from core.settings import Settings
 
 from ..checkpoint import ChannelState, ImportStopped
-from ..live import LiveIngest
+from ..live import LiveIngest, MediaDownloads
 from . import api as vk_api
 from .history import PAGE, PROFILE_FIELDS, history_call, listing_call, parse_listing
+from .media import VKMediaFetcher
 from .parse import sender_for, sent_at, to_inbound
 from .policy import VKRetryPolicy
 
@@ -74,7 +75,8 @@ class StoredTsPolling(BotPolling):
 class VKChannelRealtime:
     """Realtime ingest of one VK channel (community or user account)."""
 
-    def __init__(self, db: Database, queue: TaskQueue, settings: Settings, channel: ChannelAccount, token: str):
+    def __init__(self, db: Database, queue: TaskQueue, settings: Settings, channel: ChannelAccount, token: str,
+                 media: MediaDownloads | None = None):
         self.db = db
         self.settings = settings
         self.channel_id = channel.id
@@ -83,7 +85,8 @@ class VKChannelRealtime:
         self.owner_id = -self.external_id if self.community else self.external_id
         self.token = token
         self.state = dict(channel.update_state or {})
-        self.live = LiveIngest(db, queue)
+        self.live = LiveIngest(db, queue, media)  # media: customers' files downloaded before a message is recorded
+        self.fetcher = VKMediaFetcher()
         self.channel_state = ChannelState(db, channel.id)
         self.policy = VKRetryPolicy(self.channel_state, settings.time_scale, give_up=False)
         self.profiles: dict[int, dict] = {}
@@ -106,6 +109,7 @@ class VKChannelRealtime:
             log.warning("VK channel %s stopped: %s", self.channel_id, exc)
         finally:
             await self.api.close()
+            await self.fetcher.close()
 
     async def _mark(self, status: ChannelStatus, detail: str | None) -> None:
         async with self.db.unit_of_work() as session:
@@ -175,7 +179,7 @@ class VKChannelRealtime:
         dedup = (self.source, str(update.get("event_id"))) if update.get("event_id") else None
         if kind == "message_new":
             message = obj.get("message") or obj
-            await self.live.message(await self._inbound(message), dedup=dedup)
+            await self.live.message(await self._inbound(message), dedup=dedup, media=self.fetcher.source)
         elif kind == "message_reply":
             # sent from VK's own interface (or through the API by us): a business reply, stored as outgoing
             await self.live.message(await self._inbound(obj), dedup=dedup)
@@ -185,7 +189,7 @@ class VKChannelRealtime:
                                             obj.get("text") or "", at, dedup=dedup)
             if received is None and dedup is not None:
                 # an edit of a message we never saw (older than our history): store the message as it is now
-                await self.live.message(await self._inbound(obj))
+                await self.live.message(await self._inbound(obj), media=self.fetcher.source)
         elif kind in ("message_allow", "message_deny"):
             await self.live.blocked(self.channel_id, str(obj.get("user_id")), kind == "message_deny", dedup=dedup)
         if update.get("object"):
@@ -253,11 +257,13 @@ class VKChannelRealtime:
                     newest = max(newest, date)
                     if date >= since:
                         received = await self.live.message(
-                            to_inbound(self.channel_id, message, self.owner_id, profiles, sender=sender))
+                            to_inbound(self.channel_id, message, self.owner_id, profiles, sender=sender),
+                            media=self.fetcher.source)
                         new += bool(received and received.created)
-                    if int(message.get("update_time") or 0) >= since:
+                    edited_at = int(message.get("update_time") or 0)
+                    if edited_at and edited_at >= since:  # never edited: no update_time at all
                         await self.live.edit(self.channel_id, str(ref.peer_id), str(message["id"]),
-                                             message.get("text") or "", sent_at({"date": message["update_time"]}))
+                                             message.get("text") or "", sent_at({"date": edited_at}))
                 if len(items) == PAGE and int(items[-1].get("date") or 0) >= since:
                     pending.append((ref, offset + PAGE))  # more than a page arrived during the gap
         self.gap_fills += 1

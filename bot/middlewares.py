@@ -92,7 +92,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             if update.my_chat_member.chat.type != "private":  # added the bot but may not connect the group
                 await ws.notice_chat(session, update.my_chat_member.chat.id, key="refusal", params={"text": text})
             return
-        message = update.message
+        message = update.message or update.edited_message  # an edit refused (e.g. of a reply that never left)
         if message is None:
             return
         group = await ws.group_by_chat(session, message.chat.id)

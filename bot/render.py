@@ -220,7 +220,7 @@ def notice(data: dict, locale: str = "ru") -> Rendered:
     params = {k: esc(v) if isinstance(v, str) else v for k, v in raw.items()}
     if key == "group_missing":
         params["missing"] = "; ".join(t(f"missing.{m}", locale) for m in raw.get("missing", []))
-    if key == "delivery_failed":
+    if key in ("delivery_failed", "edit_failed", "delete_failed"):
         params["reason_text"] = reason_text(raw, locale)
     return Rendered(t(f"notice.{key}", locale, **params) if params else t(f"notice.{key}", locale))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
-from .handlers import cards, groups, topics
+from .handlers import cards, groups, sent, topics
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -15,6 +15,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispa
     dp = Dispatcher()
     dp.update.outer_middleware(UnitOfWorkMiddleware(runtime))
     dp.message.outer_middleware(ActorMiddleware())
+    dp.edited_message.outer_middleware(ActorMiddleware())
     dp.callback_query.outer_middleware(ActorMiddleware())
     dp.include_routers(
         groups.router(),  # membership of the bot, /connect, /inbox
@@ -24,6 +25,8 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispa
         from .routers import connect_telegram
 
         dp.include_router(connect_telegram.router(services["telegram_login"]))
+    # Edits and /delete of replies that went to customers (before topics: its catch-all swallows other commands).
+    dp.include_router(sent.router())
     # Commands in topics, then card edits, then plain replies to customers (last: it takes any topic message).
     dp.include_router(topics.router())
     return dp

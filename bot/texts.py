@@ -106,6 +106,16 @@ RU: dict[str, str] = {
     "notice.delivery_failed": "❌ Не доставлено клиенту: {reason_text}",
     "notice.refusal": "⛔️ {text}",
     "notice.not_staff": "⛔️ Вы не сотрудник этой компании — сообщения отсюда клиенту не уходят.",
+    "notice.edit_failed": "❌ Правка не дошла до клиента, у него прежний текст: {reason_text}",
+    "notice.edit_parts_more": "⚠️ Новый текст не уместился: клиенту ушло сообщений — {existing}, а нужно {needed}. "
+                              "Они исправлены, но окончание не дошло — допишите его отдельным сообщением.",
+    "notice.edit_parts_fewer": "⚠️ Новый текст короче: он занял сообщений — {needed} из {existing} отправленных, "
+                               "остальные клиент видит прежними.",
+    "notice.edit_text_missing": "⚠️ Клиенту ушёл только файл, без текста, — текст в него не добавить. "
+                                "Отправьте текст отдельным сообщением.",
+    "notice.reply_deleted": "🗑 Удалено у клиента.",
+    "notice.reply_cancelled": "🗑 Отменено: сообщение не успело уйти клиенту.",
+    "notice.delete_failed": "❌ Не удалось удалить у клиента: {reason_text}",
     "missing.topics": "включите темы (форум) в настройках группы",
     "missing.can_manage_topics": "право «Управление темами»",
     "missing.can_pin_messages": "право «Закреплять сообщения»",
@@ -119,6 +129,11 @@ RU: dict[str, str] = {
     "reason.bad_request": "канал отклонил сообщение",
     "reason.no_gateway": "канал клиента не подключён",
     "reason.transient": "канал недоступен",
+    "reason.too_old": "прошло слишком много времени (во VK править и удалять можно 24 часа)",
+    "reason.gone": "у клиента этого сообщения уже нет",
+    "reason.unknown_peer": "канал не знает этого клиента",
+    "reason.revoked": "доступ к каналу отозван — подключите его заново",
+    "reason.unsupported": "этот канал не умеет править и удалять сообщения",
     # inbox
     "inbox.title": "📥 <b>Ждут ответа: {count}</b>",
     "inbox.item": "{n}. {name} · непрочитано {unread} · с {since}",
@@ -163,6 +178,13 @@ RU: dict[str, str] = {
     "error.connect_choose_tenant": "Вы управляете несколькими компаниями: /connect <код> ({slugs})",
     "error.connect_taken": "Эта группа уже подключена к другой компании.",
     "error.remove_self": "Нельзя удалить самого себя.",
+    "error.edit_empty": "Правка не может оставить ответ пустым. Чтобы забрать его у клиента, ответьте на него /delete.",
+    "error.reply_taken_back": "Этот ответ уже удалён у клиента — напишите новый.",
+    "error.reply_not_delivered": "Это сообщение не дошло до клиента — исправлять и удалять у него нечего.",
+    "error.delete_needs_reply": "Ответьте командой /delete на своё сообщение, которое ушло клиенту.",
+    "error.delete_not_a_reply": "Это сообщение не уходило клиенту — удалять у него нечего.",
+    "error.delete_not_yours": "Забрать ответ у клиента может только его автор.",
+    "error.reply_already_deleted": "Это сообщение уже удалено у клиента.",
     "error.unknown_group": "Эта группа не подключена. Владелец: /connect",
     "error.generic": "Не получилось: {message}",
 }
@@ -184,6 +206,25 @@ EN: dict[str, str] = {
     "error.card_outdated": "This draft is outdated: the customer wrote again.",
     "error.card_done": "This card has been handled already.",
     "ok.sending": "Sending to the customer…",
+    "notice.edit_failed": "❌ The edit did not reach the customer, who still sees the old text: {reason_text}",
+    "notice.edit_parts_more": "⚠️ The new text did not fit: the reply went out as {existing} messages and needs "
+                              "{needed}. Those were corrected, the end did not arrive — send it separately.",
+    "notice.edit_parts_fewer": "⚠️ The new text is shorter: it fills {needed} of the {existing} messages sent, the "
+                               "customer sees the others unchanged.",
+    "notice.edit_text_missing": "⚠️ Only the file went to the customer, without a text, and a text cannot be added to "
+                                "it. Send the text as a message of its own.",
+    "notice.reply_deleted": "🗑 Deleted for the customer.",
+    "notice.reply_cancelled": "🗑 Cancelled: it had not reached the customer yet.",
+    "notice.delete_failed": "❌ Could not delete it for the customer: {reason_text}",
+    "reason.too_old": "too late (VK allows edits and deletions for 24 hours)",
+    "reason.gone": "the customer no longer has this message",
+    "error.edit_empty": "An edit cannot leave the reply empty. To take it back, reply /delete to it.",
+    "error.reply_taken_back": "This reply was deleted for the customer — write a new one.",
+    "error.reply_not_delivered": "This message did not reach the customer — nothing to correct or delete there.",
+    "error.delete_needs_reply": "Reply /delete to your message that went to the customer.",
+    "error.delete_not_a_reply": "This message never went to a customer.",
+    "error.delete_not_yours": "Only its author can take a reply back.",
+    "error.reply_already_deleted": "This message has been deleted for the customer already.",
 }
 
 LOCALES = {"ru": RU, "en": EN}

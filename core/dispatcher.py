@@ -16,7 +16,8 @@ One loop per process claims commands, any number of processes may run it side by
   closes the destination for as long; 5xx and network errors back off; permanent errors fail the command and the
   failure is shown to people (core.services.workspace_commands.record_failure).
 - Crashes. A claimed command whose process died is taken again after the lease (core.outbox.LEASE). Customer sends
-  carry their idempotency key to the channel (VK random_id), so a retry never reaches the customer twice.
+  carry their idempotency key to the channel (VK random_id), so a retry never reaches the customer twice; a
+  correction or take-back of a delivered reply (core.services.sent_replies) is the same when repeated.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .db import Database
 from .models import ChannelAccount, CommandState, OutboxCommand
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
+from .services import sent_replies
 from .services.workspace_commands import Call, WorkspaceCommands, channel_id_of
 
 log = logging.getLogger(__name__)
@@ -317,6 +319,13 @@ class Dispatcher:
             gateway = self.services.get("channel_gateway")
             if gateway is None:
                 raise DeliveryError("no channel gateway is running in this deployment", code="no_gateway")
+            if call.kind == sent_replies.EDIT_CUSTOMER:
+                p = call.payload
+                return await _changing(gateway, "edit")(call.channel_id, call.chat_id, p["external_ids"], p["text"],
+                                                        previous_text=p.get("previous_text"),
+                                                        delivered=p.get("delivered"))
+            if call.kind == sent_replies.DELETE_CUSTOMER:
+                return await _changing(gateway, "delete")(call.channel_id, call.chat_id, call.payload["external_ids"])
             return await gateway.send(call.channel_id, call.chat_id, call.payload, idempotency_key=call.idempotency_key)
         surface = self.services.get("manager_surface")
         if surface is None:
@@ -410,6 +419,15 @@ class Dispatcher:
         else:
             self.stats.failed += 1
             log.warning("commands %s failed for good: %s", batch.ids, error.reason)
+
+
+def _changing(gateway, method: str):
+    """The gateway's edit or delete; a gateway without one fails the command for good, and the manager is told."""
+    found = getattr(gateway, method, None)
+    if found is None:
+        raise DeliveryError(f"this channel gateway cannot {method} delivered messages", permanent=True,
+                            code="unsupported")
+    return found
 
 
 @contextlib.asynccontextmanager

@@ -42,6 +42,18 @@ class ChannelGateway(Protocol):
 
     async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery: ...
 
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
+        """Give delivered messages a new text. `external_ids` hold the text of one reply, in order (a long text
+        went out in parts); `previous_text` lets unchanged parts be left alone; `delivered` is what `send` answered
+        for them (its extra). Answers extra.parts (messages the new text needs), extra.message_parts (messages there
+        are) and extra.edited_ids. An edit that changes nothing on the far side is a success."""
+        ...
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        """Delete delivered messages for the customer too. Messages already gone count as deleted."""
+        ...
+
 
 class ManagerSurface(Protocol):
     """The manager workspace in Telegram (bot API): topics, cards, posts."""

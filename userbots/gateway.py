@@ -8,6 +8,10 @@ requests carry a random_id derived the same way (Telegram answers RANDOM_ID_DUPL
 Errors become DeliveryError the dispatcher understands: the customer forbade messages (VK 901) → permanent,
 code "blocked"; too many requests / flood / rate limit (6, 9, 29; Telegram FloodWait) → retry_after in seconds;
 a revoked token → permanent, and the channel row says what to do.
+
+A delivered reply can be corrected (`edit`: VK messages.edit, Telegram messages.editMessage) or taken back (`delete`:
+VK messages.delete with delete_for_all, Telegram messages.deleteMessages with revoke). VK allows both for 24 hours
+only: past that, and for a message that is gone, the failure is permanent with code "too_old" / "gone".
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ log = logging.getLogger(__name__)
 VK_MAX_TEXT = 4096  # longer texts fail with 914: they are sent as several messages
 # Seconds VK's limits need before a retry (emulated; divided by the time scale for the dispatcher).
 VK_RETRY_AFTER = {6: 1.0, 9: 60.0, 29: 600.0, 10: 5.0}
+# What VK's refusals of messages.edit / messages.delete mean (https://dev.vk.com/ru/method/messages.edit, .delete):
+# 909 too old to edit, 924 cannot be deleted for everybody (24 hours passed), 100 no such message (deleted).
+VK_CHANGE_ERRORS = {909: "too_old", 924: "too_old", 100: "gone"}
 
 MediaFetcher = Callable[[dict], Awaitable[bytes]]
 
@@ -61,6 +68,18 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest or not parts:
         parts.append(rest)
     return parts
+
+
+def edit_plan(external_ids: list[str], text: str, previous_text: str | None,
+              limit: int) -> tuple[list[tuple[str, str]], int]:
+    """How a new text maps onto the messages a reply was delivered as: (message id, new part) for each message
+    whose part changes — the parts are cut as the send cut them — and how many parts the new text needs. Parts
+    beyond the messages there are cannot be edited in; messages beyond the new parts are left as they are."""
+    parts = split_text(text, limit)
+    old = split_text(previous_text, limit) if previous_text is not None else []
+    plan = [(external_id, part) for n, (external_id, part) in enumerate(zip(external_ids, parts))
+            if n >= len(old) or old[n] != part]
+    return plan, len(parts)
 
 
 @dataclass
@@ -98,6 +117,25 @@ class UserbotGateway:
                                 retry_after=30.0)
         return await self.telegram.send(channel_id, chat_id, payload, idempotency_key=idempotency_key,
                                         fetch_media=self.fetch_media)
+
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
+        kind = await self._kind(channel_id)
+        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
+            return await self._edit_vk(channel_id, chat_id, external_ids, text, previous_text, delivered or {})
+        return await self._telegram().edit(channel_id, chat_id, external_ids, text, previous_text=previous_text)
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        kind = await self._kind(channel_id)
+        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
+            return await self._delete_vk(channel_id, chat_id, external_ids)
+        return await self._telegram().delete(channel_id, chat_id, external_ids)
+
+    def _telegram(self):
+        if self.telegram is None:
+            raise DeliveryError("no Telegram accounts are running in this process", code="no_client",
+                                retry_after=30.0)
+        return self.telegram
 
     async def _kind(self, channel_id: int) -> ChannelKind:
         if channel_id not in self._kinds:
@@ -139,8 +177,53 @@ class UserbotGateway:
             raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
         if not ids:
             raise DeliveryError("nothing to send: no text and no media", permanent=True, code="empty")
-        return Delivery(external_id=str(ids[0]),
-                        extra={"message_ids": [str(i) for i in ids], "api_calls": len(ids) + 2 * len(attachments)})
+        extra = {"message_ids": [str(i) for i in ids], "text_message_ids": [str(i) for i in ids],
+                 "api_calls": len(ids) + 2 * len(attachments)}
+        if attachments:
+            extra["attachment"] = ",".join(attachments)  # given again when the text is edited, so they stay
+        return Delivery(external_id=str(ids[0]), extra=extra)
+
+    async def _edit_vk(self, channel_id: int, chat_id: str, external_ids: list[str], text: str,
+                       previous_text: str | None, delivered: dict) -> Delivery:
+        channel = await self._vk_channel(channel_id)
+        plan, parts = edit_plan(external_ids, text, previous_text, VK_MAX_TEXT)
+        edited = []
+        try:
+            for external_id, part in plan:
+                params = {"peer_id": int(chat_id), "message_id": int(external_id), "message": part,
+                          "keep_forward_messages": 1, "keep_snippets": 1}
+                if external_ids and external_id == external_ids[0] and delivered.get("attachment"):
+                    params["attachment"] = delivered["attachment"]
+                await channel.api.request("messages.edit", params)
+                edited.append(external_id)
+        except VKAPIError as exc:
+            raise await self._vk_change_error(channel_id, exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
+        return Delivery(external_id=external_ids[0] if external_ids else None,
+                        extra={"edited_ids": edited, "parts": parts, "message_parts": len(external_ids),
+                               "api_calls": max(1, len(plan))})
+
+    async def _delete_vk(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        channel = await self._vk_channel(channel_id)
+        if not external_ids:
+            return Delivery(extra={"deleted_ids": []})
+        try:
+            answer = (await channel.api.request("messages.delete", {
+                "peer_id": int(chat_id), "message_ids": ",".join(external_ids), "delete_for_all": 1,
+            }))["response"]
+        except VKAPIError as exc:
+            raise await self._vk_change_error(channel_id, exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
+        # {id: 1} deleted now, {id: 0} not there any more: gone either way
+        return Delivery(external_id=external_ids[0], extra={
+            "deleted_ids": [i for i in external_ids if (answer or {}).get(i) == 1]})
+
+    async def _vk_change_error(self, channel_id: int, exc: VKAPIError) -> DeliveryError:
+        if exc.code in VK_CHANGE_ERRORS:
+            return DeliveryError(f"VK {exc.code}: {exc.error_msg}", permanent=True, code=VK_CHANGE_ERRORS[exc.code])
+        return await self._vk_error(channel_id, exc)
 
     async def _vk_upload(self, channel: _VKChannel, peer_id: int, item: dict) -> str:
         """An attachment string ("photo-1_2") for one media item of the payload, uploaded to VK."""

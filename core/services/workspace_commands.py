@@ -13,6 +13,9 @@ Surface calls (kind → payload) that bot/surface.py implements:
   react        {chat_id, message_id, emoji}
   ban          {chat_id, user_id}
 Every answer may carry extra.api_calls (Telegram messages it took, for the rate budget).
+
+Gateway calls: send_customer_message → ChannelGateway.send; edit_customer_message and delete_customer_message
+(core.services.sent_replies) → ChannelGateway.edit / .delete with the ids the send was delivered as.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from ..models import (
     Attachment,
     AuthorKind,
     CommandOrigin,
+    CommandState,
     Customer,
     Dialog,
     DialogStatus,
@@ -39,6 +43,7 @@ from ..models import (
     Escalation,
     ManagerGroup,
     Message,
+    MessageEdit,
     OutboxCommand,
     Suggestion,
     SuggestionState,
@@ -46,6 +51,7 @@ from ..models import (
     TopicMessageKind,
 )
 from ..ports import Delivery, DeliveryError
+from . import sent_replies
 from . import workspace as ws
 from . import workspace_views as views
 from .workspace import Kind, Marker
@@ -255,6 +261,58 @@ class WorkspaceCommands:
                     channel_id=channel_id_of(command.destination), chat_id=str(chat_id),
                     idempotency_key=command.idempotency_key)
 
+    async def _prepare_edit_customer_message(self, session, commands):
+        command = commands[0]
+        p = command.payload
+        send = await session.get(OutboxCommand, p["send_command_id"])
+        if send is None or send.state != CommandState.DONE:
+            return None  # the reply never reached the customer (that failure was shown): nothing to correct
+        applied = p.get("applied")
+        if applied is None:  # a retried command applied it already
+            applied = await self._apply_edit(session, send, p["text"])
+            command.payload = {**p, "applied": applied}
+        return Call("gateway", sent_replies.EDIT_CUSTOMER,
+                    {"external_ids": _delivered_ids(send, text_only=True), "text": p["text"],
+                     "previous_text": applied["old_text"], "delivered": dict(send.result or {})},
+                    channel_id=channel_id_of(command.destination), chat_id=str(p["chat_id"]),
+                    idempotency_key=command.idempotency_key)
+
+    async def _apply_edit(self, session: AsyncSession, send: OutboxCommand, text: str) -> dict:
+        """Our copy of the reply takes the new text just before the channel is asked, because the channel reports
+        our own edit back (VK long poll, Telegram updates) and that echo must find nothing new — else it would look
+        like an edit by the customer. A permanent failure puts the old text back (_edit_failed)."""
+        message = await sent_replies.sent_message(session, send)
+        if message is None:
+            return {"old_text": send.payload.get("text") or ""}
+        applied = {"old_text": message.text, "message_id": message.id,
+                   "old_edited_at": message.edited_at.isoformat() if message.edited_at else None}
+        if message.text == text:
+            return applied
+        now = datetime.now(UTC)
+        edit = MessageEdit(message_id=message.id, old_text=message.text, new_text=text, edited_at=now)
+        session.add(edit)
+        await session.flush()
+        message.text, message.edited_at, message.edit_count = text, now, message.edit_count + 1
+        return {**applied, "edit_id": edit.id}
+
+    async def _prepare_delete_customer_message(self, session, commands):
+        command = commands[0]
+        p = command.payload
+        send = await session.get(OutboxCommand, p["send_command_id"])
+        if send is None or send.state != CommandState.DONE:
+            return None
+        if "applied" not in p:
+            # Marked before the call, as with edits: the channel's report of our own deletion then changes nothing.
+            message = await sent_replies.sent_message(session, send)
+            applied = {}
+            if message is not None and message.deleted_at is None:
+                message.deleted_at = datetime.now(UTC)
+                applied = {"message_id": message.id}
+            command.payload = {**p, "applied": applied}
+        return Call("gateway", sent_replies.DELETE_CUSTOMER, {"external_ids": _delivered_ids(send, text_only=False)},
+                    channel_id=channel_id_of(command.destination), chat_id=str(p["chat_id"]),
+                    idempotency_key=command.idempotency_key)
+
     # --------------------------------------------------------------------------------------------- record
 
     async def record(self, session: AsyncSession, commands: list[OutboxCommand], delivery: Delivery,
@@ -389,6 +447,38 @@ class WorkspaceCommands:
         elif (where := p.get("topic_message")) and found is not None:
             await ws.react(session, found[1], where["message_id"], ws.DELIVERED_REACTION, dialog_id=dialog.id)
 
+    async def _record_edit_customer_message(self, session, commands, delivery, now):
+        command = commands[0]
+        events.record(session, "customer_message_edited", tenant_id=command.tenant_id, dialog_id=command.dialog_id,
+                      actor_staff_id=command.payload.get("staff_id"), command_id=command.id,
+                      external_ids=delivery.extra.get("edited_ids"))
+        needed, existing = delivery.extra.get("parts"), delivery.extra.get("message_parts")
+        if needed is not None and existing is not None and needed != existing:
+            # A long reply went out as several messages and the new text needs another number of them (or a file
+            # went out without a text, and a Telegram account's file message has none to edit): the messages there
+            # are were corrected, and the manager is told what the customer sees.
+            key = "edit_text_missing" if existing == 0 else "edit_parts_more" if needed > existing \
+                else "edit_parts_fewer"
+            await self._reply_notice(session, command, key, {"needed": needed, "existing": existing})
+
+    async def _record_delete_customer_message(self, session, commands, delivery, now):
+        command = commands[0]
+        events.record(session, "customer_message_taken_back", tenant_id=command.tenant_id,
+                      dialog_id=command.dialog_id, actor_staff_id=command.payload.get("staff_id"),
+                      command_id=command.id, delivered=True)
+        await self._reply_notice(session, command, "reply_deleted")
+
+    async def _reply_notice(self, session: AsyncSession, command: OutboxCommand, key: str,
+                            params: dict | None = None) -> None:
+        """A short notice in the dialog's topic, replying to the manager's message the command is about."""
+        dialog = await session.get(Dialog, command.dialog_id)
+        found = await ws.topic_for_dialog(session, dialog) if dialog is not None else None
+        if found is None:
+            return
+        topic, group = found
+        where = command.payload.get("topic_message") or {}
+        await ws.notice(session, group, key=key, topic=topic, reply_to=where.get("message_id"), params=params)
+
     # --------------------------------------------------------------------------------------------- failure
 
     async def record_failure(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError,
@@ -399,6 +489,10 @@ class WorkspaceCommands:
             return
         if head.kind == Kind.SEND_CUSTOMER:
             await self._customer_send_failed(session, head, error)
+        elif head.kind == sent_replies.EDIT_CUSTOMER:
+            await self._edit_failed(session, head, error)
+        elif head.kind == sent_replies.DELETE_CUSTOMER:
+            await self._delete_failed(session, head, error)
         elif head.kind in (Kind.CREATE_TOPIC,) and error.code in ("rights", "not_forum"):
             topic, group = await self._topic(session, head)
             group.missing_rights = sorted(set(group.missing_rights or []) | {error.code})
@@ -425,3 +519,41 @@ class WorkspaceCommands:
         where = p.get("topic_message") or {}
         await ws.notice(session, group, key="delivery_failed", topic=topic, reply_to=where.get("message_id"),
                         params={"reason": error.code or "error", "detail": error.reason[:200]})
+
+    async def _edit_failed(self, session: AsyncSession, command: OutboxCommand, error: DeliveryError) -> None:
+        """The customer keeps the old text (VK's 24 hours passed, the message is gone...): so does our copy, and the
+        manager is told why."""
+        applied = command.payload.get("applied") or {}
+        if applied.get("edit_id"):
+            message = await session.get(Message, applied["message_id"])
+            if message is not None and message.text == command.payload["text"]:
+                old_at = applied.get("old_edited_at")
+                message.text = applied["old_text"]
+                message.edit_count = max(0, message.edit_count - 1)
+                message.edited_at = datetime.fromisoformat(old_at) if old_at else None
+            edit = await session.get(MessageEdit, applied["edit_id"])
+            if edit is not None:
+                await session.delete(edit)
+        command.result = {**(command.result or {}), "error_code": error.code or "error"}
+        await self._reply_notice(session, command, "edit_failed",
+                                 {"reason": error.code or "error", "detail": error.reason[:200]})
+
+    async def _delete_failed(self, session: AsyncSession, command: OutboxCommand, error: DeliveryError) -> None:
+        applied = command.payload.get("applied") or {}
+        if applied.get("message_id"):
+            message = await session.get(Message, applied["message_id"])
+            if message is not None:
+                message.deleted_at = None
+        command.result = {**(command.result or {}), "error_code": error.code or "error"}
+        await self._reply_notice(session, command, "delete_failed",
+                                 {"reason": error.code or "error", "detail": error.reason[:200]})
+
+
+def _delivered_ids(send: OutboxCommand, *, text_only: bool) -> list[str]:
+    """The channel's ids of what a send delivered: all its messages, or those carrying the text (a Telegram account
+    sends media as messages of their own; the gateway says which ids hold the text parts)."""
+    result = send.result or {}
+    if text_only and result.get("text_message_ids") is not None:
+        return [str(i) for i in result["text_message_ids"]]
+    ids = result.get("message_ids") or ([result["external_id"]] if result.get("external_id") else [])
+    return [str(i) for i in ids]

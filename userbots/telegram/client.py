@@ -6,6 +6,7 @@ visible on the channel, and sends through the account for the gateway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,8 @@ from core.ports import Delivery, DeliveryError, TaskQueue
 from core.services import channels as channel_service
 from core.settings import Settings
 
-from ..gateway import random_id, split_text
-from ..live import LiveIngest
+from ..gateway import edit_plan, random_id, split_text
+from ..live import LiveIngest, MediaDownloads
 from ..texts import t
 from .adapter import TelegramEvents
 from .session import SessionStore
@@ -128,12 +129,14 @@ async def show_revoked(db: Database, channel_id: int) -> None:
 class TelegramAccount:
     """Realtime ingest of one account, for as long as `stop` is not set."""
 
-    def __init__(self, db: Database, queue: TaskQueue, channel: ChannelAccount, client_factory):
+    def __init__(self, db: Database, queue: TaskQueue, channel: ChannelAccount, client_factory,
+                 media: MediaDownloads | None = None):
         self.db = db
         self.channel_id = channel.id
         self.title = channel.title
         self.client_factory = client_factory
-        self.events = TelegramEvents(db, LiveIngest(db, queue), channel.id)
+        # media: customers' files downloaded into the media store before their message is recorded
+        self.events = TelegramEvents(db, LiveIngest(db, queue, media), channel.id)
         self.client = None
         self.connected = asyncio.Event()
 
@@ -202,12 +205,24 @@ class TelegramAccounts:
 
     async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str,
                    fetch_media: MediaFetcher | None = None) -> Delivery:
+        return await send_through(self.db, self._client(channel_id), channel_id, chat_id, payload, idempotency_key,
+                                  fetch_media)
+
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None) -> Delivery:
+        return await edit_through(self.db, self._client(channel_id), channel_id, chat_id, external_ids, text,
+                                  previous_text)
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        return await delete_through(self.db, self._client(channel_id), channel_id, external_ids)
+
+    def _client(self, channel_id: int):
         account = self.accounts.get(channel_id)
         client = account.client if account is not None else None
         if client is None:
             raise DeliveryError("the Telegram account is not connected in this process", retry_after=30.0,
                                 code="not_connected")
-        return await send_through(self.db, client, channel_id, chat_id, payload, idempotency_key, fetch_media)
+        return client
 
 
 def _sent_id(result, rid: int) -> int | None:
@@ -257,6 +272,7 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
         raise DeliveryError(f"Telegram user {chat_id} is unknown to this account", permanent=True,
                             code="unknown_peer") from None
     ids: list[int] = []
+    text_ids: list[int] = []  # the messages holding the text: what an edit of the reply changes
     calls = 0
 
     async def send(request) -> None:
@@ -269,6 +285,8 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
         sent_id = _sent_id(result, request.random_id)
         if sent_id is not None:
             ids.append(sent_id)
+            if isinstance(request, functions.messages.SendMessageRequest):
+                text_ids.append(sent_id)
 
     try:
         media = payload.get("media") or []
@@ -293,4 +311,68 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
         await show_revoked(db, channel_id)
         raise DeliveryError(f"Telegram: {type(exc).__name__}", permanent=True, code="revoked") from None
     return Delivery(external_id=str(ids[0]) if ids else None,
-                    extra={"message_ids": [str(i) for i in ids], "api_calls": max(1, calls)})
+                    extra={"message_ids": [str(i) for i in ids], "text_message_ids": [str(i) for i in text_ids],
+                           "api_calls": max(1, calls)})
+
+
+async def edit_through(db: Database, client, channel_id: int, chat_id: str, external_ids: list[str], text: str,
+                       previous_text: str | None) -> Delivery:
+    """messages.editMessage for each text part that changed. MESSAGE_NOT_MODIFIED (the customer has this text
+    already: a retried command) is success; an edit Telegram no longer allows, or of a message that is gone, is a
+    permanent failure."""
+    peer = await _peer(client, chat_id)
+    plan, parts = edit_plan(external_ids, text, previous_text, TELEGRAM_MAX_TEXT)
+    edited: list[str] = []
+    async with _telegram_errors(db, channel_id):
+        for external_id, part in plan:
+            try:
+                await client(functions.messages.EditMessageRequest(peer=peer, id=int(external_id), message=part))
+            except errors.MessageNotModifiedError:
+                pass
+            edited.append(external_id)
+    return Delivery(external_id=external_ids[0] if external_ids else None,
+                    extra={"edited_ids": edited, "parts": parts, "message_parts": len(external_ids),
+                           "api_calls": max(1, len(plan))})
+
+
+async def delete_through(db: Database, client, channel_id: int, external_ids: list[str]) -> Delivery:
+    """messages.deleteMessages with revoke: gone for the customer too. Ids already deleted are skipped by Telegram
+    (pts_count tells how many went now)."""
+    if not external_ids:
+        return Delivery(extra={"deleted_ids": []})
+    async with _telegram_errors(db, channel_id):
+        affected = await client(functions.messages.DeleteMessagesRequest(id=[int(i) for i in external_ids],
+                                                                         revoke=True))
+    return Delivery(external_id=external_ids[0], extra={"deleted": affected.pts_count})
+
+
+async def _peer(client, chat_id: str):
+    try:
+        return await client.get_input_entity(int(chat_id))
+    except (ValueError, TypeError):
+        raise DeliveryError(f"Telegram user {chat_id} is unknown to this account", permanent=True,
+                            code="unknown_peer") from None
+
+
+# Refusals of an edit or a deletion, and what the manager is told.
+CHANGE_ERRORS = {errors.MessageEditTimeExpiredError: "too_old", errors.MessageIdInvalidError: "gone",
+                 errors.MessageAuthorRequiredError: "forbidden", errors.MessageDeleteForbiddenError: "forbidden"}
+
+
+@contextlib.asynccontextmanager
+async def _telegram_errors(db: Database, channel_id: int):
+    """Telegram's answers to a change of a delivered message as DeliveryError, as for sends."""
+    try:
+        yield
+    except tuple(CHANGE_ERRORS) as exc:
+        raise DeliveryError(f"Telegram: {type(exc).__name__}", permanent=True,
+                            code=CHANGE_ERRORS[type(exc)]) from None
+    except errors.FloodWaitError as exc:
+        if exc.seconds > FLOOD_SLEEP_THRESHOLD:
+            await show_flood(db, channel_id, exc.seconds)
+        raise DeliveryError(f"FloodWait {exc.seconds}s", retry_after=float(exc.seconds), code="flood") from None
+    except BLOCKED_ERRORS as exc:
+        raise DeliveryError(f"Telegram: {type(exc).__name__}", permanent=True, code="blocked") from None
+    except REVOKED_ERRORS as exc:
+        await show_revoked(db, channel_id)
+        raise DeliveryError(f"Telegram: {type(exc).__name__}", permanent=True, code="revoked") from None

@@ -451,14 +451,16 @@ def _mirror_key(message_id: int, topic_id: int) -> str:
 
 
 async def _sent_by_us(session: AsyncSession, message: Message) -> bool:
-    """An outgoing message the channel reports back after we delivered it (same external id) — or while the send
-    is still in flight, before its external id is recorded (a VK long-poll echo can beat the dispatcher)."""
+    """An outgoing message the channel reports back after we delivered it (the external id of any of its parts) — or
+    while the send is still in flight, before its external id is recorded (a VK long-poll echo can beat the dispatcher)."""
     if message.direction != Direction.OUT or not message.external_id:
         return False
     return (await session.execute(
         select(func.count()).select_from(OutboxCommand).where(
             OutboxCommand.dialog_id == message.dialog_id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
             or_(OutboxCommand.result["external_id"].astext == message.external_id,
+                # a long reply goes out in parts: the channel reports each part back
+                OutboxCommand.result["message_ids"].contains([message.external_id]),
                 and_(OutboxCommand.state == CommandState.IN_FLIGHT,
                      OutboxCommand.payload["text"].astext == message.text)),
         )

@@ -230,3 +230,25 @@ async def test_channel_echo_of_our_own_send_in_flight_is_not_mirrored_or_counted
         rows = (await session.execute(select(func.count()).select_from(Message).where(
             Message.dialog_id == first.dialog_id, Message.external_id == "echo-1"))).scalar_one()
         assert rows == 1
+
+
+async def test_channel_echo_of_the_second_part_of_a_long_reply_is_not_mirrored(desk: Desk):
+    """A reply longer than one message went out in parts; the channel reports each part back as a new message."""
+    from core import outbox
+    from core.models import CommandState, Direction
+
+    anna = desk.customer()
+    first = await desk.customer_writes(anna, "Расскажите подробно про доставку")
+    await desk.settle()
+    async with desk.db.unit_of_work() as session:
+        command = await outbox.enqueue(
+            session, kind=ws.Kind.SEND_CUSTOMER, destination=outbox.channel_dest(desk.channel_id),
+            payload={"dialog_id": first.dialog_id, "text": "часть 1 … часть 2"}, idempotency_key="parts-test",
+            tenant_id=first.tenant_id, dialog_id=first.dialog_id, state=CommandState.DONE)
+        command.result = {"external_id": "part-1", "message_ids": ["part-1", "part-2"]}
+    await desk.receive(desk.inbound(anna, "часть 2", direction=Direction.OUT, external_id="part-2"))
+    await desk.receive(desk.inbound(anna, "написано с телефона", direction=Direction.OUT, external_id="phone-1"))
+    await desk.settle()
+    texts = " ".join(m["text"] or "" for m in desk.thread((await desk.topic(first.dialog_id)).thread_id))
+    assert "часть 2" not in texts
+    assert "написано с телефона" in texts  # the owner's own reply from the phone is still shown

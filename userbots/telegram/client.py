@@ -288,7 +288,7 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
             if isinstance(request, functions.messages.SendMessageRequest):
                 text_ids.append(sent_id)
 
-    try:
+    async with _telegram_errors(db, channel_id):
         media = payload.get("media") or []
         for n, item in enumerate(media):
             if fetch_media is None:
@@ -301,15 +301,6 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
             if part:
                 await send(functions.messages.SendMessageRequest(peer=peer, message=part,
                                                                  random_id=random_id(key, n, bits=63)))
-    except errors.FloodWaitError as exc:
-        if exc.seconds > FLOOD_SLEEP_THRESHOLD:
-            await show_flood(db, channel_id, exc.seconds)
-        raise DeliveryError(f"FloodWait {exc.seconds}s", retry_after=float(exc.seconds), code="flood") from None
-    except BLOCKED_ERRORS as exc:
-        raise DeliveryError(f"Telegram: {type(exc).__name__}", permanent=True, code="blocked") from None
-    except REVOKED_ERRORS as exc:
-        await show_revoked(db, channel_id)
-        raise DeliveryError(f"Telegram: {type(exc).__name__}", permanent=True, code="revoked") from None
     return Delivery(external_id=str(ids[0]) if ids else None,
                     extra={"message_ids": [str(i) for i in ids], "text_message_ids": [str(i) for i in text_ids],
                            "api_calls": max(1, calls)})
@@ -361,7 +352,8 @@ CHANGE_ERRORS = {errors.MessageEditTimeExpiredError: "too_old", errors.MessageId
 
 @contextlib.asynccontextmanager
 async def _telegram_errors(db: Database, channel_id: int):
-    """Telegram's answers to a change of a delivered message as DeliveryError, as for sends."""
+    """Telegram's answers as DeliveryError: flood waits (retry after), blocked customers and revoked sessions (for
+    good, with the channel's state shown), and what a change of a delivered message may meet (too old, gone)."""
     try:
         yield
     except tuple(CHANGE_ERRORS) as exc:

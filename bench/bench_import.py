@@ -17,13 +17,15 @@ import multiprocessing
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import BenchDatabase  # noqa: E402
 
 GROUP = 90_000_001
 BOUND = 20 * 25  # conversations/s a community token allows: 20 requests/s × 25 getHistory per execute
@@ -92,9 +94,8 @@ class RSSSampler(threading.Thread):
 
 
 async def main(args) -> dict:
-    from core import migrate
     from core.crypto import SecretBox
-    from core.db import Database, EmbeddedPostgres
+    from core.db import Database
     from core.models import ChannelKind
     from core.services import channels as channel_service
     from core.services.tenants import create_tenant
@@ -115,17 +116,10 @@ async def main(args) -> dict:
     await _control(url, "seed", group_id=GROUP, conversations=args.conversations,
                    messages_per_conversation=args.messages, seed=7, attachment_every=5)
 
-    embedded = None
-    db_url = os.environ.get("SALESOP_DATABASE_URL")
-    tmp = tempfile.TemporaryDirectory(prefix="salesop-bench-")
-    if not db_url:
-        embedded = EmbeddedPostgres(Path(tmp.name))
-        embedded.start()
-        embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
-        db_url = embedded.url("bench")
-    await migrate.upgrade(db_url)
+    database = BenchDatabase()
+    db_url = await database.start()
     key = Fernet.generate_key().decode()
-    settings = Settings.load(data_dir=Path(tmp.name) / "var", db={"database_url": db_url},
+    settings = Settings.load(data_dir=database.dir / "var", db={"database_url": db_url},
                              security={"master_key": key}, vk={"vk_api_url": f"{url}/method/"})
     secrets = SecretBox([key])
     db = Database(db_url, pool_size=4)
@@ -139,7 +133,7 @@ async def main(args) -> dict:
         tune_gc_for_bulk_work()  # as `salesop import` does
         sampler = RSSSampler()
         sampler.start()
-        pgdata = embedded.pgdata if embedded is not None else None
+        pgdata = database.pgdata
         cpu_before = _cpu_seconds(server.pid, pgdata)
         started = time.perf_counter()
         report = await run_import(db, secrets, settings, channel_id, progress=not args.quiet)
@@ -150,9 +144,7 @@ async def main(args) -> dict:
     finally:
         await db.dispose()
         server.terminate()
-        if embedded is not None:
-            embedded.stop()
-        tmp.cleanup()
+        database.stop()
     conv_rate = report.conversations / elapsed
     result = {
         "conversations": report.conversations,

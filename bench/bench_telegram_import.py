@@ -17,12 +17,14 @@ import math
 import multiprocessing
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import BenchDatabase  # noqa: E402
 
 PHONE = "+79990000001"
 API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"
@@ -63,9 +65,8 @@ def _serve(conversations: int, messages: int, answers) -> None:
 async def main(args) -> dict:
     from cryptography.fernet import Fernet
 
-    from core import migrate
     from core.crypto import SecretBox
-    from core.db import Database, EmbeddedPostgres
+    from core.db import Database
     from core.models import ChannelKind
     from core.services import channels as channel_service
     from core.services.tenants import create_tenant
@@ -78,18 +79,11 @@ async def main(args) -> dict:
     server.start()
     stand_in = answers.get(timeout=120)
 
-    embedded = None
-    db_url = os.environ.get("SALESOP_DATABASE_URL")
-    tmp = tempfile.TemporaryDirectory(prefix="salesop-bench-")
-    if not db_url:
-        embedded = EmbeddedPostgres(Path(tmp.name))
-        embedded.start()
-        embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
-        db_url = embedded.url("bench")
-    await migrate.upgrade(db_url)
+    database = BenchDatabase()
+    db_url = await database.start()
     key = Fernet.generate_key().decode()
     settings = Settings.load(
-        data_dir=Path(tmp.name) / "var", db={"database_url": db_url}, security={"master_key": key},
+        data_dir=database.dir / "var", db={"database_url": db_url}, security={"master_key": key},
         telegram={"telegram_api_id": API_ID, "telegram_api_hash": API_HASH,
                   "telegram_mtproto_address": stand_in["address"],
                   "telegram_mtproto_public_key": stand_in["public_key"]})
@@ -109,9 +103,7 @@ async def main(args) -> dict:
     finally:
         await db.dispose()
         server.terminate()
-        if embedded is not None:
-            embedded.stop()
-        tmp.cleanup()
+        database.stop()
     # What the read budget allows: one history page per dialog (≤ 100 messages each), one dialog-list page per 100
     # dialogs, each pass of the import (the listing, then a catch-up pass over the dialogs touched since it began).
     pages_per_dialog = math.ceil(args.messages / 100)

@@ -112,24 +112,31 @@ class UserbotGateway:
         kind = await self._kind(channel_id)
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             return await self._send_vk(channel_id, chat_id, payload, idempotency_key)
-        if self.telegram is None:
-            raise DeliveryError("no Telegram accounts are running in this process", code="no_client",
-                                retry_after=30.0)
-        return await self.telegram.send(channel_id, chat_id, payload, idempotency_key=idempotency_key,
-                                        fetch_media=self.fetch_media)
+        return await self._scaled(self._telegram().send(channel_id, chat_id, payload, idempotency_key=idempotency_key,
+                                                        fetch_media=self.fetch_media))
 
     async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
                    previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
         kind = await self._kind(channel_id)
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             return await self._edit_vk(channel_id, chat_id, external_ids, text, previous_text, delivered or {})
-        return await self._telegram().edit(channel_id, chat_id, external_ids, text, previous_text=previous_text)
+        return await self._scaled(self._telegram().edit(channel_id, chat_id, external_ids, text,
+                                                        previous_text=previous_text))
 
     async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
         kind = await self._kind(channel_id)
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             return await self._delete_vk(channel_id, chat_id, external_ids)
-        return await self._telegram().delete(channel_id, chat_id, external_ids)
+        return await self._scaled(self._telegram().delete(channel_id, chat_id, external_ids))
+
+    async def _scaled(self, call):
+        """Telegram's FLOOD_WAIT seconds are emulated ones under SALESOP_TIME_SCALE (sandbox demos), as VK's are."""
+        try:
+            return await call
+        except DeliveryError as exc:
+            if exc.code == "flood" and exc.retry_after:
+                exc.retry_after = self._seconds(exc.retry_after)
+            raise
 
     def _telegram(self):
         if self.telegram is None:

@@ -32,19 +32,18 @@ or 404 (unknown account, customer, message or file).
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from aiohttp import web
 
-from ..telegram.viewer import _CSS as TELEGRAM_CSS
+from ..telegram.viewer import CSS as TELEGRAM_CSS
 from ..telegram.viewer import INDEX_LINKS
+from ..webparts import Forbidden, NotFound, Route, html_page, json_routes, redirect
 from .rpc import MAX_CAPTION, MAX_TEXT
 from .world import LOGIN_CODE_TTL, SERVICE_USER_ID, Account, ChatMessage, Person
 
@@ -63,14 +62,6 @@ _CSS = TELEGRAM_CSS + """
 
 
 class BadRequest(ValueError):
-    pass
-
-
-class NotFound(Exception):
-    pass
-
-
-class Forbidden(Exception):
     pass
 
 
@@ -277,29 +268,8 @@ def media_response(sb: MTProtoSandbox, raw_id: Any) -> web.Response:
 # --- JSON control API
 
 
-Route = Callable[[web.Request], Awaitable[Any]]
-
-
 def _control(app: web.Application, sb: MTProtoSandbox) -> None:
-    def route(method: str, path: str, name: str | None = None) -> Callable[[Route], Route]:
-        def register(handler: Route) -> Route:
-            async def wrapped(request: web.Request) -> web.StreamResponse:
-                try:
-                    result = await handler(request)
-                except NotFound as exc:
-                    return _json({"ok": False, "error": str(exc)}, 404)
-                except Forbidden as exc:
-                    return _json({"ok": False, "error": str(exc)}, 403)
-                except KeyError as exc:
-                    return _json({"ok": False, "error": f"{exc.args[0]} is required"}, 400)
-                except (ValueError, TypeError) as exc:
-                    return _json({"ok": False, "error": str(exc)}, 400)
-                return result if isinstance(result, web.StreamResponse) else _json(result)
-
-            app.router.add_route(method, "/_sandbox/accounts" + path, wrapped, name=name)
-            return handler
-
-        return register
+    route = json_routes(app, "/_sandbox/accounts")
 
     def account(request: web.Request) -> Account:
         return account_of(sb, request.match_info["account_id"])
@@ -443,28 +413,15 @@ def _viewer(app: web.Application, sb: MTProtoSandbox) -> None:
         return str(request.app.router["accounts-viewer"].url_for())
 
     def page(request: web.Request, title: str, body: str) -> web.Response:
-        version_url = str(request.app.router["accounts-version"].url_for())
         bots = str(request.app.router["viewer-index"].url_for()) if "viewer-index" in request.app.router else None
-        # reload when the world changes, but never under a person who is typing
-        script = f"""<script>
-const seen={sb.world.version};
-setInterval(async()=>{{const a=document.activeElement;
-if(a&&['TEXTAREA','INPUT','SELECT'].includes(a.tagName))return;
-if([...document.querySelectorAll('textarea')].some(t=>t.value))return;
-try{{const r=await fetch({json.dumps(version_url)});const j=await r.json();if(j.version!==seen)location.reload();}}catch(e){{}}
-}},1500);
-</script>"""
         bot_link = f"<a href='{bots}'>Telegram sandbox</a> · " if bots else ""
-        html = (
-            f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title><style>{_CSS}</style>"
-            f"</head><body><header>{bot_link}<a href='{base(request)}'>Telegram accounts</a> · MTProto "
-            f"{escape(sb.address)} · limits: {escape(sb.limits)}</header>{body}{script}</body></html>"
-        )
-        return web.Response(text=html, content_type="text/html")
+        header = (f"{bot_link}<a href='{base(request)}'>Telegram accounts</a> · MTProto {escape(sb.address)} · "
+                  f"limits: {escape(sb.limits)}")
+        return html_page(title, _CSS, header, body, version=sb.world.version,
+                         version_url=str(request.app.router["accounts-version"].url_for()))
 
     def back(request: web.Request, path: str, **query: Any) -> web.HTTPFound:
-        query = {k: v for k, v in query.items() if v not in (None, "")}
-        return web.HTTPFound(base(request) + path + (("?" + urlencode(query)) if query else ""))
+        return redirect(base(request), path, **query)
 
     def handler(fn: Route) -> Route:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -828,5 +785,3 @@ def _short(text: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))

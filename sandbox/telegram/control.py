@@ -25,20 +25,14 @@ Errors answer {"ok": false, "error": "..."} with status 400 (bad input) or 404 (
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..webparts import NotFound, json_routes
+
 if TYPE_CHECKING:
     from .sandbox import TelegramSandbox
-
-Route = Callable[[web.Request], Awaitable[Any]]
-
-
-class NotFound(Exception):
-    pass
 
 
 def chat_summaries(sb: TelegramSandbox) -> list[dict]:
@@ -58,23 +52,7 @@ def chat_summaries(sb: TelegramSandbox) -> list[dict]:
 
 
 def setup(app: web.Application, sb: TelegramSandbox) -> None:
-    def route(method: str, path: str, name: str | None = None) -> Callable[[Route], Route]:
-        def register(handler: Route) -> Route:
-            async def wrapped(request: web.Request) -> web.Response:
-                try:
-                    result = await handler(request)
-                except NotFound as exc:
-                    return _json({"ok": False, "error": str(exc)}, 404)
-                except KeyError as exc:
-                    return _json({"ok": False, "error": f"{exc.args[0]} is required"}, 400)
-                except (ValueError, TypeError) as exc:
-                    return _json({"ok": False, "error": str(exc)}, 400)
-                return result if isinstance(result, web.StreamResponse) else _json(result)
-
-            app.router.add_route(method, "/_sandbox" + path, wrapped, name=name)
-            return handler
-
-        return register
+    route = json_routes(app, "/_sandbox")
 
     def chat_id(request: web.Request) -> int:
         value = int(request.match_info["chat_id"])
@@ -229,10 +207,6 @@ def setup(app: web.Application, sb: TelegramSandbox) -> None:
     @route("GET", "/callback_answers")
     async def callback_answers(request: web.Request) -> list:
         return sb.callback_answers
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda obj: json.dumps(obj, ensure_ascii=False))
 
 
 def _int(value: Any) -> int | None:

@@ -3,7 +3,6 @@ person can post as a user, press inline buttons and manage topics. All user text
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from html import escape
@@ -12,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from ..webparts import html_page, redirect
 from .control import chat_summaries
 from .state import TOPIC_COLORS, Chat, Record
 
@@ -28,7 +28,7 @@ _TAGS = {
 # Other stand-ins sharing this app add links to the index page: each callable gives (label, href), or None to hide.
 INDEX_LINKS = web.AppKey("viewer_index_links", list[Callable[[], tuple[str, str] | None]])
 
-_CSS = """
+CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#e6ebee;color:#222}
 header{background:#517da2;color:#fff;padding:8px 16px}header a{color:#fff}
 main{display:flex;gap:16px;padding:16px;align-items:flex-start}
@@ -57,26 +57,14 @@ def setup(app: web.Application, sb: TelegramSandbox) -> None:
         return str(request.app.router["viewer-index"].url_for())
 
     def page(request: web.Request, title: str, body: str) -> web.Response:
-        version_url = str(request.app.router["sandbox-version"].url_for())
-        script = f"""<script>
-const seen={sb.version};
-setInterval(async()=>{{const a=document.activeElement;
-if(a&&['TEXTAREA','INPUT','SELECT'].includes(a.tagName))return;
-if([...document.querySelectorAll('textarea')].some(t=>t.value))return;
-try{{const r=await fetch({json.dumps(version_url)});const j=await r.json();if(j.version!==seen)location.reload();}}catch(e){{}}
-}},1500);
-function fill(t){{const x=document.querySelector('textarea[name=text]');if(x){{x.value=t;x.focus();}}}}
-</script>"""
-        html = (
-            f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title><style>{_CSS}</style>"
-            f"</head><body><header><a href='{base(request)}'>Telegram sandbox</a> · bot "
-            f"@{escape(sb.bot_user['username'])} · limits: {escape(sb.limits)}</header>{body}{script}</body></html>"
-        )
-        return web.Response(text=html, content_type="text/html")
+        header = (f"<a href='{base(request)}'>Telegram sandbox</a> · bot @{escape(sb.bot_user['username'])} · "
+                  f"limits: {escape(sb.limits)}")
+        fill = "function fill(t){const x=document.querySelector('textarea[name=text]');if(x){x.value=t;x.focus();}}\n"
+        return html_page(title, CSS, header, body, version=sb.version,
+                         version_url=str(request.app.router["sandbox-version"].url_for()), script=fill)
 
     def back(request: web.Request, path: str, **query: Any) -> web.HTTPFound:
-        query = {k: v for k, v in query.items() if v not in (None, "")}
-        return web.HTTPFound(base(request) + path + (("?" + urlencode(query)) if query else ""))
+        return redirect(base(request), path, **query)
 
     async def index(request: web.Request) -> web.Response:
         b = base(request)

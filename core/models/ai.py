@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import func, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import func, Boolean, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 

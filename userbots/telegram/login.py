@@ -32,7 +32,6 @@ from typing import Protocol
 
 from core.crypto import SecretBox
 from core.db import Database
-from core.errors import ConfigError
 from core.models import ChannelKind
 from core.services import channels as channel_service
 from core.settings import Settings

@@ -108,14 +108,19 @@ def private_peer(message: types.Message) -> int | None:
     return peer.user_id if isinstance(peer, types.PeerUser) else None
 
 
+def is_customer(user: types.User) -> bool:
+    """A person the business talks to: not a bot, not the account itself (Saved Messages), not Telegram's own
+    notifications."""
+    return not (user.bot or user.is_self or user.id == TELEGRAM_SERVICE_ID)
+
+
 def to_inbound(channel_id: int, message: types.Message, counterpart: types.User | None) -> InboundMessage | None:
     """A private message with a person, in either direction; None for everything else (groups, channels, bots,
     Saved Messages, service messages, Telegram's own notifications)."""
     if not isinstance(message, types.Message):
         return None
     user_id = private_peer(message)
-    if user_id is None or user_id == TELEGRAM_SERVICE_ID or \
-            (counterpart is not None and (counterpart.bot or counterpart.is_self)):
+    if user_id is None or user_id == TELEGRAM_SERVICE_ID or (counterpart is not None and not is_customer(counterpart)):
         return None
     reply = message.reply_to
     return InboundMessage(

@@ -25,7 +25,7 @@ from core.settings import Settings
 from ..bulk import ConversationHistory, write_history
 from ..checkpoint import CATCHUP_SLACK, Checkpoint, ImportStopped, Progress, with_deadlock_retry
 from ..texts import t
-from .adapter import TELEGRAM_SERVICE_ID, sender_of, to_inbound
+from .adapter import is_customer, sender_of, to_inbound
 from .client import REVOKED_ERRORS, show_active, show_flood, show_revoked
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,7 @@ class TelegramImporter:
             if position < start:
                 position += 1
                 continue
-            if dialog.is_user and not (dialog.entity.bot or dialog.entity.is_self
-                                       or dialog.entity.id == TELEGRAM_SERVICE_ID):
+            if dialog.is_user and is_customer(dialog.entity):
                 await self._dialog(source, dialog, position, since)
             else:
                 await self._advance(position + 1, since is None, progress)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,6 @@ def new_telethon_client(settings: Settings, session, **options):
     or Telegram's test DC) — the session is pointed at it and its RSA public key is given to Telethon, which
     otherwise only trusts the keys of Telegram's production servers."""
     from telethon import TelegramClient
-    from telethon.crypto import rsa
 
     telegram = settings.telegram
     api_id, api_hash = telegram.telegram_api_id, telegram.telegram_api_hash
@@ -60,10 +60,7 @@ def new_telethon_client(settings: Settings, session, **options):
             raise ConfigError(f"SALESOP_TELEGRAM_MTPROTO_ADDRESS must be host:port, not "
                               f"{telegram.telegram_mtproto_address!r}")
         if telegram.telegram_mtproto_public_key:
-            try:
-                rsa.add_key(_pem(telegram.telegram_mtproto_public_key), old=False)
-            except (ValueError, OSError) as exc:
-                raise ConfigError(f"SALESOP_TELEGRAM_MTPROTO_PUBLIC_KEY is not a PEM RSA public key: {exc}") from None
+            _trust_server_key(telegram.telegram_mtproto_public_key)
         session.set_dc(session.dc_id or DEFAULT_DC, host.strip("[]"), int(port))
     return TelegramClient(session, api_id, api_hash.get_secret_value(), **options)
 
@@ -100,11 +97,17 @@ def _settle(ended: asyncio.Future) -> None:
     ended.add_done_callback(lambda future: future.cancelled() or future.exception())
 
 
-def _pem(value: str) -> str:
-    """PEM text (literal "\\n" accepted, as env files carry it) or the path of a .pem file."""
-    if "BEGIN" in value:
-        return value.replace("\\n", "\n")
-    return Path(value).expanduser().read_text()
+@functools.cache
+def _trust_server_key(value: str) -> None:
+    """Give Telethon the server's RSA public key — once per process, not on every connect: PEM text (literal "\\n"
+    accepted, as env files carry it) or the path of a .pem file."""
+    from telethon.crypto import rsa
+
+    try:
+        pem = value.replace("\\n", "\n") if "BEGIN" in value else Path(value).expanduser().read_text()
+        rsa.add_key(pem, old=False)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"SALESOP_TELEGRAM_MTPROTO_PUBLIC_KEY is not a PEM RSA public key: {exc}") from None
 
 
 async def show_flood(db: Database, channel_id: int, seconds: int) -> None:

@@ -18,13 +18,12 @@ from core.models import AttachmentKind, Dialog, Direction, Message
 
 from ..cleaning import clean_name as _clean
 from ..cleaning import clean_text
-from ..live import BOT_UPLOAD_LIMIT, DownloadFailed, LiveIngest, MediaSource
+from ..live import BOT_UPLOAD_LIMIT, MB, DownloadFailed, LiveIngest, MediaSource
 from ..texts import t
 from ..traffic import urls_in, utm_of
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_BOT_UPLOAD_LIMIT = BOT_UPLOAD_LIMIT  # the manager bot cannot re-upload bigger files into a topic
 # "Telegram" service notifications (login codes, security alerts): in the account's chat list, never a customer
 TELEGRAM_SERVICE_ID = 777000
 _IGNORED_MEDIA = (types.MessageMediaEmpty, types.MessageMediaWebPage)  # a link preview: the link is in the text
@@ -66,9 +65,8 @@ def _document_attachment(message_id: int, doc: types.Document) -> InboundAttachm
     height = getattr(video, "h", None) or getattr(image, "h", None)
     duration = getattr(video, "duration", None) or getattr(audio, "duration", None)
     error = None
-    if doc.size and doc.size > TELEGRAM_BOT_UPLOAD_LIMIT:
-        error = t("attachment_too_large_tg", size_mb=doc.size // (1024 * 1024),
-                  limit_mb=TELEGRAM_BOT_UPLOAD_LIMIT // (1024 * 1024))
+    if doc.size and doc.size > BOT_UPLOAD_LIMIT:  # the manager bot could not re-upload it into the topic
+        error = t("attachment_too_large_tg", size_mb=doc.size // MB, limit_mb=BOT_UPLOAD_LIMIT // MB)
     return InboundAttachment(kind, mime=doc.mime_type, size=doc.size, file_name=_clean(name)[:255] if _clean(name) else None,
                              external_ref=ref, width=width, height=height,
                              duration=int(duration) if duration is not None else None, error=error)

@@ -13,13 +13,11 @@ from core.models import AttachmentKind, Direction
 
 from ..cleaning import clean_name as _clean
 from ..cleaning import clean_text
-from ..live import BOT_UPLOAD_LIMIT
+from ..live import BOT_UPLOAD_LIMIT, MB
 from ..texts import t
 from ..traffic import urls_in, utm_of
 
 CHAT_PEER_OFFSET = 2_000_000_000
-# Telegram bots upload at most 50 MB: a bigger file cannot reach the manager topic, say so on the attachment.
-TELEGRAM_UPLOAD_LIMIT = BOT_UPLOAD_LIMIT
 
 
 def sent_at(message: dict) -> datetime:
@@ -125,8 +123,8 @@ def _doc(body: dict) -> InboundAttachment:
         title = f"{title}.{ext}"
     size = _as_size(body.get("size"))
     error = None
-    if size and size > TELEGRAM_UPLOAD_LIMIT:
-        error = t("attachment_too_large", size_mb=size // (1024 * 1024), limit_mb=TELEGRAM_UPLOAD_LIMIT // (1024 * 1024))
+    if size and size > BOT_UPLOAD_LIMIT:  # the manager bot could not upload it into the topic: say so
+        error = t("attachment_too_large", size_mb=size // MB, limit_mb=BOT_UPLOAD_LIMIT // MB)
     return InboundAttachment(AttachmentKind.DOCUMENT, mime=_mime_for("x." + title.rpartition(".")[2].lower() if "." in title else title),
                              size=size, file_name=_clean(title)[:255] if _clean(title) else None,
                              external_ref=_media_ref("doc", body, body.get("url")), error=error)

@@ -36,16 +36,10 @@ NOT_LEFT_YET = (CommandState.PENDING_APPROVAL, *outbox.RUNNABLE)
 NEVER_DELIVERED = (CommandState.FAILED, CommandState.CANCELLED)
 
 
-def reply_key(chat_id: int, telegram_message_id: int) -> str:
-    """The idempotency key ws.manager_reply gives the send of a manager's topic message: how an edit or a /delete
-    finds what that message became."""
-    return f"tg:{chat_id}:{telegram_message_id}:reply"
-
-
 async def _typed_reply(session: AsyncSession, group: ManagerGroup, telegram_message_id: int) -> OutboxCommand | None:
     return (await session.execute(
         select(OutboxCommand)
-        .where(OutboxCommand.idempotency_key == reply_key(group.chat_id, telegram_message_id))
+        .where(OutboxCommand.idempotency_key == ws.manager_reply_key(group.chat_id, telegram_message_id))
         .with_for_update()
     )).scalar_one_or_none()
 

@@ -802,9 +802,15 @@ async def manager_reply(session: AsyncSession, actor: Actor, group: ManagerGroup
                   actor_staff_id=actor.staff_id)
     return await send_to_customer(
         session, dialog, text=text or "", media=media, origin=CommandOrigin.MANAGER, staff_id=actor.staff_id,
-        key=f"tg:{group.chat_id}:{telegram_message_id}:reply",
+        key=manager_reply_key(group.chat_id, telegram_message_id),
         topic_message={"chat_id": group.chat_id, "message_id": telegram_message_id}, now=now,
     )
+
+
+def manager_reply_key(chat_id: int, telegram_message_id: int) -> str:
+    """The idempotency key of the send a manager's topic message becomes: how an edit or a /delete of that message
+    finds what it became (core.services.sent_replies)."""
+    return f"tg:{chat_id}:{telegram_message_id}:reply"
 
 
 async def card_suggestion(session: AsyncSession, group: ManagerGroup, telegram_message_id: int) -> int | None:

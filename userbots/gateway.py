@@ -16,6 +16,7 @@ only: past that, and for a message that is gone, the failure is permanent with c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -167,7 +168,7 @@ class UserbotGateway:
         channel = await self._vk_channel(channel_id)
         peer_id = int(chat_id)
         text = payload.get("text") or ""
-        try:
+        async with self._vk_errors(channel_id):
             attachments = [await self._vk_upload(channel, peer_id, item) for item in payload.get("media") or []]
             parts = split_text(text, VK_MAX_TEXT) if text else [""]
             ids = []
@@ -178,10 +179,6 @@ class UserbotGateway:
                 if not part and "attachment" not in params:
                     continue
                 ids.append((await channel.api.request("messages.send", params))["response"])
-        except VKAPIError as exc:
-            raise await self._vk_error(channel_id, exc) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
         if not ids:
             raise DeliveryError("nothing to send: no text and no media", permanent=True, code="empty")
         extra = {"message_ids": [str(i) for i in ids], "text_message_ids": [str(i) for i in ids],
@@ -195,7 +192,7 @@ class UserbotGateway:
         channel = await self._vk_channel(channel_id)
         plan, parts = edit_plan(external_ids, text, previous_text, VK_MAX_TEXT)
         edited = []
-        try:
+        async with self._vk_errors(channel_id, change=True):
             for external_id, part in plan:
                 params = {"peer_id": int(chat_id), "message_id": int(external_id), "message": part,
                           "keep_forward_messages": 1, "keep_snippets": 1}
@@ -203,10 +200,6 @@ class UserbotGateway:
                     params["attachment"] = delivered["attachment"]
                 await channel.api.request("messages.edit", params)
                 edited.append(external_id)
-        except VKAPIError as exc:
-            raise await self._vk_change_error(channel_id, exc) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
         return Delivery(external_id=external_ids[0] if external_ids else None,
                         extra={"edited_ids": edited, "parts": parts, "message_parts": len(external_ids),
                                "api_calls": max(1, len(plan))})
@@ -215,22 +208,27 @@ class UserbotGateway:
         channel = await self._vk_channel(channel_id)
         if not external_ids:
             return Delivery(extra={"deleted_ids": []})
-        try:
+        async with self._vk_errors(channel_id, change=True):
             answer = (await channel.api.request("messages.delete", {
                 "peer_id": int(chat_id), "message_ids": ",".join(external_ids), "delete_for_all": 1,
             }))["response"]
-        except VKAPIError as exc:
-            raise await self._vk_change_error(channel_id, exc) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
         # {id: 1} deleted now, {id: 0} not there any more: gone either way
         return Delivery(external_id=external_ids[0], extra={
             "deleted_ids": [i for i in external_ids if (answer or {}).get(i) == 1]})
 
-    async def _vk_change_error(self, channel_id: int, exc: VKAPIError) -> DeliveryError:
-        if exc.code in VK_CHANGE_ERRORS:
-            return DeliveryError(f"VK {exc.code}: {exc.error_msg}", permanent=True, code=VK_CHANGE_ERRORS[exc.code])
-        return await self._vk_error(channel_id, exc)
+    @contextlib.asynccontextmanager
+    async def _vk_errors(self, channel_id: int, *, change: bool = False):
+        """VK's refusals and network failures as DeliveryError; with `change` (an edit or a delete of a delivered
+        message), "too old" and "gone" first, for good."""
+        try:
+            yield
+        except VKAPIError as exc:
+            if change and exc.code in VK_CHANGE_ERRORS:
+                raise DeliveryError(f"VK {exc.code}: {exc.error_msg}", permanent=True,
+                                    code=VK_CHANGE_ERRORS[exc.code]) from None
+            raise await self._vk_error(channel_id, exc) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
 
     async def _vk_upload(self, channel: _VKChannel, peer_id: int, item: dict) -> str:
         """An attachment string ("photo-1_2") for one media item of the payload, uploaded to VK."""

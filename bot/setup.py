@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
-from .handlers import cards, groups, sent, topics
+from .handlers import cards, groups, private, sent, settings, staff, topics
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -20,6 +20,9 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispa
     dp.include_routers(
         groups.router(),  # membership of the bot, /connect, /inbox
         cards.router(),  # inline buttons
+        staff.router(),  # /start <invitation>, /invite, /staff (before private: a deep link is also a /start)
+        settings.router(),  # /settings in private and in groups (this chat receives reports / escalations)
+        private.router(),  # /start, /help, /status, /language in private chat
     )
     if "telegram_login" in services:  # private chat: an owner connects a Telegram account (userbots area)
         from .routers import connect_telegram

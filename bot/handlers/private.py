@@ -1,0 +1,7 @@
+"""(being written)"""
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="private")

@@ -68,7 +68,7 @@ def pinned_card_buttons(data: dict, history_url: str | None, locale: str = "ru")
         return InlineKeyboardButton(text=text, callback_data=DialogAction(action=action, dialog_id=dialog_id,
                                                                           value=value).pack())
 
-    modes = [button("ai", ("• " if mode == data["ai_mode"] else "") + t("btn.ai", locale, mode=t(f"ai.{mode}", locale)),
+    modes = [button("ai", ("• " if mode == data["ai_mode"] else "") + t("btn.ai", locale, mode=t(f"dialog.ai.{mode}", locale)),
                     mode)
              for mode in AI_MODES]
     closing = (button("reopen", t("btn.reopen", locale)) if data["status"] == "resolved" or data.get("outcome")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardMarkup
 
 from . import keyboards
-from .texts import t
+from .texts import has, t
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -92,8 +92,8 @@ def pinned_card(data: dict, history_url: str | None, locale: str = "ru") -> Rend
         lines.append(esc(person["profile_link"]))
     if person.get("tags"):
         lines.append(t("card.tags", locale, tags=esc(", ".join(person["tags"]))))
-    lines.append(t("card.status", locale, status=t(f"status.{data['status']}", locale),
-                   ai_mode=t(f"ai.{data['ai_mode']}", locale)))
+    lines.append(t("card.status", locale, status=t(f"dialog.status.{data['status']}", locale),
+                   ai_mode=t(f"dialog.ai.{data['ai_mode']}", locale)))
     lines.append(t("card.assignee", locale, name=esc(data["assignee"])) if data.get("assignee")
                  else t("card.no_assignee", locale))
     if data.get("outcome") == "won":
@@ -210,7 +210,7 @@ def reason_text(params: dict, locale: str = "ru") -> str:
     """Why a delivery failed, in words; the channel's own message follows unless the words say it all."""
     code = params.get("reason") or "error"
     key = f"reason.{code}"
-    text = t(key, locale) if t(key, locale) != key else t("reason.error", locale)
+    text = t(key if has(key, locale) else "reason.error", locale)
     detail = params.get("detail")
     return text if code == "blocked" or not detail else f"{text} ({esc(clip(detail, 200))})"
 
@@ -241,7 +241,7 @@ def inbox(data: dict, locale: str = "ru") -> Rendered:
 def escalation(data: dict, locale: str = "ru") -> Rendered:
     reason = data.get("reason") or ""
     reason_key = f"escalation.reason.{reason}"
-    reason_shown = t(reason_key, locale) if t(reason_key, locale) != reason_key else esc(reason)
+    reason_shown = t(reason_key, locale) if has(reason_key, locale) else esc(reason)
     lines = [t("escalation.title", locale, customer=esc(data["customer"])),
              t("escalation.reason", locale, reason=reason_shown)]
     if data.get("summary"):
@@ -257,7 +257,10 @@ def escalation(data: dict, locale: str = "ru") -> Rendered:
     return Rendered(clip("\n".join(lines), TEXT_LIMIT))
 
 
-def error_text(code: str, params: dict | None = None, message: str = "", locale: str = "ru") -> str:
-    key = f"error.{code}"
-    text = t(key, locale, **(params or {}))
-    return text if text != key else t("error.generic", locale, message=message)
+def error_text(code: str | None, params: dict | None = None, message: str = "", locale: str = "ru") -> str:
+    """A refusal in words: a WorkspaceError code names `error.<code>`, a core UserError's code is a full key
+    (`tenants.error.not_found`); anything else shows its English message inside `error.generic`."""
+    key = code if code and "." in code else f"error.{code}"
+    if code and has(key, locale):
+        return t(key, locale, **(params or {}))
+    return t("error.generic", locale, message=message)

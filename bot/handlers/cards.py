@@ -62,7 +62,7 @@ def router() -> Router:
         dialog_id, action, locale = callback_data.dialog_id, callback_data.action, runtime.locale
         if action == "ai":
             dialog = await ws.set_ai_mode(session, actor, dialog_id, callback_data.value)
-            text = t("ok.ai_mode", locale, mode=t(f"ai.{dialog.ai_mode.value}", locale))
+            text = t("ok.ai_mode", locale, mode=t(f"dialog.ai.{dialog.ai_mode.value}", locale))
         elif action == "assign":
             staff = await ws.assign(session, actor, dialog_id)
             text = t("ok.assigned", locale, name=staff.name)

@@ -335,7 +335,7 @@ async def test_the_manager_is_told_when_a_new_text_needs_another_number_of_messa
     await desk.settle()
     assert [m["text"] for m in vk_desk.conversation() if m["out"]][0] == "Доставка курьером, 1–2 дня."
     assert notices(desk, thread_id)[-1] == (
-        "⚠️ Новый текст короче: он занял сообщений — 1 из 2 отправленных, остальные клиент видит прежними.")
+        "⚠️ Новый текст короче: он занял 1 сообщение из 2 отправленных, остальные клиент видит прежними.")
 
 
 # ----------------------------------------------------------------------------------------- a Telegram account

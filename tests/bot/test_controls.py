@@ -19,6 +19,7 @@ from core.models import (
     TrafficTouch,
     TrainingSample,
 )
+from core.services import staff
 from core.services import workspace as ws
 
 from .desk import RIGHTS, Desk
@@ -145,7 +146,8 @@ async def test_removed_staff_lose_access_and_leave_the_groups(desk: Desk):
         owner = await ws.load_actor(session, desk.tenant_id, desk.owner["id"])
         manager = (await session.execute(
             select(StaffMember).where(StaffMember.telegram_user_id == desk.manager["id"]))).scalar_one()
-        assert await ws.remove_staff(session, owner, manager.id) == 1
+        removal = await staff.remove_staff(session, desk.tenant_id, manager.id, actor=owner)
+        assert removal.groups == 1
     await desk.settle()
     members = {m["user"]["id"]: m["status"] for m in desk.group()["members"]}
     assert members[desk.manager["id"]] == "kicked"

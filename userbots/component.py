@@ -148,7 +148,7 @@ class UserbotSupervisor:
             if not telegram.telegram_api_id or telegram.telegram_api_hash is None:
                 async with ctx.db.unit_of_work() as session:
                     await channel_service.set_status(session, channel.id, ChannelStatus.ERROR,
-                                                     t("login_no_api_credentials"))
+                                                     t("channel.login_no_api_credentials"))
                 return False
             from .telegram.client import TelegramAccount, TelethonClientFactory
 

@@ -159,7 +159,7 @@ async def _import_locked(db: Database, settings: Settings, channel, credentials:
         await checkpoint.finish(ImportStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     failed = checkpoint.cursor.get("failed") or {}
-    error = "; ".join(t("import_conversation_failed", peer=peer, error=err)
+    error = "; ".join(t("channel.import_conversation_failed", peer=peer, error=err)
                       for peer, err in list(failed.items())[:20]) or None
     await checkpoint.finish(ImportStatus.DONE, error)
     row = await checkpoint.row()

@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 BOT_UPLOAD_LIMIT = 50 * 1024 * 1024  # the manager bot cannot upload a bigger file into a topic
 DOWNLOAD_TIMEOUT = 20.0  # seconds per file: a stuck download must not hold the channel's events for long
 MB = 1024 * 1024
+# Why a customer's file is missing, by the channel (MediaSource.place) where the manager can still open it.
+FILE_ERRORS = {
+    "vk": {"over_limit": "channel.attachment_over_limit", "download_failed": "channel.attachment_download_failed"},
+    "tg": {"over_limit": "channel.attachment_over_limit_tg",
+           "download_failed": "channel.attachment_download_failed_tg"},
+}
 
 
 class FileTooLarge(Exception):
@@ -87,47 +93,47 @@ class MediaDownloads:
         return dataclasses.replace(msg, attachments=tuple(attachments))
 
     def _error(self, key: str, place: str, **values) -> str:
-        return t(key if place == "vk" else f"{key}_{place}", **values)
+        return t(FILE_ERRORS[place][key], **values)
 
     async def _one(self, channel_id: int, att: InboundAttachment, source: MediaSource) -> InboundAttachment:
         if att.error is not None or att.storage_key is not None:
             return att
         limit_mb = self.limit // MB
         if att.size is not None and att.size > self.limit:
-            return dataclasses.replace(att, error=self._error("attachment_over_limit", source.place,
+            return dataclasses.replace(att, error=self._error("over_limit", source.place,
                                                               limit_mb=limit_mb))
         reason = None
         try:
             async with asyncio.timeout(self.timeout):
                 data = await source.fetch(att, self.limit)
         except FileTooLarge:
-            return dataclasses.replace(att, error=self._error("attachment_over_limit", source.place,
+            return dataclasses.replace(att, error=self._error("over_limit", source.place,
                                                               limit_mb=limit_mb))
         except TimeoutError:
-            reason = t("download_timeout", seconds=f"{self.timeout:g}")
+            reason = t("channel.download_timeout", seconds=f"{self.timeout:g}")
         except DownloadFailed as exc:
             reason = exc.reason
         except Exception as exc:  # whatever the channel's library raised: the message must land regardless
             log.warning("channel %s: downloading a %s failed: %r", channel_id, att.kind.value, exc)
-            reason = t("download_error", error=type(exc).__name__)
+            reason = t("channel.download_error", error=type(exc).__name__)
         else:
             if data is None:
                 return att
             if not data:
-                reason = t("download_empty")
+                reason = t("channel.download_empty")
             elif len(data) > self.limit:
-                return dataclasses.replace(att, error=self._error("attachment_over_limit", source.place,
+                return dataclasses.replace(att, error=self._error("over_limit", source.place,
                                                                   limit_mb=limit_mb))
         if reason is not None:
-            return dataclasses.replace(att, error=self._error("attachment_download_failed", source.place,
+            return dataclasses.replace(att, error=self._error("download_failed", source.place,
                                                               reason=reason))
         try:
             stored = await self.store.save(data, namespace=f"inbox/{channel_id}", mime=att.mime,
                                            file_name=att.file_name)
         except OSError:  # a full or read-only disk: visible on the attachment and in the log, the message lands
             log.exception("channel %s: the media store could not save a file", channel_id)
-            return dataclasses.replace(att, error=self._error("attachment_download_failed", source.place,
-                                                              reason=t("download_store_failed")))
+            return dataclasses.replace(att, error=self._error("download_failed", source.place,
+                                                              reason=t("channel.download_store_failed")))
         return dataclasses.replace(att, storage_key=stored.storage_key, size=stored.size, mime=stored.mime,
                                    sha256=stored.sha256)
 

@@ -91,14 +91,14 @@ def router(login: TelegramLoginService) -> Router:
         tenants = await manageable_tenants(session, user_id)
         slugs = ", ".join(s for _, s in tenants)
         if not tenants:
-            await message.answer(t("connect_no_rights"))
+            await message.answer(t("channel.connect_no_rights"))
             return
         if slug is None and len(tenants) > 1:
-            await message.answer(t("connect_choose_tenant", slugs=slugs))
+            await message.answer(t("channel.connect_choose_tenant", slugs=slugs))
             return
         chosen = next((tid for tid, s in tenants if s == slug), None) if slug else tenants[0][0]
         if chosen is None:
-            await message.answer(t("connect_unknown_tenant", slug=slug, slugs=slugs))
+            await message.answer(t("channel.connect_unknown_tenant", slug=slug, slugs=slugs))
             return
         waiter = qr_waiters.pop(user_id, None)
         if waiter is not None:

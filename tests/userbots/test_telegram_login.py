@@ -105,7 +105,7 @@ async def test_phone_code_and_password_with_mistakes(db, secrets, tenant_id):
     assert client.calls[-1] == ("send_code", "+79991234567")
 
     step = await svc.submit(tenant_id, owner, "1 2 3 4 5")
-    assert step.retry and "Неверный код" in step.text and "осталось попыток: 2" in step.text
+    assert step.retry and "Неверный код" in step.text and "осталось 2 попытки" in step.text
     assert client.calls[-1] == ("sign_in_code", "+79991234567", "12345", "hash-1")
     step = await svc.submit(tenant_id, owner, "54321")
     assert step.retry and "Код истёк" in step.text  # a new code was sent by itself

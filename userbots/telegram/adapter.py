@@ -66,7 +66,7 @@ def _document_attachment(message_id: int, doc: types.Document) -> InboundAttachm
     duration = getattr(video, "duration", None) or getattr(audio, "duration", None)
     error = None
     if doc.size and doc.size > BOT_UPLOAD_LIMIT:  # the manager bot could not re-upload it into the topic
-        error = t("attachment_too_large_tg", size_mb=doc.size // MB, limit_mb=BOT_UPLOAD_LIMIT // MB)
+        error = t("channel.attachment_too_large_tg", size_mb=doc.size // MB, limit_mb=BOT_UPLOAD_LIMIT // MB)
     return InboundAttachment(kind, mime=doc.mime_type, size=doc.size, file_name=_clean(name)[:255] if _clean(name) else None,
                              external_ref=ref, width=width, height=height,
                              duration=int(duration) if duration is not None else None, error=error)
@@ -87,7 +87,7 @@ def attachments_of(message: types.Message) -> tuple[InboundAttachment, ...]:
     # contacts, locations, polls, dice, games, invoices, stories, expired media…: kept with a note
     kind = type(media).__name__.removeprefix("MessageMedia").lower() or "unknown"
     return (InboundAttachment(AttachmentKind.OTHER, external_ref={"type": kind, "message_id": message.id},
-                              error=t("attachment_unknown_tg", kind=kind)),)
+                              error=t("channel.attachment_unknown_tg", kind=kind)),)
 
 
 def traffic_of(message: types.Message) -> TrafficInfo | None:
@@ -140,7 +140,7 @@ def media_source(client, message: types.Message) -> MediaSource:
         # sizes Telegram declares are checked before this (the adapter's limit, then the downloader's)
         data = await client.download_media(message, file=bytes)
         if data is None:  # the media is gone (expired, deleted) or has no file
-            raise DownloadFailed(t("download_unavailable"))
+            raise DownloadFailed(t("channel.download_unavailable"))
         return data
 
     return MediaSource(fetch=fetch, place="tg")

@@ -53,7 +53,7 @@ def new_telethon_client(settings: Settings, session, **options):
     telegram = settings.telegram
     api_id, api_hash = telegram.telegram_api_id, telegram.telegram_api_hash
     if not api_id or api_hash is None:
-        raise ConfigError(t("login_no_api_credentials"))
+        raise ConfigError(t("channel.login_no_api_credentials"))
     if telegram.telegram_mtproto_address:
         host, _, port = telegram.telegram_mtproto_address.rpartition(":")
         if not host or not port.isdigit():
@@ -114,19 +114,19 @@ async def show_flood(db: Database, channel_id: int, seconds: int) -> None:
     until = datetime.now(UTC) + timedelta(seconds=seconds)
     async with db.unit_of_work() as session:
         await channel_service.set_status(session, channel_id, ChannelStatus.FLOOD_WAIT,
-                                         t("tg_flood_wait", seconds=seconds, until=until.strftime("%H:%M:%S UTC")),
+                                         t("channel.tg_flood_wait", seconds=seconds, until=until.strftime("%H:%M:%S UTC")),
                                          flood_until=until)
 
 
 async def show_active(db: Database, channel_id: int, title: str | None = None) -> None:
     async with db.unit_of_work() as session:
         await channel_service.set_status(session, channel_id, ChannelStatus.ACTIVE,
-                                         t("tg_connected", title=title) if title else None)
+                                         t("channel.tg_connected", title=title) if title else None)
 
 
 async def show_revoked(db: Database, channel_id: int) -> None:
     async with db.unit_of_work() as session:
-        await channel_service.set_status(session, channel_id, ChannelStatus.REVOKED, t("tg_session_revoked"))
+        await channel_service.set_status(session, channel_id, ChannelStatus.REVOKED, t("channel.tg_session_revoked"))
 
 
 class TelegramAccount:
@@ -218,6 +218,9 @@ class TelegramAccounts:
 
     async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
         return await delete_through(self.db, self._client(channel_id), channel_id, external_ids)
+
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        await typing_through(self._client(channel_id), chat_id, stop=stop)
 
     def _client(self, channel_id: int):
         account = self.accounts.get(channel_id)
@@ -338,6 +341,20 @@ async def delete_through(db: Database, client, channel_id: int, external_ids: li
         affected = await client(functions.messages.DeleteMessagesRequest(id=[int(i) for i in external_ids],
                                                                          revoke=True))
     return Delivery(external_id=external_ids[0], extra={"deleted": affected.pts_count})
+
+
+async def typing_through(client, chat_id: str, *, stop: bool = False) -> None:
+    """messages.setTyping with SendMessageTypingAction ("typing…", shown ~5-6 s; the caller repeats it), or with
+    SendMessageCancelAction to take it away. One attempt: a flood wait comes back as retry_after, and nothing marks
+    the channel — typing is best effort, the sends report the account's state."""
+    peer = await _peer(client, chat_id)
+    action = types.SendMessageCancelAction() if stop else types.SendMessageTypingAction()
+    try:
+        await _invoke_once(client, functions.messages.SetTypingRequest(peer=peer, action=action))
+    except errors.FloodWaitError as exc:
+        raise DeliveryError(f"FloodWait {exc.seconds}s", retry_after=float(exc.seconds), code="flood") from None
+    except errors.RPCError as exc:
+        raise DeliveryError(f"Telegram: {type(exc).__name__}", code="typing_refused") from None
 
 
 async def _peer(client, chat_id: str):

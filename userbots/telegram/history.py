@@ -58,7 +58,7 @@ class TelegramImporter:
         try:
             if not await client.is_user_authorized():
                 await show_revoked(self.db, self.channel.id)
-                raise ImportStopped(t("tg_session_revoked"))
+                raise ImportStopped(t("channel.tg_session_revoked"))
             async with self._source(client) as source:
                 if self.cursor.get("phase", "list") == "list":
                     await self._pass_through_floods(source, progress, since=None)
@@ -70,7 +70,7 @@ class TelegramImporter:
                     self.cursor.update(phase="done")
         except REVOKED_ERRORS:
             await show_revoked(self.db, self.channel.id)
-            raise ImportStopped(t("tg_session_revoked")) from None
+            raise ImportStopped(t("channel.tg_session_revoked")) from None
         finally:
             progress.close()
             await client.disconnect()

@@ -103,6 +103,10 @@ class LoginClient(Protocol):
 
     async def session_string(self) -> str: ...
 
+    # Optional: the account's update state right after signing in (pts, qts, seq, date), where its live ingest
+    # begins — the first connection asks Telegram for the difference since, so nothing written meanwhile is lost.
+    # async def update_state(self) -> dict: ...
+
     async def close(self) -> None: ...
 
 
@@ -174,12 +178,14 @@ class LoginFlow:
         return LoginStep(self.state, t(key, self.lang, **values), retry=retry, account=self.account)
 
     def _expected(self) -> str:
-        return {LoginState.PHONE: "телефон", LoginState.CODE: "код", LoginState.PASSWORD: "пароль",
-                LoginState.QR: "сканирование QR-кода"}.get(self.state, self.state.value)
+        key = {LoginState.PHONE: "channel.login_expected.phone", LoginState.CODE: "channel.login_expected.code",
+               LoginState.PASSWORD: "channel.login_expected.password",
+               LoginState.QR: "channel.login_expected.qr"}.get(self.state)
+        return t(key, self.lang) if key else self.state.value
 
     async def begin(self) -> LoginStep:
         self.state = LoginState.PHONE
-        return self._step("login_ask_phone")
+        return self._step("channel.login_ask_phone")
 
     async def submit(self, text: str) -> LoginStep:
         """Whatever the person typed, read as what the flow waits for."""
@@ -189,25 +195,25 @@ class LoginFlow:
             return await self.submit_code(text)
         if self.state == LoginState.PASSWORD:
             return await self.submit_password(text)
-        return self._step("login_not_expected", expected=self._expected())
+        return self._step("channel.login_not_expected", expected=self._expected())
 
     async def submit_phone(self, text: str) -> LoginStep:
         if self.state != LoginState.PHONE:
-            return self._step("login_not_expected", expected=self._expected())
+            return self._step("channel.login_not_expected", expected=self._expected())
         phone = normalize_phone(text)
         if phone is None:
-            return self._step("login_phone_invalid", retry=True)
+            return self._step("channel.login_phone_invalid", retry=True)
         try:
             self.phone_code_hash = await self.client.send_code(phone)
         except LoginError as exc:
             return self._fail_or_retry(exc)
         self.phone = phone
         self.state = LoginState.CODE
-        return self._step("login_code_sent", phone=phone)
+        return self._step("channel.login_code_sent", phone=phone)
 
     async def submit_code(self, text: str) -> LoginStep:
         if self.state != LoginState.CODE:
-            return self._step("login_not_expected", expected=self._expected())
+            return self._step("channel.login_not_expected", expected=self._expected())
         code = normalize_code(text)
         try:
             self.account = await self.client.sign_in_code(self.phone, code, self.phone_code_hash)
@@ -219,27 +225,28 @@ class LoginFlow:
                 left = MAX_CODE_ATTEMPTS - self.code_attempts
                 if left <= 0:
                     self.state = LoginState.FAILED
-                    return self._step("login_too_many_attempts")
-                return self._step("login_code_invalid", retry=True, left=left)
+                    return self._step("channel.login_too_many_attempts")
+                return self._step("channel.login_code_invalid", retry=True, left=left)
             if exc.kind == LoginErrorKind.CODE_EXPIRED:
                 try:
                     self.phone_code_hash = await self.client.send_code(self.phone)
                 except LoginError as again:
                     return self._fail_or_retry(again)
                 self.code_attempts = 0
-                return self._step("login_code_expired", retry=True)
+                return self._step("channel.login_code_expired", retry=True)
             return self._fail_or_retry(exc)
         self.state = LoginState.DONE
-        return self._step("login_done", title=self.account.title)
+        return self._step("channel.login_done", title=self.account.title)
 
     async def _ask_password(self) -> LoginStep:
         self.state = LoginState.PASSWORD
         hint = await self.client.password_hint()
-        return self._step("login_ask_password", hint=t("login_password_hint", self.lang, hint=hint) if hint else "")
+        return self._step("channel.login_ask_password",
+                          hint=t("channel.login_password_hint", self.lang, hint=hint) if hint else "")
 
     async def submit_password(self, text: str) -> LoginStep:
         if self.state != LoginState.PASSWORD:
-            return self._step("login_not_expected", expected=self._expected())
+            return self._step("channel.login_not_expected", expected=self._expected())
         try:
             self.account = await self.client.sign_in_password(text)
         except LoginError as exc:
@@ -248,15 +255,15 @@ class LoginFlow:
                 left = MAX_PASSWORD_ATTEMPTS - self.password_attempts
                 if left <= 0:
                     self.state = LoginState.FAILED
-                    return self._step("login_too_many_attempts")
-                return self._step("login_password_invalid", retry=True, left=left)
+                    return self._step("channel.login_too_many_attempts")
+                return self._step("channel.login_password_invalid", retry=True, left=left)
             return self._fail_or_retry(exc)
         self.state = LoginState.DONE
-        return self._step("login_done", title=self.account.title)
+        return self._step("channel.login_done", title=self.account.title)
 
     async def begin_qr(self) -> LoginStep:
         self.state = LoginState.QR
-        return await self._show_qr("login_qr")
+        return await self._show_qr("channel.login_qr")
 
     async def _show_qr(self, key: str) -> LoginStep:
         try:
@@ -264,8 +271,8 @@ class LoginFlow:
         except LoginError as exc:
             return self._fail_or_retry(exc)
         step = self._step(key, expires=self.qr.expires.strftime("%H:%M:%S"))
-        if key != "login_qr":  # a renewed code: say so, then how to scan it
-            step.text += " " + t("login_qr", self.lang, expires=self.qr.expires.strftime("%H:%M:%S"))
+        if key != "channel.login_qr":  # a renewed code: say so, then how to scan it
+            step.text += " " + t("channel.login_qr", self.lang, expires=self.qr.expires.strftime("%H:%M:%S"))
         step.qr_url = self.qr.url
         step.qr_png = qr_png(self.qr.url)
         return step
@@ -273,34 +280,34 @@ class LoginFlow:
     async def wait_qr(self, timeout: float) -> LoginStep:
         """Wait for the scan; an expired code is replaced by a fresh one (shown again)."""
         if self.state != LoginState.QR:
-            return self._step("login_not_expected", expected=self._expected())
+            return self._step("channel.login_not_expected", expected=self._expected())
         try:
             self.account = await self.client.qr_wait(timeout)
         except LoginError as exc:
             if exc.kind == LoginErrorKind.PASSWORD_NEEDED:
                 return await self._ask_password()
             if exc.kind == LoginErrorKind.QR_EXPIRED:
-                return await self._show_qr("login_qr_expired")
+                return await self._show_qr("channel.login_qr_expired")
             return self._fail_or_retry(exc)
         self.state = LoginState.DONE
-        return self._step("login_done", title=self.account.title)
+        return self._step("channel.login_done", title=self.account.title)
 
     async def cancel(self) -> LoginStep:
         self.state = LoginState.CANCELLED
         await self.client.close()
-        return self._step("login_cancelled")
+        return self._step("channel.login_cancelled")
 
     def _fail_or_retry(self, exc: LoginError) -> LoginStep:
         if exc.kind == LoginErrorKind.PHONE_INVALID:
             self.state = LoginState.PHONE
-            return self._step("login_phone_invalid", retry=True)
+            return self._step("channel.login_phone_invalid", retry=True)
         if exc.kind == LoginErrorKind.PHONE_BANNED:
             self.state = LoginState.FAILED
-            return self._step("login_phone_banned")
+            return self._step("channel.login_phone_banned")
         if exc.kind == LoginErrorKind.FLOOD:
-            return self._step("login_flood", retry=True, seconds=exc.seconds or 0)
+            return self._step("channel.login_flood", retry=True, seconds=exc.seconds or 0)
         self.state = LoginState.FAILED
-        return self._step("login_too_many_attempts")
+        return self._step("channel.login_too_many_attempts")
 
 
 class TelethonLoginClient:
@@ -392,6 +399,14 @@ class TelethonLoginClient:
     async def session_string(self) -> str:
         return self.client.session.export() if hasattr(self.client.session, "export") else self.client.session.save()
 
+    async def update_state(self) -> dict:
+        """updates.getState of the account just signed in: the realtime client starts from it (getDifference), so
+        what customers write before its first connection is fetched then."""
+        from telethon import functions
+
+        state = await self.client(functions.updates.GetStateRequest())
+        return {"pts": state.pts, "qts": state.qts, "seq": state.seq, "date": int(state.date.timestamp())}
+
     async def close(self) -> None:
         await self.client.disconnect()
 
@@ -440,19 +455,19 @@ class TelegramLoginService:
     async def submit(self, tenant_id: int, user_id: int, text: str) -> LoginStep:
         pending = self.flows.get((tenant_id, user_id))
         if pending is None:
-            return LoginStep(LoginState.FAILED, t("login_too_many_attempts"))
+            return LoginStep(LoginState.FAILED, t("channel.login_too_many_attempts"))
         return await self._after(tenant_id, user_id, await pending.flow.submit(text))
 
     async def wait_qr(self, tenant_id: int, user_id: int, timeout: float = 30.0) -> LoginStep:
         pending = self.flows.get((tenant_id, user_id))
         if pending is None:
-            return LoginStep(LoginState.FAILED, t("login_too_many_attempts"))
+            return LoginStep(LoginState.FAILED, t("channel.login_too_many_attempts"))
         return await self._after(tenant_id, user_id, await pending.flow.wait_qr(timeout))
 
     async def cancel(self, tenant_id: int, user_id: int) -> LoginStep:
         pending = self.flows.pop((tenant_id, user_id), None)
         if pending is None:
-            return LoginStep(LoginState.CANCELLED, t("login_cancelled"))
+            return LoginStep(LoginState.CANCELLED, t("channel.login_cancelled"))
         return await pending.flow.cancel()
 
     async def _after(self, tenant_id: int, user_id: int, step: LoginStep) -> LoginStep:
@@ -470,11 +485,14 @@ class TelegramLoginService:
 
     async def _store(self, tenant_id: int, flow: LoginFlow) -> int:
         session = await flow.client.session_string()
+        read_state = getattr(flow.client, "update_state", None)  # optional in LoginClient
+        start = await read_state() if read_state is not None else None
         async with self.db.unit_of_work() as db_session:
             return await channel_service.add_channel(
                 db_session, self.secrets, tenant_id=tenant_id, kind=ChannelKind.TELEGRAM_ACCOUNT,
                 external_id=str(flow.account.user_id), title=flow.account.title, credentials=session,
                 settings={"username": flow.account.username} if flow.account.username else None,
+                start_state=start,
             )
 
 

@@ -305,7 +305,7 @@ class _Pass:
         if not result.ok:
             self.listing_failures += 1
             if self.listing_failures > self.MAX_LISTING_FAILURES:
-                raise ImportStopped(t("vk_error", error=f"{result.error_code}: {result.error_msg}", seconds=0))
+                raise ImportStopped(t("channel.vk_error", error=f"{result.error_code}: {result.error_msg}", seconds=0))
             self.listing_retry.append(offset)  # asked again in the next execute
             return
         self.listing_failures = 0

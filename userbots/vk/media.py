@@ -41,9 +41,9 @@ class VKMediaFetcher:
         try:
             async with self._session.get(url) as response:
                 if response.status != 200:
-                    raise DownloadFailed(t("download_http_status", status=response.status))
+                    raise DownloadFailed(t("channel.download_http_status", status=response.status))
                 if response.content_type == "text/html":  # an expired link's error page, a video player
-                    raise DownloadFailed(t("download_web_page"))
+                    raise DownloadFailed(t("channel.download_web_page"))
                 if response.content_length is not None and response.content_length > max_bytes:
                     raise FileTooLarge()
                 data = bytearray()
@@ -53,7 +53,7 @@ class VKMediaFetcher:
                         raise FileTooLarge()
                 return bytes(data)
         except aiohttp.ClientError:
-            raise DownloadFailed(t("download_network")) from None
+            raise DownloadFailed(t("channel.download_network")) from None
 
     async def close(self) -> None:
         if self._session is not None:

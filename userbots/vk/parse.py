@@ -124,7 +124,7 @@ def _doc(body: dict) -> InboundAttachment:
     size = _as_size(body.get("size"))
     error = None
     if size and size > BOT_UPLOAD_LIMIT:  # the manager bot could not upload it into the topic: say so
-        error = t("attachment_too_large", size_mb=size // MB, limit_mb=BOT_UPLOAD_LIMIT // MB)
+        error = t("channel.attachment_too_large", size_mb=size // MB, limit_mb=BOT_UPLOAD_LIMIT // MB)
     return InboundAttachment(AttachmentKind.DOCUMENT, mime=_mime_for("x." + title.rpartition(".")[2].lower() if "." in title else title),
                              size=size, file_name=_clean(title)[:255] if _clean(title) else None,
                              external_ref=_media_ref("doc", body, body.get("url")), error=error)
@@ -190,12 +190,12 @@ def attachment(raw: dict) -> InboundAttachment:
     reader = _READERS.get(kind)
     if reader is None:
         return InboundAttachment(AttachmentKind.OTHER, external_ref={"type": kind, kind: body},
-                                 error=t("attachment_unknown", kind=kind))
+                                 error=t("channel.attachment_unknown", kind=kind))
     try:
         return reader(body)
     except (TypeError, ValueError, AttributeError) as exc:
         return InboundAttachment(AttachmentKind.OTHER, external_ref={"type": kind, kind: body},
-                                 error=t("attachment_unreadable", kind=kind, error=exc))
+                                 error=t("channel.attachment_unreadable", kind=kind, error=exc))
 
 
 def to_inbound(channel_id: int, message: dict, owner_id: int, profiles: dict[int, dict], *,

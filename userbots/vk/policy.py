@@ -45,15 +45,15 @@ class VKRetryPolicy:
             code = exc.code
             error = f"{code}: {exc.error_msg}"
             if code in vk_api.AUTH:
-                detail = t("vk_token_revoked", error=error)
+                detail = t("channel.vk_token_revoked", error=error)
                 await self.state.trouble(ChannelStatus.REVOKED, detail)
                 raise ImportStopped(detail) from None
             if code == vk_api.CAPTCHA:
-                waits, status, key = self.CAPTCHA_WAITS, ChannelStatus.CAPTCHA, "vk_captcha"
+                waits, status, key = self.CAPTCHA_WAITS, ChannelStatus.CAPTCHA, "channel.vk_captcha"
             elif code in vk_api.FLOOD:
-                waits, status, key = self.FLOOD_WAITS, ChannelStatus.FLOOD_WAIT, "vk_flood"
+                waits, status, key = self.FLOOD_WAITS, ChannelStatus.FLOOD_WAIT, "channel.vk_flood"
             else:
-                waits, status, key = self.TRANSIENT_WAITS, ChannelStatus.ERROR, "vk_error"
+                waits, status, key = self.TRANSIENT_WAITS, ChannelStatus.ERROR, "channel.vk_error"
             wait = self._waits(waits, attempt)
             if wait is None:
                 raise ImportStopped(t(key, code=code, seconds=0, error=error)) from None
@@ -62,7 +62,7 @@ class VKRetryPolicy:
         if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError)):
             wait = self._waits(self.TRANSIENT_WAITS, attempt)
             if wait is None:
-                raise ImportStopped(t("vk_error", error=repr(exc), seconds=0)) from None
+                raise ImportStopped(t("channel.vk_error", error=repr(exc), seconds=0)) from None
             log.warning("VK request failed (%r), retrying in %s s", exc, wait)
             return wait
         raise exc

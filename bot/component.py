@@ -13,7 +13,7 @@ from aiogram import Bot
 from aiohttp import web
 
 from core import inbox
-from core.db import Database
+from core.db import Database, retry_transaction
 from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
 from core.ratelimit import build_rate_limiter
@@ -48,13 +48,18 @@ def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
 
 
 def task_handlers(ctx: AppContext, wake) -> dict:
-    """Task name → handler. Each task is one unit of work; the dispatcher is woken for the commands it queued."""
+    """Task name → handler. Each task is one unit of work, run again as a whole after a deadlock or serialization
+    failure (core.db.retry_transaction); the dispatcher is woken for the commands it queued."""
 
     def unit(work):
         async def handler(**kwargs):
-            async with ctx.db.unit_of_work() as session:
-                result = await work(session, **kwargs)
-                await notify(session)  # a dispatcher in another process wakes at commit
+            async def once():
+                async with ctx.db.unit_of_work() as session:
+                    done = await work(session, **kwargs)
+                    await notify(session)  # a dispatcher in another process wakes at commit
+                return done
+
+            result = await retry_transaction(once, what=f"task {kwargs}")
             wake()
             return result
 
@@ -112,8 +117,19 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
 
 
 async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str) -> None:
+    """Long polling that confirms an update to Telegram only after its unit of work committed.
+
+    With aiogram's default handle_as_tasks=True each update is handled in a task of its own while the loop asks for
+    the next ones — and that getUpdates call, carrying offset = update_id + 1, confirms the update whose handler is
+    still running: a crash then loses it for good. With handle_as_tasks=False aiogram awaits each update's handling
+    (the whole middleware chain, commit included) before it moves the offset past it and calls getUpdates again, so
+    an update is confirmed only once handled; a process killed mid-transaction gets it again after a restart, and
+    the processed-update record (bot.middlewares.claim_update) makes an update handled twice act once. Updates are
+    then handled one at a time, in the order Telegram sent them. Stopping cancels a handler still running: its
+    transaction rolls back and its update, not confirmed, comes again at the next start."""
     await bot.delete_webhook(drop_pending_updates=False)
     polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
+                                                   handle_as_tasks=False,
                                                    allowed_updates=dp.resolve_used_update_types()))
     announce("bot", f"{name} (long polling)")
     waiter = asyncio.create_task(stop.wait())
@@ -132,8 +148,9 @@ def webhook_path(webhook_url: str) -> str:
 
 
 def webhook_app(bot: Bot, dp, secret: str | None, path: str = WEBHOOK_PATH) -> web.Application:
-    """aiohttp app receiving updates. Each update is handled before the answer, so a failure answers 500 and
-    Telegram delivers the update again (the update id dedup makes the retry safe)."""
+    """aiohttp app receiving updates. Each update is handled before the answer (handle_in_background=False): the
+    200 goes out only after its unit of work committed, a failure answers 500 and Telegram delivers the update
+    again (the update id dedup makes the retry safe)."""
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     app = web.Application()

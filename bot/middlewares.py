@@ -12,8 +12,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import retry_transaction
 from core.dispatcher import notify
 from core.errors import UserError
+from core.i18n import t
 from core.models import ProcessedUpdate
 from core.services import workspace as ws
 
@@ -34,10 +36,18 @@ async def claim_update(session: AsyncSession, source: str, update_id: int) -> bo
     return inserted is not None
 
 
+_SEEN = object()  # the update was handled before (a redelivery)
+
+
 class UnitOfWorkMiddleware(BaseMiddleware):
     """Outer middleware on updates: one transaction per update, committed when the handler returns. Answers that
     must follow the commit (callback query toasts) run after it; so does waking the dispatcher for the commands the
-    handler queued."""
+    handler queued.
+
+    The update is one unit of work: when PostgreSQL aborts it as a deadlock victim or for a serialization failure,
+    the whole update is handled again (core.db.retry_transaction). It returns only after the commit, so the polling
+    loop (bot.component) confirms it to Telegram, and a webhook answers 200, only then. Any other failure is shown
+    to the person where they acted, never only logged."""
 
     def __init__(self, runtime: BotRuntime):
         self.runtime = runtime
@@ -48,16 +58,26 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         after: AfterCommit = []
         data["after_commit"] = after
         data["runtime"] = self.runtime
-        result = None
-        try:
+
+        async def attempt() -> Any:
+            after.clear()  # a retried attempt starts from scratch
             async with self.runtime.db.unit_of_work() as session:
                 if not await claim_update(session, self.runtime.update_source, event.update_id):
-                    return None
+                    return _SEEN
                 data["session"] = session
-                result = await handler(event, data)
+                handled = await handler(event, data)
                 await notify(session)  # whatever the handler queued: dispatchers in other processes wake at commit
+            return handled
+
+        try:
+            result = await retry_transaction(attempt, what=f"update {event.update_id}")
         except UserError as error:
             await self._refuse(event, error, data["bot"])
+            return None
+        except Exception as exc:
+            await self._failed(event, exc, data["bot"])
+            raise
+        if result is _SEEN:
             return None
         for action in after:
             try:
@@ -66,6 +86,31 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 log.warning("after-commit action failed for update %s", event.update_id, exc_info=True)
         self.runtime.wake_dispatcher()
         return result
+
+    async def _failed(self, update: Update, exc: Exception, bot: Bot) -> None:
+        """The update could not be handled (a bug, the database gone, retries used up): nothing of it was kept. The
+        person is told so where they acted — a manager's reply that never reached the customer must not look sent —
+        and the update is marked seen, so a later redelivery does not act on it behind their back."""
+        text = t("reliability.update.failed", self.runtime.locale, error=type(exc).__name__)
+        try:
+            if update.callback_query is not None:
+                await bot.answer_callback_query(update.callback_query.id, text=text[:200], show_alert=True)
+
+                async def claim(session: AsyncSession) -> None:
+                    await claim_update(session, self.runtime.update_source, update.update_id)
+
+                await self.runtime.db.run(claim, what=f"update {update.update_id}")
+                return
+
+            async def tell(session: AsyncSession) -> None:
+                if await claim_update(session, self.runtime.update_source, update.update_id):
+                    await self._tell(session, update, text)
+                    await notify(session)
+
+            await self.runtime.db.run(tell, what=f"telling about update {update.update_id}")
+            self.runtime.wake_dispatcher()
+        except Exception:
+            log.warning("could not tell anyone that update %s failed", update.update_id, exc_info=True)
 
     async def _refuse(self, update: Update, error: UserError, bot: Bot) -> None:
         """Nothing the handler did is kept; the person is told why, in the language of the bot."""

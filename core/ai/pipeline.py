@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events, outbox
 from ..inbox import REFRESH_CARDS
-from ..db import Database
+from ..db import Database, lock_dialog, retry_transaction
 from ..models import (
     AIMode,
     CommandOrigin,
@@ -127,6 +127,7 @@ async def cancel_pending_autoreplies(session: AsyncSession, dialog_id: int,
     """Cancel automatic replies of a dialog that have not left yet (an AI reply waiting out its human-like delay,
     a night auto-reply). Call it when a manager answers. Returns the ids of the suggestions whose auto-reply was
     cancelled (now OUTDATED), so their cards can be refreshed."""
+    await lock_dialog(session, dialog_id)  # the lock order (core.db): the dialog row before its commands
     commands = list((await session.execute(
         select(OutboxCommand.id, OutboxCommand.suggestion_id).where(
             OutboxCommand.dialog_id == dialog_id,
@@ -224,12 +225,20 @@ class SuggestionPipeline:
             generated, prompt_chars = await self._generate(snapshot, intent, hits, products, documents, examples)
             t = lap("generate", t)
 
-            async with self.db.unit_of_work() as session:
-                result = await self._decide_and_store(
-                    session, snapshot, intent, generated, hits, products, documents, examples,
-                    embed_error=embed_error, prompt_chars=prompt_chars, timings=timings, started=started,
-                )
-                await self._flush_usage(session, tenant_id, dialog_id)
+            usage = list(self._pending_usage)
+
+            async def store() -> PipelineResult:
+                self._pending_usage = list(usage)  # a retried attempt records the spend again, once
+                async with self.db.unit_of_work() as session:
+                    stored = await self._decide_and_store(
+                        session, snapshot, intent, generated, hits, products, documents, examples,
+                        embed_error=embed_error, prompt_chars=prompt_chars, timings=timings, started=started,
+                    )
+                    await self._flush_usage(session, tenant_id, dialog_id)
+                return stored
+
+            # A deadlock or serialization failure runs the final unit of work again (the model is not asked again).
+            result = await retry_transaction(store, what=f"storing the draft for message {message_id}")
             if superseded:
                 result.follow_ups.insert(0, (REFRESH_CARDS, {"suggestion_ids": superseded}))
             if reembed:
@@ -390,10 +399,11 @@ class SuggestionPipeline:
         t = time.perf_counter()
         now = self.clock.now()
         # Fresh state: a manager may have switched the AI mode or answered while the model was thinking.
+        # The lock order (core.db): the dialog row first, then its message. The dialog lock also serialises a
+        # redelivered task racing this one (the second sees the first's suggestion) and a manager acting meanwhile.
+        dialog = await lock_dialog(session, snapshot.dialog.id)
         tenant = await session.get(Tenant, snapshot.tenant.id)
-        dialog = await session.get(Dialog, snapshot.dialog.id)
         message_id = snapshot.message.id
-        # The row lock serialises a redelivered task racing this one: the second sees the first's suggestion.
         await session.execute(select(Message.id).where(Message.id == message_id).with_for_update())
         if await session.scalar(select(exists().where(Suggestion.message_id == message_id))):
             return PipelineResult(skipped="already drafted")

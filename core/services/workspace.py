@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events, outbox
 from ..ai import learning
+from ..db import lock_dialog
 from ..errors import UserError
 from ..models import (
     AIMode,
@@ -552,6 +553,10 @@ async def queue_card_edit(session: AsyncSession, suggestion_id: int) -> bool:
 
 
 async def _lock_suggestion(session: AsyncSession, actor: Actor, suggestion_id: int) -> Suggestion:
+    dialog_id = (await session.execute(
+        select(Suggestion.dialog_id).where(Suggestion.id == suggestion_id))).scalar_one_or_none()
+    if dialog_id is not None:
+        await lock_dialog(session, dialog_id)  # the lock order (core.db): the dialog row before the suggestion
     suggestion = (
         await session.execute(select(Suggestion).where(Suggestion.id == suggestion_id).with_for_update())
     ).scalar_one_or_none()

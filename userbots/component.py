@@ -5,9 +5,10 @@ through, the running Telegram accounts (ctx.services["telegram_accounts"]), and 
 the Telegram login service the manager bot's /connect_telegram drives (ctx.services["telegram_login"]).
 
 run(ctx, stop): realtime ingest for every live channel — VK communities over the Bots Long Poll, VK user accounts
-by polling their conversation list, Telegram accounts through Telethon — rescanned every half minute (and at once
-after a login), so a channel added with `salesop channel add` or /connect_telegram starts without a restart, and a
-channel whose token was revoked stops until a person reconnects it.
+by polling their conversation list, Telegram accounts through Telethon — started at once when a channel is added
+(`salesop channel add` or /connect_telegram, in any process: the add's transaction NOTIFYs, the component LISTENs)
+and rescanned every half minute besides, so a channel starts without a restart, and a channel whose token was
+revoked stops until a person reconnects it.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class UserbotSupervisor:
         self.gateway = gateway
         self.running: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
         self.wake = asyncio.Event()
+        self.listening = None  # the connection LISTENing for added channels (CHANNELS_NOTIFY)
         self.telegram_factory = None
         # customers' files of every channel, downloaded live into the store the manager bot posts them from
         self.media = MediaDownloads(MediaStore(media_root(ctx.settings.data_dir)))
@@ -96,19 +98,65 @@ class UserbotSupervisor:
         try:
             first = True
             while not stop.is_set():
+                self.wake.clear()  # before the scan: a channel added while it runs wakes the next one
+                await self._listen()
                 started = await self.sync()
                 if first:
                     kinds = ", ".join(f"{n} {k}" for k, n in started.items()) or "no channels yet"
                     announce("userbots", f"realtime ingest: {kinds}")
                     first = False
-                self.wake.clear()
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
                 await asyncio.wait(waiters, timeout=RESCAN_SECONDS, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waiters:
                     waiter.cancel()
         finally:
+            await self._unlisten()
             await self.stop_all()
             await self.gateway.close()
+
+    async def _listen(self) -> None:
+        """LISTEN for added channels on a connection of our own, (re)opened whenever it is gone (a database
+        restart); without it the rescan still finds every channel, only later."""
+        if self.listening is not None:
+            raw = await self._raw(self.listening)
+            if raw is not None and not raw.is_closed():
+                return
+            await self._unlisten()
+        try:
+            connection = await self.ctx.db.engine.connect()
+        except Exception:
+            log.warning("no LISTEN on %s: channels start at the next rescan", channel_service.CHANNELS_NOTIFY,
+                        exc_info=True)
+            return
+        try:
+            raw = await self._raw(connection)
+            await raw.add_listener(channel_service.CHANNELS_NOTIFY, self._notified)
+        except Exception:
+            log.warning("no LISTEN on %s: channels start at the next rescan", channel_service.CHANNELS_NOTIFY,
+                        exc_info=True)
+            with contextlib.suppress(Exception):
+                await connection.close()
+            return
+        self.listening = connection  # anything added before this LISTEN is found by the scan that follows
+
+    def _notified(self, *_) -> None:
+        self.wake.set()
+
+    @staticmethod
+    async def _raw(connection):
+        with contextlib.suppress(Exception):
+            return (await connection.get_raw_connection()).driver_connection
+        return None
+
+    async def _unlisten(self) -> None:
+        connection, self.listening = self.listening, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # the pooled connection must not keep listening
+                raw = await self._raw(connection)
+                if raw is not None and not raw.is_closed():
+                    await raw.remove_listener(channel_service.CHANNELS_NOTIFY, self._notified)
+            with contextlib.suppress(Exception):
+                await connection.close()
 
     async def sync(self) -> dict[str, int]:
         """Start what should run and does not, stop what runs and should not. Returns counts by kind started."""

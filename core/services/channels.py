@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,9 @@ from ..models import ChannelAccount, ChannelKind, ChannelStatus, ImportRun
 # Statuses in which realtime ingest is started for a channel (a revoked token or a disabled channel waits for a person).
 LIVE_STATUSES = (ChannelStatus.NEW, ChannelStatus.CONNECTING, ChannelStatus.ACTIVE, ChannelStatus.FLOOD_WAIT,
                  ChannelStatus.CAPTCHA, ChannelStatus.ERROR)
+# PostgreSQL NOTIFY channel: a transaction that added (or reconnected) a channel says so at its commit, and the
+# userbots listening start its realtime ingest at once instead of at their next rescan.
+CHANNELS_NOTIFY = "salesop_channels"
 
 
 @dataclass(frozen=True)
@@ -53,23 +56,34 @@ class ChannelView:
 
 
 async def add_channel(session: AsyncSession, secrets: SecretBox, *, tenant_id: int, kind: ChannelKind,
-                      external_id: str, title: str, credentials: str, settings: dict | None = None) -> int:
+                      external_id: str, title: str, credentials: str, settings: dict | None = None,
+                      start_state: dict | None = None) -> int:
     """Connect a channel, or reconnect it with fresh credentials (same tenant, kind and external id → same id).
 
-    Reconnecting clears a revoked/error state: the new token gets a fresh start. Update state and import
-    checkpoints are kept, so nothing already ingested is fetched twice."""
+    `start_state` is where live ingest begins, read from the platform at the moment of adding (VK: its server time,
+    latest message id and long-poll ts; Telegram: the account's update state): the first connection fetches what
+    customers wrote since then, however late it comes. Reconnecting clears a revoked/error state: the new token
+    gets a fresh start. An update state already kept (a reconnect) wins over the new start — it lies earlier, so
+    nothing written meanwhile is skipped — and import checkpoints are kept, so nothing is fetched twice.
+    The userbots are woken at commit (CHANNELS_NOTIFY)."""
     if not credentials:
         raise UserError("credentials must not be empty")
     values = dict(tenant_id=tenant_id, kind=kind, external_id=str(external_id), title=title[:255],
                   credentials_enc=secrets.encrypt(credentials), status=ChannelStatus.NEW, status_detail=None,
-                  flood_until=None, update_state={}, settings=settings or {})
+                  flood_until=None, update_state=start_state or {}, settings=settings or {})
     stmt = insert(ChannelAccount).values(**values)
+    kept = ChannelAccount.__table__.c.update_state
     stmt = stmt.on_conflict_do_update(
         index_elements=["tenant_id", "kind", "external_id"],
         set_={"credentials_enc": stmt.excluded.credentials_enc, "title": stmt.excluded.title,
-              "status": ChannelStatus.NEW, "status_detail": None, "flood_until": None},
+              "status": ChannelStatus.NEW, "status_detail": None, "flood_until": None,
+              "update_state": case((kept.is_(None) | (kept == text("'{}'::jsonb")), stmt.excluded.update_state),
+                                   else_=kept)},
     ).returning(ChannelAccount.id)
-    return (await session.execute(stmt)).scalar_one()
+    channel_id = (await session.execute(stmt)).scalar_one()
+    await session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                          {"channel": CHANNELS_NOTIFY, "payload": str(channel_id)})
+    return channel_id
 
 
 async def get_channel(session: AsyncSession, channel_id: int) -> ChannelAccount:

@@ -53,11 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def _resolve_vk(settings: Settings, token: str, *, community: bool, group_id: int | None = None):
-    """Ask VK whose token this is, so a wrong or revoked token is refused now, not at the first message."""
+    """Ask VK whose token this is, so a wrong or revoked token is refused now, not at the first message; and where
+    live ingest begins (VK's time, newest message id, long-poll ts), so what customers write before the first
+    connection is fetched then. Returns (identity, start state)."""
     import aiohttp
     from vkbottle.exception_factory import VKAPIError
 
     from userbots.vk import api as vk_api
+    from userbots.vk.realtime import live_start
 
     api = vk_api.build_api(settings, token, community=community)
     try:
@@ -67,6 +70,7 @@ async def _resolve_vk(settings: Settings, token: str, *, community: bool, group_
                 raise UserError(f"the token belongs to community {identity.id}, not {group_id}")
         else:
             identity = await vk_api.resolve_user(api)
+        start = await live_start(api, community=community, group_id=identity.id if community else None)
     except VKAPIError as exc:
         raise UserError(f"VK rejected the token ({exc.code}: {exc.error_msg})") from None
     except LookupError as exc:
@@ -75,16 +79,16 @@ async def _resolve_vk(settings: Settings, token: str, *, community: bool, group_
         raise UserError(f"VK API is unreachable at {settings.vk.vk_api_url}: {exc}") from None
     finally:
         await api.close()
-    return identity
+    return identity, start
 
 
-async def _add(settings: Settings, args, kind: ChannelKind, identity) -> int:
+async def _add(settings: Settings, args, kind: ChannelKind, identity, start: dict) -> int:
     async with app_context(settings, run_migrations=True) as ctx:
         async with ctx.db.unit_of_work() as session:
             tenant = await tenant_service.get_tenant(session, args.tenant)
             channel_id = await channel_service.add_channel(
                 session, ctx.secrets, tenant_id=tenant.id, kind=kind, external_id=str(identity.id),
-                title=identity.title, credentials=args.token,
+                title=identity.title, credentials=args.token, start_state=start,
             )
     if args.json:
         print_json({"id": channel_id, "kind": kind.value, "external_id": str(identity.id), "title": identity.title})
@@ -94,13 +98,13 @@ async def _add(settings: Settings, args, kind: ChannelKind, identity) -> int:
 
 
 async def cmd_add_vk(settings: Settings, args) -> int:
-    identity = await _resolve_vk(settings, args.token, community=True, group_id=args.group_id)
-    return await _add(settings, args, ChannelKind.VK_COMMUNITY, identity)
+    identity, start = await _resolve_vk(settings, args.token, community=True, group_id=args.group_id)
+    return await _add(settings, args, ChannelKind.VK_COMMUNITY, identity, start)
 
 
 async def cmd_add_vk_user(settings: Settings, args) -> int:
-    identity = await _resolve_vk(settings, args.token, community=False)
-    return await _add(settings, args, ChannelKind.VK_USER, identity)
+    identity, start = await _resolve_vk(settings, args.token, community=False)
+    return await _add(settings, args, ChannelKind.VK_USER, identity, start)
 
 
 async def cmd_list(settings: Settings, args) -> int:

@@ -134,6 +134,11 @@ class VKSandbox(Methods):
         self._emit(group_id, "message_new", {"message": msg, "client_info": CLIENT_INFO})
         return self._public(msg)
 
+    async def user_writes_to_account(self, account_id: int, user_id: int, text: str) -> dict:
+        """A person writes to a VK user account (a shop run from a personal page); the account reads it from its
+        conversation list (messages.getConversations / getHistory)."""
+        return self._public(self._account(account_id).add(user_id, out=False, text=text, attachments=[]))
+
     async def community_replies_in_vk(self, group_id: int, user_id: int, text: str) -> dict:
         msg = self._community(group_id).mailbox.add(user_id, out=True, text=text, attachments=[],
                                                     admin_author_id=600_000_000 + group_id % 1_000_000)

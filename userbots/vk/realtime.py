@@ -6,6 +6,11 @@ missed. Failures follow VK's rules in vkbottle (failed 1 → new ts, 2 → new k
 them — and after a restart whose ts VK no longer keeps — the gap is filled from history: conversations active since
 the last event are re-read and every message goes through the inbox, whose keys make duplicates no-ops.
 
+Where live ingest begins is read from VK when the channel is added (`live_start`: VK's server time, the mailbox's
+newest message id and the long-poll ts), so what customers write before the first connection is not lost however
+late that connection comes: the long poll resumes from the ts taken at the add, and history fills in whatever the
+long poll cannot give (no ts was taken, or VK no longer keeps it).
+
 User accounts: the same gap fill, run every few seconds (the conversations listing is sorted by activity, so one
 request answers 'anything new?'), at a fraction of the user token's 3 requests/s.
 """
@@ -41,6 +46,25 @@ log = logging.getLogger(__name__)
 GAP_SLACK = 120  # seconds before the last event that a gap fill re-reads, against clock skew and late events
 USER_POLL_INTERVAL = 5.0  # emulated seconds between 'anything new?' checks of a user account
 PROFILE_CACHE = 10_000
+
+
+async def live_start(api: vk_api.PacedAPI, *, community: bool, group_id: int | None = None) -> dict:
+    """The update state a channel being added starts from, as VK sees it now: `live_from` (VK's server time),
+    `live_from_id` (the newest message id of the mailbox: every message above it was written after the add; VK
+    numbers one mailbox's messages in order) and, for a community, `ts` (its Bots Long Poll position: VK keeps the
+    events after it for a while). Errors are VK's, for the caller to show."""
+    state: dict[str, Any] = {"live_from": int((await api.request("utils.getServerTime", {}))["response"])}
+    listing = (await api.request("messages.getConversations", {"count": 5}))["response"]
+    state["live_from_id"] = max((int((item.get("last_message") or {}).get("id") or 0)
+                                 for item in listing.get("items") or ()), default=0)
+    if community:
+        try:
+            server = (await api.request("groups.getLongPollServer", {"group_id": group_id}))["response"]
+        except VKAPIError as exc:  # Long Poll off in the community's settings (for now): history covers the start
+            log.warning("VK community %s: no long-poll ts at the start (%s: %s)", group_id, exc.code, exc.error_msg)
+        else:
+            state["ts"] = str(server["ts"])
+    return state
 
 
 class StoredTsPolling(BotPolling):
@@ -163,9 +187,12 @@ class VKChannelRealtime:
             await channel_service.save_update_state(session, self.channel_id, dict(self.state))
 
     async def _on_server(self, server: dict[str, Any]) -> None:
-        """The very first connection stores VK's ts at once: a process that stops before its first event then
-        resumes from here, not from whatever VK's ts is by the time it is back."""
+        """A first connection without a ts (none could be taken when the channel was added) listens from VK's ts of
+        now: what customers wrote since the add is read from history first, then that ts is stored, so a process
+        stopped before its first event resumes from here, not from whatever VK's ts is by the time it is back (and
+        one stopped during the fill simply fills again)."""
         if not self.state.get("ts") and server.get("ts"):
+            await self.fill_gap()
             await self._save_state(ts=str(server["ts"]))
 
     async def _on_longpoll_failure(self, failed: int) -> None:
@@ -220,14 +247,25 @@ class VKChannelRealtime:
 
     # ------------------------------------------------------------------ gap fill (and user-account polling)
 
+    def _start_point(self) -> int | None:
+        """Where a gap fill starts when nothing was seen yet: the moment the channel was added (VK's clock)."""
+        start = self.state.get("live_from")
+        return int(start) - GAP_SLACK if start else None
+
     async def fill_gap(self, since: int | None = None) -> int:
-        """Re-read conversations active since `since` (default: the last event seen, minus a margin) and store
-        every message and edit found. Returns how many messages were new."""
+        """Re-read conversations active since `since` (default: the last event seen, minus a margin; before any
+        event, the moment the channel was added) and store every message and edit found, each conversation's
+        oldest first. Messages the mailbox held before the channel was added are the importer's, not live ones.
+        Returns how many messages were new."""
         if since is None:
-            last = int(self.state.get("last_event_at") or self.state.get("seen_at") or 0)
-            if not last:
-                return 0  # never connected before: history is the importer's job
-            since = last - GAP_SLACK
+            last = int(self.state.get("last_event_at") or 0)
+            since = last - GAP_SLACK if last else self._start_point()
+        if since is None:
+            seen = int(self.state.get("seen_at") or 0)
+            if not seen:
+                return 0  # added before starts were recorded and never connected: history is the importer's job
+            since = seen - GAP_SLACK
+        after_id = int(self.state.get("live_from_id") or 0)
         refs, offset = [], 0
         while True:
             resp = await self.policy.run(lambda: self.api.request(*listing_call(offset)))
@@ -238,8 +276,9 @@ class VKChannelRealtime:
             if page.exhausted or len(fresh) < len(page.conversations):
                 break
             offset += PAGE
-        new = 0
-        newest = since
+        # every page of a conversation is read before any of it is stored, so its messages land in their order
+        found: dict[int, dict[int, dict]] = {ref.peer_id: {} for ref in refs}
+        failed: set[int] = set()
         pending = [(ref, 0) for ref in refs]  # (conversation, history offset)
         while pending:
             chunk, pending = pending[:vk_api.MAX_EXECUTE_CALLS], pending[vk_api.MAX_EXECUTE_CALLS:]
@@ -248,34 +287,41 @@ class VKChannelRealtime:
             for (ref, offset), result in zip(chunk, results):
                 if not result.ok:
                     log.warning("gap fill: history of %s failed: %s", ref.peer_id, result.error_msg)
+                    failed.add(ref.peer_id)
                     continue
                 items = result.response.get("items") or []
-                profiles = {ref.peer_id: ref.profile}
-                sender = sender_for(ref.peer_id, profiles)
-                for message in reversed(items):
-                    date = int(message.get("date") or 0)
-                    newest = max(newest, date)
-                    if date >= since:
-                        received = await self.live.message(
-                            to_inbound(self.channel_id, message, self.owner_id, profiles, sender=sender),
-                            media=self.fetcher.source)
-                        new += bool(received and received.created)
-                    edited_at = int(message.get("update_time") or 0)
-                    if edited_at and edited_at >= since:  # never edited: no update_time at all
-                        await self.live.edit(self.channel_id, str(ref.peer_id), str(message["id"]),
-                                             message.get("text") or "", sent_at({"date": edited_at}))
+                # newest first: a message arriving meanwhile shifts a page by one, a duplicate kept once here
+                found[ref.peer_id].update((int(m["id"]), m) for m in items if m.get("id"))
                 if len(items) == PAGE and int(items[-1].get("date") or 0) >= since:
                     pending.append((ref, offset + PAGE))  # more than a page arrived during the gap
+        new = 0
+        newest = since
+        for ref in refs:
+            profiles = {ref.peer_id: ref.profile}
+            sender = sender_for(ref.peer_id, profiles)
+            for message_id, message in sorted(found[ref.peer_id].items()):
+                date = int(message.get("date") or 0)
+                newest = max(newest, date)
+                if date >= since and message_id > after_id:
+                    received = await self.live.message(
+                        to_inbound(self.channel_id, message, self.owner_id, profiles, sender=sender),
+                        media=self.fetcher.source)
+                    new += bool(received and received.created)
+                edited_at = int(message.get("update_time") or 0)
+                if edited_at and edited_at >= since:  # never edited: no update_time at all
+                    await self.live.edit(self.channel_id, str(ref.peer_id), str(message_id),
+                                         message.get("text") or "", sent_at({"date": edited_at}))
         self.gap_fills += 1
-        self.state["last_event_at"] = max(int(self.state.get("last_event_at") or 0), newest)
+        if not failed:  # a conversation that could not be read is read again by the next fill
+            self.state["last_event_at"] = max(int(self.state.get("last_event_at") or 0), newest)
         await self._save_state()
         if new:
             log.info("VK channel %s: %s missed messages fetched", self.channel_id, new)
         return new
 
     async def _run_user_polling(self, stop: asyncio.Event) -> None:
-        if not self.state.get("last_event_at"):
-            # first start: from now on (older history is the importer's job)
+        if not self.state.get("last_event_at") and self._start_point() is None:
+            # added before starts were recorded: from now on (older history is the importer's job)
             self.state["last_event_at"] = int(time.time())
             await self._save_state()
         while not stop.is_set():

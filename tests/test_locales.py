@@ -92,6 +92,32 @@ def test_no_text_is_unused(catalogs):
     assert unused == []
 
 
+# Functions that put a head on the key they are given (core/ai/texts.py): a literal passed to one of them names
+# head + literal, so those texts are checked as strictly as literal t() keys — asked for means present, present means
+# asked for — although the wrapper itself builds the key with an f-string.
+KEY_WRAPPERS = {"reason": "ai.reason.", "check_failure": "ai.check.", "memory_line": "ai.memory.",
+                "phrase": "ai.offline.", "offline_phrase": "ai.offline."}
+
+
+def _wrapped_keys() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "core" / "ai").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in KEY_WRAPPERS and isinstance(node.args[0].value, str):
+                    found.add(i18n.fluent_id(KEY_WRAPPERS[name] + node.args[0].value))
+    return found
+
+
+def test_texts_asked_for_through_key_wrappers_exist_and_are_all_used(catalogs):
+    wrapped = _wrapped_keys()
+    assert wrapped, "no wrapper call found: KEY_WRAPPERS is out of date"
+    assert sorted(wrapped - set(catalogs["ru"])) == []
+    heads = tuple({i18n.fluent_id(h) for h in KEY_WRAPPERS.values()})
+    assert sorted(k for k in catalogs["ru"] if k.startswith(heads) and k not in wrapped) == []
+
+
 def test_plural_forms_are_real():
     got = [i18n.t("plural.messages", "ru", count=n) for n in (1, 2, 5, 21)]
     assert got == ["1 сообщение", "2 сообщения", "5 сообщений", "21 сообщение"]

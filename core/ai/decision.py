@@ -83,7 +83,7 @@ def decide(i: DecisionInputs) -> DecisionResult:
     if not locks["tenant"]:
         blockers.append(texts.reason("tenant_off"))
     if not locks["dialog_mode"]:
-        blockers.append(texts.reason("dialog_mode", mode=texts.MODE_NAMES.get(i.dialog_mode, i.dialog_mode)))
+        blockers.append(texts.reason("dialog_mode", mode=texts.mode_name(i.dialog_mode)))
     if not locks["intent_allowed"]:
         blockers.append(texts.reason("intent_not_allowed", intent=texts.intent_name(i.intent)))
     if not locks["offline"]:

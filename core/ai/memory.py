@@ -91,12 +91,12 @@ def offline_memory(customer: Customer, messages: list[Message], products: list[s
     preferences = list(dict.fromkeys([*(customer.memory or {}).get("preferences", []), *named]))[-MAX_PREFERENCES:]
     lines = []
     if topic_names:
-        lines.append(texts.MEMORY["asked_about"].format(topics=", ".join(topic_names)))
+        lines.append(texts.memory_line("asked_about", topics=", ".join(topic_names)))
     if named:
-        lines.append(texts.MEMORY["interested_in"].format(products=", ".join(named)))
+        lines.append(texts.memory_line("interested_in", products=", ".join(named)))
     if inbound:
         last = " ".join(inbound[-1].split())
-        lines.append(texts.MEMORY["last_question"].format(text=last[:200]))
+        lines.append(texts.memory_line("last_question", text=last[:200]))
     return MemoryUpdate(". ".join(lines), preferences, topic_names)
 
 

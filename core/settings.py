@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -125,6 +126,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var"), description="Where the embedded database, media and keys live.")
     log_level: str = Field(default="INFO", description="Logging level.")
+    # Russian by default: the CLI is run by the business's own technical person, who imports Russian price lists
+    # and knowledge bases (their column names are quoted back in Russian) and reads the same words the bot shows the
+    # owners; one language for every line and error, so English is a deliberate choice: SALESOP_LANGUAGE=en.
+    language: Literal["ru", "en"] = Field(
+        default="ru", description="Language of the CLI's messages and errors: ru or en.")
     time_scale: float = Field(
         default=1.0, description="Emulated seconds per real second for rate budgets (sandbox demos and tests only)."
     )

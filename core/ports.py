@@ -54,6 +54,14 @@ class ChannelGateway(Protocol):
         """Delete delivered messages for the customer too. Messages already gone count as deleted."""
         ...
 
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        """Show the customer "typing…" in their chat with the business (VK messages.setActivity, Telegram
+        messages.setTyping). The channel shows it for a few seconds only (VK ~10, Telegram ~5-6), so the caller
+        repeats it while it should last; `stop` takes it away at once where the channel can (Telegram's cancel
+        action; VK has none and it simply runs out). Best effort: a failure raises DeliveryError, and the caller
+        never lets it hold up or fail a send. Optional: a gateway without it shows no typing."""
+        ...
+
 
 class ManagerSurface(Protocol):
     """The manager workspace in Telegram (bot API): topics, cards, posts."""

@@ -130,6 +130,27 @@ class UserbotGateway:
             return await self._delete_vk(channel_id, chat_id, external_ids)
         return await self._scaled(self._telegram().delete(channel_id, chat_id, external_ids))
 
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        """"typing…" in the customer's chat: VK messages.setActivity (type=typing; shown ~10 s, nothing to take it
+        away with), Telegram messages.setTyping (SendMessageTypingAction, ~5-6 s; SendMessageCancelAction stops it).
+        Failures are DeliveryError like a send's, but a typing call never marks the channel (flood, revoked): the
+        sends that follow find out and say so."""
+        kind = await self._kind(channel_id)
+        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
+            if stop:
+                return
+            channel = await self._vk_channel(channel_id)
+            try:
+                await channel.api.request("messages.setActivity", {"peer_id": int(chat_id), "type": "typing"})
+            except VKAPIError as exc:
+                retry = VK_RETRY_AFTER.get(exc.code)
+                raise DeliveryError(f"VK {exc.code}: {exc.error_msg}", code=f"vk_{exc.code}",
+                                    retry_after=self._seconds(retry) if retry else None) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
+            return
+        await self._scaled(self._telegram().typing(channel_id, chat_id, stop=stop))
+
     async def _scaled(self, call):
         """Telegram's FLOOD_WAIT seconds are emulated ones under SALESOP_TIME_SCALE (sandbox demos), as VK's are."""
         try:

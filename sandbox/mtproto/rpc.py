@@ -17,6 +17,7 @@ Flood limits answer 420 FLOOD_WAIT_X.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import os
 import secrets
@@ -41,6 +42,7 @@ DIALOGS_LIMIT = 100
 DIFFERENCE_LIMIT = 1000  # updates per getDifference answer; more → updates.differenceSlice
 FILE_PART_MAX = 512 * 1024
 GET_FILE_MAX = 1024 * 1024
+TYPING_KEPT = 1000  # messages.setTyping calls remembered
 
 _WRAPPERS = (functions.InvokeWithLayerRequest, functions.InitConnectionRequest, functions.InvokeAfterMsgRequest,
              functions.InvokeAfterMsgsRequest, functions.InvokeWithMessagesRangeRequest)
@@ -69,6 +71,8 @@ class Api:
         self.takeouts: dict[int, int] = {}  # takeout id → user id
         self.login_tokens: dict[bytes, dict] = {}
         self.srp: dict[int, dict] = {}  # srp_id → the server's half of an SRP exchange
+        # messages.setTyping calls, oldest first: {"account", "peer", "action" (TL name), "at"}
+        self.typing: collections.deque[dict] = collections.deque(maxlen=TYPING_KEPT)
 
     # --- dispatch
 
@@ -620,5 +624,10 @@ class Api:
         return types.messages.AffectedMessages(pts=entry.pts, pts_count=entry.pts_count)
 
     async def m_messages_SetTypingRequest(self, conn, request):
-        self.peer_of(self.account(conn), request.peer)
+        """Recorded (`typing`): the customer would see "typing…" for ~5-6 s, or until the next message or a
+        SendMessageCancelAction."""
+        account = self.account(conn)
+        person = self.peer_of(account, request.peer)
+        self.typing.append({"account": account.user.id, "peer": person.id, "action": type(request.action).__name__,
+                            "at": time.time()})
         return True

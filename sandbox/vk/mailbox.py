@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from bisect import bisect_left, bisect_right
+from collections import deque
 from dataclasses import dataclass
 
 from . import synth
@@ -128,6 +129,9 @@ class _Seq:
         return i if i < self.n else None
 
 
+ACTIVITY_KEPT = 1000  # messages.setActivity calls remembered per mailbox (the control API's "activity")
+
+
 class Mailbox:
     def __init__(self, owner_id: int, name: str) -> None:
         self.owner_id, self.name = owner_id, name  # owner_id: -group_id for a community, user id for an account
@@ -143,6 +147,8 @@ class Mailbox:
         self._bumped_order: list[int] | None = None
         self.next_id = seed.n * seed.m if seed else 0
         self.dedup: dict[tuple[int, int], tuple[int, float]] = {}
+        self.activity: deque[dict] = deque(maxlen=ACTIVITY_KEPT)  # messages.setActivity calls, oldest first
+        self.typing: dict[int, float] = {}  # peer -> time.time() until which that customer sees "typing…"
 
     # ------------------------------------------------------------ reading
 
@@ -303,9 +309,21 @@ class Mailbox:
         self.by_id[msg["id"]] = msg
         self._bump(peer)
         if out:  # replying marks the conversation read (https://dev.vk.com/ru/method/messages.markAsRead)
+            self.typing.pop(peer, None)  # and the message ends the "typing…" before it
             incoming = [m["id"] for m in conv.messages if not m["out"]]
             self.read[peer][0] = max(self.read[peer][0], incoming[-1] if incoming else 0)
         return msg
+
+    def set_activity(self, peer: int, kind: str, seconds: float) -> dict:
+        """messages.setActivity: the customer sees the owner "typing…" for `seconds` (VK: about 10)."""
+        now = time.time()
+        entry = {"peer_id": peer, "type": kind, "at": now, "until": now + seconds}
+        self.activity.append(entry)
+        self.typing[peer] = entry["until"]
+        return entry
+
+    def typing_now(self, peer: int) -> bool:
+        return self.typing.get(peer, 0.0) > time.time()
 
     def _bump(self, peer: int) -> None:
         messages = self.convs[peer].messages

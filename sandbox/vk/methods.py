@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 MAX_COUNT = 200  # getConversations / getHistory: "не более 200" (https://dev.vk.com/ru/method/messages.getHistory)
 MAX_TEXT = 4096  # longer texts fail with 914: https://dev.vk.com/ru/method/messages.send
 MAX_ATTACHMENTS = 10  # https://dev.vk.com/ru/method/messages.send
+ACTIVITY_TYPES = ("typing", "audiomessage")  # https://dev.vk.com/ru/method/messages.setActivity
+TYPING_SECONDS = 10  # how long VK shows the activity after one call (emulated seconds)
 EDIT_WINDOW = 86_400  # messages can be edited for 24 hours: https://dev.vk.com/ru/method/messages.edit
 DEDUP_WINDOW = 3_600  # emulated seconds a random_id is remembered per peer: https://dev.vk.com/ru/method/messages.send
 ATTACHMENT_RE = re.compile(r"^(photo|video|doc|audio_message|audio|sticker|wall|market|poll)(-?\d+)_(\d+)(?:_(\w+))?$")
@@ -66,7 +68,7 @@ class Methods:
             "messages.getConversations": self._get_conversations, "messages.getHistory": self._get_history,
             "messages.getById": self._get_by_id, "messages.getConversationsById": self._get_conversations_by_id,
             "messages.send": self._send, "messages.edit": self._edit, "messages.delete": self._delete,
-            "messages.markAsRead": self._mark_as_read, "messages.setActivity": lambda who, p: 1,
+            "messages.markAsRead": self._mark_as_read, "messages.setActivity": self._set_activity,
             "messages.isMessagesFromGroupAllowed": self._is_allowed, "users.get": self._users_get,
             "groups.getById": self._groups_get_by_id, "groups.getLongPollServer": self._get_long_poll_server,
             "utils.getServerTime": lambda who, p: int(time.time()),
@@ -287,6 +289,17 @@ class Methods:
         """https://dev.vk.com/ru/method/messages.markAsRead"""
         box = self._mailbox(who, p)
         box.mark_read(self._peer(p), _int(p, "start_message_id", 0) or None)
+        return 1
+
+    def _set_activity(self, who: Principal, p: dict) -> int:
+        """https://dev.vk.com/ru/method/messages.setActivity: the customer sees "typing…" for about 10 seconds, or
+        until the next message of the community (or account) to them; recorded in the mailbox (`activity`)."""
+        box = self._mailbox(who, p)
+        peer = self._peer(p)
+        kind = p.get("type") or "typing"
+        if kind not in ACTIVITY_TYPES:
+            raise bad_param("type", "is invalid")
+        box.set_activity(peer, kind, TYPING_SECONDS / self.time_scale)
         return 1
 
     def _is_allowed(self, who: Principal, p: dict) -> dict:

@@ -2,7 +2,9 @@
 
 Serves `/method/<name>` (GET or POST form, `access_token` and `v` like api.vk.ru), the Bots Long Poll endpoint
 `/wh<group_id>`, upload servers and media under `/_sandbox/upload/` and `/_sandbox/media/`, and a JSON control
-API under `/_sandbox/<action>` mirroring the Python methods (POST a JSON body of their keyword arguments).
+API under `/_sandbox/<action>` mirroring the Python methods (POST a JSON body of their keyword arguments); GET
+`/_sandbox/sent`, `/_sandbox/stats` and `/_sandbox/activity` (messages.setActivity calls: which customer saw
+"typing…" when, and whether they still do) read the state back.
 """
 
 from __future__ import annotations
@@ -160,6 +162,17 @@ class VKSandbox(Methods):
     async def user_denies(self, group_id: int, user_id: int) -> None:
         self._community(group_id).mailbox.allowed[user_id] = False
         self._emit(group_id, "message_deny", {"user_id": user_id})
+
+    def activity(self, group_id: int | None = None, peer_id: int | None = None) -> list[dict]:
+        """messages.setActivity calls ("typing…") the stand-in received, oldest first, each with whether the customer
+        still sees it: of one community or user account (group_id: a community id or a user-token id) or of all."""
+        boxes = ([self._communities[group_id].mailbox if group_id in self._communities else self._account(group_id)]
+                 if group_id is not None else [c.mailbox for c in self._communities.values()]
+                 + list(self._accounts.values()))
+        out = [{**entry, "owner_id": box.owner_id,
+                "typing_now": box.typing.get(entry["peer_id"]) == entry["until"] and box.typing_now(entry["peer_id"])}
+               for box in boxes for entry in box.activity if peer_id is None or entry["peer_id"] == peer_id]
+        return sorted(out, key=lambda e: e["at"])
 
     def inject_error(self, method: str, code: int, times: int = 1) -> None:
         self._inject.setdefault(method, deque()).append([code, times])
@@ -409,12 +422,15 @@ class VKSandbox(Methods):
                             content_type="image/png")
 
     _CONTROL = ("add_community", "add_user_token", "revoke_token", "seed", "user_writes", "community_replies_in_vk",
-                "user_edits", "user_allows", "user_denies", "inject_error", "expire_longpoll")
+                "user_edits", "user_allows", "user_denies", "inject_error", "expire_longpoll", "activity")
 
     async def _control(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]
         if action in ("sent", "stats"):
             return self._respond(request, getattr(self, action))
+        if action == "activity" and request.method == "GET":  # ?group_id=…&peer_id=…
+            return self._respond(request, self.activity(
+                **{k: int(request.query[k]) for k in ("group_id", "peer_id") if request.query.get(k)}))
         if action not in self._CONTROL or request.method != "POST":
             raise web.HTTPNotFound()
         body = await request.json() if request.can_read_body else {}

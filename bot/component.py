@@ -14,6 +14,7 @@ from aiohttp import web
 
 from core import inbox
 from core.db import Database, retry_transaction
+from core.errors import Conflict
 from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
 from core.ratelimit import build_rate_limiter
@@ -22,6 +23,7 @@ from core.services.workspace_commands import WorkspaceCommands
 from salesop.context import AppContext
 from salesop.runner import announce
 
+from .commands import start_up
 from .runtime import BotRuntime
 from .setup import build_dispatcher
 from .surface import TelegramManagerSurface, make_bot
@@ -104,6 +106,7 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
             return
         me = await bot.get_me()
         runtime = BotRuntime(db=ctx.db, bot_id=me.id, bot_username=me.username, wake_dispatcher=dispatcher.wake)
+        await start_up(bot, runtime, ctx.settings)  # command menus; the runtime learns the Mini App URL and AI setup
         dp = build_dispatcher(runtime, ctx.services)
         if ctx.settings.telegram.webhook_url:
             await _run_webhook(ctx, bot, dp, stop)
@@ -170,7 +173,13 @@ async def _run_webhook(ctx: AppContext, bot: Bot, dp, stop: asyncio.Event) -> No
     runner = web.AppRunner(webhook_app(bot, dp, secret, path))
     await runner.setup()
     site = web.TCPSite(runner, settings.webapp.webapp_host, settings.telegram.webhook_port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # taken after the start-up check: one line, no traceback
+        await runner.cleanup()
+        raise Conflict(f"the bot's webhook cannot listen on {settings.webapp.webapp_host}:"
+                       f"{settings.telegram.webhook_port}: {exc.strerror or exc}; stop what uses it or set "
+                       "SALESOP_WEBHOOK_PORT") from None
     await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
     announce("bot", f"webhook {url} (listening on {settings.webapp.webapp_host}:{settings.telegram.webhook_port})")
     try:

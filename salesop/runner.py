@@ -8,11 +8,16 @@ Scaling out runs the same components as separate services (docker-compose.yml); 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import importlib
 import logging
+import os
 import signal
+import socket
 import sys
+from pathlib import Path
 
+from core.errors import Conflict, UserError
 from core.settings import Settings
 
 from .context import AppContext, app_context
@@ -30,6 +35,70 @@ SERVICES = {
     "bot": "bot.component",
     "userbots": "userbots.component",
 }
+
+
+LOCK_FILE = "salesop.lock"
+
+
+class AlreadyRunning(Conflict):
+    """Another `salesop run` / `salesop serve` holds the data directory."""
+
+
+class PortInUse(Conflict):
+    """A port a component must listen on is taken."""
+
+
+class DataDirLock:
+    """One `salesop run` / `salesop serve` per embedded data directory: an exclusive flock on <data dir>/salesop.lock,
+    held for the life of the process. The kernel releases it when the process dies, even by SIGKILL, so a stale file
+    never blocks a restart; the file only tells who holds it."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> DataDirLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise AlreadyRunning(
+                f"another salesop{who} is already running on {self.path.parent}: stop it first, "
+                "or give this one its own SALESOP_DATA_DIR") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def check_port(host: str, port: int, what: str, setting: str) -> None:
+    """Refuse in one line, before anything starts, when a port a component binds is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                            f"stop what uses it or set {setting}") from None
+
+
+def check_ports(settings: Settings, serve: list[str] | None) -> None:
+    served = set(SERVICES if serve is None else serve)
+    if "webapp" in served:
+        check_port(settings.webapp.webapp_host, settings.webapp.webapp_port, "the Mini App", "SALESOP_WEBAPP_PORT")
+    if "bot" in served and settings.telegram.webhook_url:
+        check_port(settings.webapp.webapp_host, settings.telegram.webhook_port, "the bot's webhook",
+                   "SALESOP_WEBHOOK_PORT")
 
 
 def announce(name: str, where: str) -> None:
@@ -59,10 +128,16 @@ async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] 
     stopper.cancel()
     await ctx.queue.shutdown()
     failed = False
+    refusal: UserError | None = None
     for task, result in zip(tasks, results):
+        if isinstance(result, UserError):
+            refusal = refusal or result  # e.g. a port taken meanwhile: one line, no traceback
+            continue
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             failed = True
             log.error("component %s failed", task.get_name(), exc_info=result)
+    if refusal is not None and not failed:
+        raise refusal
     return 1 if failed else 0
 
 
@@ -73,6 +148,20 @@ def _install_signals(stop: asyncio.Event) -> None:
 
 
 async def run_all(settings: Settings, serve: list[str] | None = None, *, worker: bool = True) -> int:
+    # Before anything is touched (the demo's set-up, the database): one process per embedded data directory, and
+    # the ports it needs free. Each refusal is one line (the CLI prints UserError messages), exit code 1.
+    lock = None
+    if settings.db.database_url is None and (serve is None or serve):
+        lock = DataDirLock(settings.data_dir).acquire()
+    try:
+        check_ports(settings, serve)
+        return await _run_all(settings, serve, worker=worker)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run_all(settings: Settings, serve: list[str] | None, *, worker: bool) -> int:
     stop = asyncio.Event()
     _install_signals(stop)
     demo = None

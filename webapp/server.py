@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from core import initdata
-from core.errors import NotAuthenticated, NotFound, PermissionDenied, UserError
+from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, UserError
 from core.models import DialogStatus
 from core.permissions import Permission
 from core.services import miniapp
@@ -127,7 +127,12 @@ async def run(ctx, stop: asyncio.Event) -> None:
     runner = web.AppRunner(build_app(ctx), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.webapp_host, settings.webapp_port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # taken after the start-up check: one line, no traceback
+        await runner.cleanup()
+        raise Conflict(f"the Mini App cannot listen on {settings.webapp_host}:{settings.webapp_port}: "
+                       f"{exc.strerror or exc}; stop what uses it or set SALESOP_WEBAPP_PORT") from None
     announce("webapp", f"http://{settings.webapp_host}:{settings.webapp_port}/  (Mini App; health: /healthz)")
     try:
         await stop.wait()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.db import Database
+from core.services.readiness import Platform
 
 
 @dataclass
@@ -15,6 +16,7 @@ class BotRuntime:
     bot_username: str | None = None  # known after getMe; used to read "@bot #<card> text" edits
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
     locale: str = "ru"
+    platform: Platform = field(default_factory=Platform)  # from the settings at start-up (bot.commands.start_up)
 
     @property
     def update_source(self) -> str:

@@ -3,7 +3,9 @@ must take over. A pure function of its inputs, which are stored with the suggest
 
 Locks, all of which must be open for AUTO_SEND: the global flag, the tenant's autosend setting, the dialog's AI
 mode (auto), the intent allow-list, the offline responder's own switch, working hours / night mode, the self-check,
-and confidence ≥ t_auto. Force-handoff intents, a model asking for a human, or confidence < t_escalate escalate.
+and confidence ≥ t_auto. Force-handoff intents, the handoff detector (a customer asking for a person, naming a court,
+demanding money back — whatever the intent classifier said), a model asking for a human, or confidence <
+t_escalate escalate.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class DecisionInputs:
     needs_human: bool = False
     needs_human_reason: str = ""
     ai_error: str | None = None
+    # Why the deterministic handoff detector (core/ai/handoff.py) holds the reply, beside the intent classifier.
+    handoff_reasons: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +65,7 @@ def decide(i: DecisionInputs) -> DecisionResult:
     escalations = []
     if i.intent in i.intents_force_handoff:
         escalations.append(texts.reason("force_handoff", intent=texts.intent_name(i.intent)))
+    escalations.extend(i.handoff_reasons)
     if i.needs_human:
         escalations.append(texts.reason("model_needs_human", why=i.needs_human_reason or "—"))
     if i.confidence < i.t_escalate:

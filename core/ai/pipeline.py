@@ -43,7 +43,7 @@ from ..models import (
 from ..ports import Clock
 from ..settings import Settings
 from . import decision as engine
-from . import offline
+from . import handoff, offline
 from .indexing import Indexer, stale_chunk_count
 from .intents import IntentResult, classify
 from .learning import few_shot_examples
@@ -416,8 +416,11 @@ class SuggestionPipeline:
             Message.sent_at >= snapshot.message.sent_at,
         )))
 
-        facts = await self._check_facts(session, snapshot, generated, products, documents)
+        # Every knowledge chunk retrieved backs the reply's terms (the offline responder quotes any of them).
+        facts = await self._check_facts(session, snapshot, generated, products,
+                                        [h for h in hits if h.product is None])
         report = check_reply(generated.text, facts) if generated.error is None else None
+        handoff_reasons = [handoff.reason(s) for s in handoff.detect(snapshot.customer_text)]
         within_hours = engine.within_working_hours(tenant, now)
         inputs = engine.DecisionInputs(
             intent=intent.intent, confidence=round(generated.confidence, 4), t_auto=tenant.t_auto,
@@ -428,7 +431,7 @@ class SuggestionPipeline:
             offline=self.providers.offline, offline_autosend_allowed=tenant.offline_autosend_allowed,
             within_hours=within_hours, night_mode=tenant.night_mode.value,
             check_failures=report.failures if report else [], needs_human=generated.needs_human,
-            needs_human_reason=generated.model_reason, ai_error=generated.error,
+            needs_human_reason=generated.model_reason, ai_error=generated.error, handoff_reasons=handoff_reasons,
         )
         decided = engine.decide(inputs)
         state = SuggestionState.FAILED if generated.error else SuggestionState.PENDING

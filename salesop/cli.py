@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "salesop.commands.base",
     "salesop.commands.knowledge",
     "salesop.commands.channels",
+    "salesop.commands.settings",
 ]
 
 

@@ -240,7 +240,8 @@ PERCENT_AFTER = re.compile(r"\s*(?:%|процент\w*|проц\.|percent\b|pct\
 # Words that introduce a price: a bare figure after them is money («за 21 990 — лучшая цена»).
 PRICE_CUES = re.compile(
     r"(?:\bза|\bпо|\bвсего|\bлишь|\bтолько|\bот|\bстои\w*|\bстоят|\bстоимост\w*|\bцен[аеуыо]\w*|\bобойд\w*(?:\s+в)?|"
-    r"\bотдад\w*|\bотдам|\bпродад\w*|\bпродам|\bпрода\w*\s+за|\bбудет|\bprice[ds]?|\bcosts?|\bfor|\bonly|\bjust|"
+    r"\bотдад\w*|\bотдам|\bпродад\w*|\bпродам|\bпрода\w*\s+за|\bбудет|\bprice[ds]?(?:\s+is)?|\bcosts?|\bfor|"
+    r"\bonly|\bjust|"
     r"\bat)\s*(?:всего|лишь|только|[:—–-])?\s*$", re.IGNORECASE)
 PRICE_WORDS = re.compile(r"\b(?:стои\w*|стоят|стоимост\w*|цен[аеуыо]\w*|ценник\w*|руб\w*|прайс\w*|price\w*|"
                          r"costs?)\b|₽", re.IGNORECASE)

@@ -28,7 +28,7 @@ _ASK = (r"позов\w*|позв(?:ать|ите)|позови|пригласи\
         r"перевед\w*|перевест\w*|свяж\w*|связать\w*|дай\w*|нуж(?:ен|на|но|ны)|хочу|хотим|хотел\w*|требую|прошу|"
         r"поговор\w*|пообщат\w*|общат\w*|разговарива\w*")
 # Words that may stand between the request and the person: «позовите, пожалуйста, живого человека».
-_FILLER = (r"(?:\W+(?:мне|нам|пожалуйста|плиз|же|уже|срочно|живого|живой|живым|живому|настоящего|настоящий|"
+_FILLER = (r"(?:\W+(?:меня|нас|мне|нам|пожалуйста|плиз|же|уже|срочно|живого|живой|живым|живому|настоящего|настоящий|"
            r"реального|кого-нибудь|кого-то|кого|хоть|какого-нибудь|вашего|вашему|вашим|ваш|старшего|старший|"
            r"главного|главный|с|со|к|на|до))*")
 _NOT_A_BOT = r"(?![\w-])(?!\s*-?\s*(?:пылесос|мойщик|мойк|газонокосил|для\b))"
@@ -41,7 +41,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     (HUMAN, re.compile(rf"\b(?:вы|ты|это|тут|здесь)\s+(?:\w+\s+)?(?:бот|робот|нейросет\w*|ии|ai|chatgpt|гпт){_NOT_A_BOT}|"
                        rf"\bс\s+(?:ботом|роботом){_NOT_A_BOT}|"
                        rf"\bне\s+(?:хочу|буду)\s+(?:\w+\s+)?(?:с\s+)?(?:бот|робот)\w*{_NOT_A_BOT}")),
-    (HUMAN, re.compile(r"\b(?:human|real\s+person|live\s+(?:agent|person|chat|operator)|manager|supervisor|"
+    (HUMAN, re.compile(r"\b(?:(?:a|to|with)\s+human|human\s+(?:being|agent|operator|support)|real\s+person|live\s+(?:agent|person|chat|operator)|manager|supervisor|"
                        r"operator|(?:customer\s+)?(?:service\s+)?representative|someone\s+real|"
                        r"(?:speak|talk|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|the\s+|your\s+)?(?:person|someone|"
                        r"somebody|agent|human|boss|staff)|are\s+you\s+a\s+(?:bot|robot|machine|ai)|call\s+me\s+back)\b")),
@@ -63,9 +63,9 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
                         r"\bвозврат\w*\s+(?:\w+\s+)?(?:денег|средств|оплат\w*|платеж\w*)|"
                         r"\b(?:refund\w*|money\s+back|my\s+money|reimburs\w*)\b")),
     (CHARGEBACK, re.compile(r"\b(?:чарджб[эе]к\w*|чарджбек\w*|charge\s*-?\s*back\w*|"
-                            r"(?:оспор\w*|опротест\w*|отозв\w*|отмен\w*)\s+(?:\w+\s+){0,2}?"
+                            r"(?:оспор\w*|опротест\w*|отозв\w*|отзов\w*|отмен\w*)\s+(?:\w+\s+){0,2}?"
                             r"(?:платеж\w*|оплат\w*|операци\w*|списани\w*|транзакци\w*|перевод\w*)|"
-                            r"(?:через|в)\s+(?:свой\s+|мой\s+)?банк\w*\s+(?:\w+\s+){0,2}?(?:вернут\w*|оспор\w*|"
+                            r"(?:через|в)\s+(?:свой\s+|мой\s+)?банк\w*\s+(?:\w+\s+){0,2}?(?:верн\w*|оспор\w*|"
                             r"отмен\w*|заблокир\w*)|dispute\s+(?:the\s+|this\s+|a\s+)?(?:charge|payment|"
                             r"transaction))")),
 ]

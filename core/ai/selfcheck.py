@@ -210,7 +210,8 @@ def stock_figures(text_: str) -> list[tuple[str, int]]:
 
 
 def _pct(value: Decimal) -> str:
-    return format_amount(value.quantize(Decimal("1")) if value == value.to_integral() else value.quantize(Decimal("0.1")))
+    """15 → «15», 30.395 → «30,4»."""
+    return f"{value:.1f}".removesuffix(".0").replace(".", ",")
 
 
 # --------------------------------------------------------------------------------------------------- check

@@ -33,6 +33,8 @@ def sign(fields: dict[str, str], bot_token: str) -> str:
 
 
 def validate(init_data: str, bot_token: str, *, ttl: int, now: float) -> WebAppUser:
+    """The Telegram user initData speaks for. Anything wrong with it — unsigned, forged, expired, or signed but
+    malformed (no user, a user that is not an object or has no integer id) — is NotAuthenticated (HTTP 401)."""
     fields = dict(parse_qsl(init_data, keep_blank_values=True, strict_parsing=False))
     received = fields.pop("hash", None)
     if not received:
@@ -42,9 +44,20 @@ def validate(init_data: str, bot_token: str, *, ttl: int, now: float) -> WebAppU
     try:
         auth_date = int(fields["auth_date"])
         user = json.loads(fields["user"])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError, RecursionError):
         raise NotAuthenticated("initData lacks auth_date or user") from None
     if now - auth_date > ttl:
         raise NotAuthenticated("initData has expired; reopen the Mini App")
-    return WebAppUser(id=int(user["id"]), first_name=user.get("first_name", ""), last_name=user.get("last_name"),
-                      username=user.get("username"), language_code=user.get("language_code"), auth_date=auth_date)
+    if not isinstance(user, dict):
+        raise NotAuthenticated("initData user is not an object")
+    user_id = user.get("id")
+    # JSON booleans are ints to Python; a Telegram user id is a positive integer and nothing else.
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
+        raise NotAuthenticated("initData user has no valid id")
+    return WebAppUser(id=user_id, first_name=_text(user.get("first_name")) or "",
+                      last_name=_text(user.get("last_name")), username=_text(user.get("username")),
+                      language_code=_text(user.get("language_code")), auth_date=auth_date)
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None

@@ -7,6 +7,7 @@ Every API request is authenticated from initData (core.initdata) and authorised 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +20,17 @@ from core import initdata
 from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, UserError
 from core.models import DialogStatus
 from core.permissions import Permission
+from core.ratelimit import Budget, build_rate_limiter
 from core.services import miniapp
 
 HERE = Path(__file__).resolve().parent
 WEBAPP_CONTEXT = web.AppKey("ctx", object)
+RATE_LIMITER = web.AppKey("rate_limiter", object)
+RATE_BUDGET = web.AppKey("rate_budget", Budget)
+REQUEST_USER = web.RequestKey("user", initdata.WebAppUser)
+# Per Telegram user across the whole API: a person clicking around makes a few requests a second at most; a script
+# or a stuck page looping is slowed down (429 with Retry-After) without touching the database.
+API_BUDGET = Budget(120, 60.0, burst=40)
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
 
 
@@ -34,11 +42,33 @@ def _bot_token(ctx) -> str:
 
 
 def _user(request: web.Request) -> initdata.WebAppUser:
+    if REQUEST_USER in request:
+        return request[REQUEST_USER]  # checked by the rate limit already
     ctx = request.app[WEBAPP_CONTEXT]
     scheme, _, data = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "tma" or not data:
         raise NotAuthenticated("missing 'Authorization: tma <initData>' header")
-    return initdata.validate(data, _bot_token(ctx), ttl=ctx.settings.webapp.initdata_ttl, now=time.time())
+    request[REQUEST_USER] = initdata.validate(data, _bot_token(ctx), ttl=ctx.settings.webapp.initdata_ttl,
+                                             now=time.time())
+    return request[REQUEST_USER]
+
+
+@web.middleware
+async def rate_limited(request: web.Request, handler):
+    """API requests of one Telegram user share one budget (core.ratelimit: in this process, or on Redis across all
+    Mini App processes when SALESOP_REDIS_URL is set). Over it: 429 with Retry-After, before any work is done."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        user = _user(request)
+    except NotAuthenticated:
+        return await handler(request)  # the handler answers 401 the usual way
+    wait = await request.app[RATE_LIMITER].try_acquire(f"miniapp:user:{user.id}", request.app[RATE_BUDGET])
+    if wait > 0:
+        retry_after = max(1, math.ceil(wait))
+        return web.json_response({"error": "too many requests", "retry_after": retry_after}, status=429,
+                                 headers={"Retry-After": str(retry_after)})
+    return await handler(request)
 
 
 @web.middleware
@@ -107,9 +137,19 @@ async def api_dialog(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-def build_app(ctx) -> web.Application:
-    app = web.Application(middlewares=[errors_as_json])
+def build_app(ctx, *, rate_budget: Budget = API_BUDGET) -> web.Application:
+    app = web.Application(middlewares=[errors_as_json, rate_limited])
     app[WEBAPP_CONTEXT] = ctx
+    # Real seconds (time scale 1): the budget protects the server, not an emulated far side.
+    app[RATE_LIMITER] = build_rate_limiter(ctx.settings.redis.redis_url, 1.0)
+    app[RATE_BUDGET] = rate_budget
+
+    async def close_limiter(app: web.Application) -> None:
+        close = getattr(app[RATE_LIMITER], "close", None)
+        if close is not None:
+            await close()
+
+    app.on_cleanup.append(close_limiter)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", page)
     app.router.add_get("/dialogs/{dialog_id:\\d+}", page)

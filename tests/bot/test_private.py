@@ -243,6 +243,18 @@ async def test_status_shows_what_is_missing_and_what_to_do(desk: Desk):
     assert "Knowledge base: 2 documents" in english and "Catalog: 3 products" in english
 
 
+async def test_status_has_a_section_per_managed_tenant(desk: Desk):
+    await go_live(desk)
+    fresh = await new_owner(desk)
+    async with desk.db.unit_of_work() as session:  # the new owner is also an admin of the desk's shop
+        session.add(StaffMember(tenant_id=desk.tenant_id, name="Нина", telegram_user_id=fresh["id"],
+                                role_id=(await role_by_code(session, desk.tenant_id, "admin")).id))
+    text = await say(desk, fresh, "/status")
+    assert "Готовность: Новый магазин (fresh)" in text and "Готовность: Магазин (shop)" in text
+    assert text.index("(fresh)") < text.index("(shop)")  # oldest membership first
+    assert text.count("\nГруппы менеджеров\n") == 2
+
+
 async def test_status_is_for_owners_and_admins(desk: Desk):
     await go_live(desk)
     assert "владельцу и администраторам" in await say(desk, desk.manager, "/status")

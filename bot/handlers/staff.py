@@ -64,7 +64,7 @@ def _locale(members: list[Membership], user: User | None) -> str:
 
 
 def _refusal(error: UserError, locale: str) -> str:
-    return error.text(locale) if isinstance(error, StaffError) else str(error)
+    return error.text(locale)
 
 
 async def _attempt(session: AsyncSession, call: Callable[[], Awaitable[T]]) -> tuple[T | None, UserError | None]:

@@ -66,16 +66,13 @@ async def memberships(session: AsyncSession, telegram_user_id: int) -> list[Memb
 
 
 class StaffError(UserError):
-    """A refused staff action. `code` names the text `staff.error.<code>`: the bot shows it in the person's language,
-    the message (what the CLI prints) is the English one."""
+    """A refused staff action: `reason` names the text `staff.error.<reason>` (the error's code), which the bot and
+    the CLI show in their reader's language (`text(locale)`); the message is the English one."""
 
-    def __init__(self, code: str, **params):
-        super().__init__(t(f"staff.error.{code}", "en", **params))
-        self.code = code
-        self.params = params
-
-    def text(self, locale: str | None) -> str:
-        return t(f"staff.error.{self.code}", locale, **self.params)
+    def __init__(self, reason: str, **params):
+        key = f"staff.error.{reason}"
+        super().__init__(t(key, "en", **params), code=key, **params)
+        self.reason = reason
 
 
 class Acting(Protocol):

@@ -82,6 +82,9 @@ def _tenant_row(t) -> dict:
 
 
 async def cmd_tenant_create(settings: Settings, args) -> int:
+    from . import staff as staff_commands
+
+    username, error = await staff_commands.bot_username(settings)
     async with app_context(settings, run_migrations=True) as ctx:
         async with ctx.db.unit_of_work() as session:
             tenant = await tenant_service.create_tenant(
@@ -90,10 +93,16 @@ async def cmd_tenant_create(settings: Settings, args) -> int:
             await session.flush()
             await session.refresh(tenant)
             row = _tenant_row(tenant)
+            # Nobody works here yet: whoever opens this one-time link becomes the owner.
+            invite = await staff_commands.staff_service.create_invitation(
+                session, tenant.id, "owner", actor=None, via=staff_commands.VIA)
     if args.json:
-        print_json(row)
+        print_json({**row, "owner_invite": staff_commands.invite_json(invite, username)})
     else:
         print(f"created tenant {row['slug']} (id {row['id']})")
+        for line in staff_commands.invite_lines(invite, username, error, locale=settings.language, owner=True,
+                                                tenant_name=row["name"]):
+            print(line)
     return 0
 
 

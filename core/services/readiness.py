@@ -263,7 +263,8 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
         autosend = Item(Level.OK)
 
     return Readiness(
-        tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, timezone=tenant.timezone, groups=groups, channels=channels,
+        tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, timezone=tenant.timezone, groups=groups,
+        channels=channels,
         knowledge_documents=documents, products=products, staff_by_role=staff_by_role,
         openai=platform.openai_key, chat_model=platform.chat_model, tenant_autosend=tenant.autosend_allowed,
         offline_autosend=tenant.offline_autosend_allowed, global_autosend=platform.global_autosend,

@@ -54,3 +54,43 @@ settings-cli-formats =
     Example: salesop settings set --tenant shop "working_hours=mon-fri 09:00-21:00, sat 10:00-18:00, sun closed" t_auto=0.9
 settings-cli-changed = { $setting }: { $old } → { $new }
 settings-cli-unchanged = nothing changed: the settings already have these values
+
+## The bot's /settings panel
+settings-panel-title = ⚙️ Settings · { $tenant }
+settings-panel-autosend = 🤖 AI sends replies on its own: { $state }
+settings-panel-thresholds = 🎯 Sends on its own from confidence { $auto }, hands the dialog to a person below { $escalate }
+settings-panel-hours = 🕘 Working hours ({ $timezone }): { $hours }
+settings-panel-night = 🌙 Outside working hours: { $mode }
+settings-panel-escalation_here = 🆘 Escalations come to this chat
+settings-panel-escalation_elsewhere = 🆘 Escalations go to another chat
+settings-panel-escalation_none = 🆘 No chat receives escalations
+settings-panel-reports = 📊 Morning and evening reports in this chat: { $state }
+settings-panel-more = Every other setting: salesop settings show --tenant { $slug }
+settings-state-on = on
+settings-state-off = off
+settings-night-auto_reply = the night auto-reply, AI replies as usual
+settings-night-delay = AI replies with a longer delay
+settings-night-disable = no automatic replies
+settings-btn-autosend_on = 🤖 Let AI send on its own
+settings-btn-autosend_off = 🤖 Stop AI sending on its own
+settings-btn-thresholds = { $auto } / { $escalate }
+settings-btn-hours-daily = 09–21 every day
+settings-btn-hours-weekdays = Mon–Fri 09–18
+settings-btn-hours_text = ✏️ Other hours…
+settings-btn-night-auto_reply = 💬 Night reply
+settings-btn-night-delay = ⏳ Later
+settings-btn-night-disable = ⛔️ Off
+settings-btn-escalation_on = 🆘 Escalations here
+settings-btn-escalation_off = 🆘 No escalations here
+settings-btn-reports_on = 📊 Reports here
+settings-btn-reports_off = 📊 No reports here
+settings-btn-cancel = ✖️ Cancel
+settings-hours-prompt =
+    🕘 Send the working hours as your next message, for example:
+    mon-fri 09:00-21:00, sat 10:00-18:00, sun closed
+    Days: mon … sun, a range such as mon-fri, or daily; "closed" for a day off; days not named are closed. Times are in { $timezone }.
+settings-hours-saved = ✅ Working hours: { $hours }
+settings-saved = ✅ Saved
+settings-choose_tenant = Settings of which business?
+settings-refused = Only owners and administrators change the settings.
+settings-not_staff = You are not staff of a business here.

@@ -54,3 +54,43 @@ settings-cli-formats =
     Пример: salesop settings set --tenant shop "working_hours=пн-пт 09:00-21:00, сб 10:00-18:00, вс выходной" t_auto=0.9
 settings-cli-changed = { $setting }: { $old } → { $new }
 settings-cli-unchanged = ничего не изменилось: настройки уже такие
+
+## Панель /settings в боте
+settings-panel-title = ⚙️ Настройки · { $tenant }
+settings-panel-autosend = 🤖 ИИ отвечает сам: { $state }
+settings-panel-thresholds = 🎯 Отвечает сам от уверенности { $auto }, передаёт диалог человеку ниже { $escalate }
+settings-panel-hours = 🕘 Часы работы ({ $timezone }): { $hours }
+settings-panel-night = 🌙 В нерабочее время: { $mode }
+settings-panel-escalation_here = 🆘 Эскалации приходят в этот чат
+settings-panel-escalation_elsewhere = 🆘 Эскалации приходят в другой чат
+settings-panel-escalation_none = 🆘 Эскалации не приходят ни в один чат
+settings-panel-reports = 📊 Утренние и вечерние отчёты в этом чате: { $state }
+settings-panel-more = Остальные настройки: salesop settings show --tenant { $slug }
+settings-state-on = вкл
+settings-state-off = выкл
+settings-night-auto_reply = ночной автоответ, ИИ отвечает как обычно
+settings-night-delay = ИИ отвечает с увеличенной задержкой
+settings-night-disable = без автоматических ответов
+settings-btn-autosend_on = 🤖 Разрешить ИИ отвечать самому
+settings-btn-autosend_off = 🤖 Запретить ИИ отвечать самому
+settings-btn-thresholds = { $auto } / { $escalate }
+settings-btn-hours-daily = 09–21 ежедневно
+settings-btn-hours-weekdays = Пн–Пт 09–18
+settings-btn-hours_text = ✏️ Другие часы…
+settings-btn-night-auto_reply = 💬 Автоответ
+settings-btn-night-delay = ⏳ Позже
+settings-btn-night-disable = ⛔️ Выкл
+settings-btn-escalation_on = 🆘 Эскалации сюда
+settings-btn-escalation_off = 🆘 Не присылать эскалации сюда
+settings-btn-reports_on = 📊 Отчёты сюда
+settings-btn-reports_off = 📊 Без отчётов здесь
+settings-btn-cancel = ✖️ Отмена
+settings-hours-prompt =
+    🕘 Пришлите часы работы следующим сообщением, например:
+    пн-пт 09:00-21:00, сб 10:00-18:00, вс выходной
+    Дни: пн … вс, диапазон вроде пн-пт или «ежедневно»; «выходной» — нерабочий день; неназванные дни — выходные. Время — { $timezone }.
+settings-hours-saved = ✅ Часы работы: { $hours }
+settings-saved = ✅ Сохранено
+settings-choose_tenant = Настройки какой компании?
+settings-refused = Настройки меняют только владелец и администраторы.
+settings-not_staff = Вы не сотрудник компании здесь.

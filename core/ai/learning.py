@@ -1,4 +1,5 @@
-"""Learning from what people did: every Send / Edit / Reject / Escalate is a training sample; a dialog that ends in
+"""Learning from what people did: every Send / Edit / Reject / Escalate is a training sample, and so is a manager's
+own reply in a dialog in learning mode, paired with the draft the AI kept silently; a dialog that ends in
 a sale turns its approved and edited replies (and the managers' own replies) into few-shot examples; a learning
 queue ranks the dialogs worth a review; samples export as JSONL in the chat fine-tuning format.
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TextIO
 
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .. import events
 from ..models import (
+    AIMode,
     AuthorKind,
     Dialog,
     Direction,
@@ -24,6 +28,7 @@ from ..models import (
     Message,
     Outcome,
     Suggestion,
+    SuggestionState,
     Tenant,
     TrainingAction,
     TrainingSample,
@@ -31,6 +36,7 @@ from ..models import (
 from .embedding import embed_one
 from .intents import classify_local
 from .prompting import render
+from .textutil import words
 
 FEW_SHOT_LIMIT = 3
 APPROVED_ACTIONS = (TrainingAction.SENT, TrainingAction.EDITED)
@@ -80,6 +86,38 @@ async def record_sample(session: AsyncSession, suggestion: Suggestion, action: T
         and suggestion.intent not in (tenant.intents_no_learning or [])
     )
     await session.flush()
+    return sample
+
+
+async def compare_with_manager_reply(session: AsyncSession, dialog_id: int, text: str, *,
+                                     staff_id: int | None = None, now: datetime | None = None) -> TrainingSample | None:
+    """Learning mode: the AI's drafts are kept silently (no card, never sent). When a manager answers the dialog with
+    their own reply, the latest silent draft still pending is compared with it: the draft/reply pair and its
+    similarity become a training sample (EDITED, or SENT when the manager wrote the draft word for word), which
+    the learning queue counts (edits, low similarity) and a won dialog turns into a few-shot example. Returns the
+    sample, or None when there was no silent draft to compare (or the reply has no text)."""
+    if not (text or "").strip():
+        return None
+    suggestion = (await session.execute(
+        select(Suggestion)
+        .where(Suggestion.dialog_id == dialog_id, Suggestion.state == SuggestionState.PENDING,
+               Suggestion.inputs["dialog_mode"].astext == AIMode.LEARNING.value)
+        .order_by(Suggestion.id.desc()).limit(1)
+        .with_for_update()
+    )).scalar_one_or_none()
+    if suggestion is None:
+        return None
+    text = text.strip()
+    same = words(suggestion.text or "") == words(text)
+    action = TrainingAction.SENT if same else TrainingAction.EDITED
+    suggestion.state = SuggestionState.SENT if same else SuggestionState.EDITED
+    suggestion.final_text = text
+    suggestion.decided_by_id = staff_id
+    suggestion.decided_at = now or datetime.now(UTC)
+    sample = await record_sample(session, suggestion, action, text)
+    events.record(session, "learning_compared", tenant_id=suggestion.tenant_id, dialog_id=dialog_id,
+                  actor_staff_id=staff_id, suggestion_id=suggestion.id, sample_id=sample.id,
+                  similarity=sample.similarity, action=action.value)
     return sample
 
 

@@ -479,7 +479,10 @@ class SuggestionPipeline:
             result.skipped = "superseded while drafting"
             return result
 
-        if decided.decision == Decision.ESCALATE:
+        # Learning mode: the draft is kept silently — no card, no escalation, never sent — and compared with the
+        # manager's own reply when it comes (core.ai.learning.compare_with_manager_reply).
+        learning = dialog.ai_mode == AIMode.LEARNING
+        if decided.decision == Decision.ESCALATE and not learning:
             # One open escalation per dialog: an upset customer writing five messages is one hand-off.
             open_escalation = await session.scalar(select(exists().where(
                 Escalation.dialog_id == dialog.id, Escalation.status == EscalationStatus.PENDING)))
@@ -489,7 +492,7 @@ class SuggestionPipeline:
                     summary=snapshot.customer.summary, proposed_answer=generated.text or None,
                 ))
             dialog.status = DialogStatus.ESCALATED
-        elif decided.decision == Decision.AUTO_SEND:
+        elif decided.decision == Decision.AUTO_SEND and not learning:
             command = await outbox.enqueue(
                 session, kind=SEND_CUSTOMER_MESSAGE, destination=outbox.channel_dest(dialog.channel_id),
                 payload={"dialog_id": dialog.id, "text": generated.text, "suggestion_id": suggestion.id,
@@ -511,7 +514,8 @@ class SuggestionPipeline:
                 tenant_id=tenant.id, dialog_id=dialog.id, origin=CommandOrigin.SYSTEM, intent=intent.intent,
             )
 
-        result.follow_ups.append((POST_SUGGESTION_CARD, {"suggestion_id": suggestion.id}))
+        if not learning:
+            result.follow_ups.append((POST_SUGGESTION_CARD, {"suggestion_id": suggestion.id}))
         customer = await session.get(Customer, snapshot.customer.id)
         if memory_due(customer, now):
             result.follow_ups.append((REFRESH_CUSTOMER_MEMORY, {"customer_id": customer.id}))

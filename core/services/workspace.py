@@ -259,6 +259,21 @@ async def notice_chat(session: AsyncSession, chat_id: int, *, key: str, params: 
 # ------------------------------------------------------------------------------------------------- routing
 
 
+# How a tenant's new dialogs are spread over its manager groups (Tenant.group_routing):
+# - "round_robin" (the default): every new dialog goes to the healthy group holding the fewest dialog topics (ties:
+#   the oldest group), whatever channel it came through;
+# - "by_channel": a dialog goes to the group its channel names (ChannelAccount.manager_group_id), followed along the
+#   group's rotation to a fresh one; a channel naming none goes to a group of its team (channel setting "team").
+#   When that group cannot take it (disconnected, or not ready for topics), or the channel names none, it falls back
+#   to round robin over the healthy groups, and the event "dialog_routed" says why.
+# Healthy: connected (is_active), not rotated away, not full while a fresher one exists, with the forum mode and the
+# bot's rights (a group lacking them is used only when no other exists). Either way a dialog stays in the group that
+# holds its topic for as long as that group is connected.
+ROUND_ROBIN = "round_robin"
+BY_CHANNEL = "by_channel"
+GROUP_ROUTINGS = (ROUND_ROBIN, BY_CHANNEL)
+
+
 async def _follow_rotation(session: AsyncSession, group: ManagerGroup) -> ManagerGroup:
     seen = {group.id}
     while group.rotated_to_id is not None and group.rotated_to_id not in seen:
@@ -267,38 +282,76 @@ async def _follow_rotation(session: AsyncSession, group: ManagerGroup) -> Manage
     return group
 
 
-async def route_dialog(session: AsyncSession, dialog: Dialog) -> ManagerGroup | None:
-    """The manager group a dialog lives in. New dialogs follow the tenant's rule: the channel's own group
-    (by_channel, or when the channel names one), the channel's team, else round robin (the active group holding the
-    fewest dialogs). A group that rotated to a fresh one hands its new dialogs over."""
-    if dialog.manager_group_id is not None:
-        group = await session.get(ManagerGroup, dialog.manager_group_id)
-        if group is not None and group.is_active:
-            return group
+async def _healthy_groups(session: AsyncSession, tenant_id: int) -> list[ManagerGroup]:
     groups = list((await session.execute(
-        select(ManagerGroup).where(ManagerGroup.tenant_id == dialog.tenant_id, ManagerGroup.is_active.is_(True),
+        select(ManagerGroup).where(ManagerGroup.tenant_id == tenant_id, ManagerGroup.is_active.is_(True),
                                    ManagerGroup.rotated_to_id.is_(None))
         .order_by(ManagerGroup.id)
     )).scalars())
     # A group near Telegram's practical size takes no new dialogs while a fresher one exists.
     groups = [g for g in groups if g.message_count < ROTATE_AFTER] or groups
+    # A group without the forum mode or the bot's rights cannot hold topics while a ready one exists.
+    return [g for g in groups if not g.missing_rights] or groups
+
+
+async def _least_loaded(session: AsyncSession, groups: list[ManagerGroup]) -> ManagerGroup:
+    """The group holding the fewest dialog topics (dialogs imported or preset there without a topic weigh nothing)."""
+    counts = dict((await session.execute(
+        select(DialogTopic.manager_group_id, func.count())
+        .where(DialogTopic.manager_group_id.in_([g.id for g in groups])).group_by(DialogTopic.manager_group_id)
+    )).all())
+    return min(groups, key=lambda g: (counts.get(g.id, 0), g.id))
+
+
+async def _channel_group(session: AsyncSession, channel: ChannelAccount,
+                         groups: list[ManagerGroup]) -> tuple[ManagerGroup | None, str]:
+    """by_channel: the channel's group and why it was chosen, or None and why it could not be."""
+    if channel.manager_group_id is None:
+        if (team := (channel.settings or {}).get("team")) and \
+                (group := next((g for g in groups if g.team == team), None)) is not None:
+            return group, "channel_team"
+        return None, "channel_names_no_group"
+    own = await session.get(ManagerGroup, channel.manager_group_id)
+    group = await _follow_rotation(session, own)
+    if not group.is_active:
+        return None, "channel_group_inactive"
+    if group.missing_rights:
+        return None, "channel_group_not_ready"
+    return group, "channel_group" if group.id == own.id else "channel_group_rotated"
+
+
+async def _has_topic(session: AsyncSession, dialog: Dialog, group: ManagerGroup) -> bool:
+    return (await session.execute(
+        select(DialogTopic.id).where(DialogTopic.dialog_id == dialog.id, DialogTopic.manager_group_id == group.id)
+    )).first() is not None
+
+
+async def route_dialog(session: AsyncSession, dialog: Dialog) -> ManagerGroup | None:
+    """The manager group a dialog lives in: the connected group that holds its topic, else the one the tenant's
+    routing picks (see GROUP_ROUTINGS above) — then remembered on the dialog and recorded as "dialog_routed"."""
+    if dialog.manager_group_id is not None:
+        group = await session.get(ManagerGroup, dialog.manager_group_id)
+        if group is not None and group.is_active and await _has_topic(session, dialog, group):
+            return group
+    groups = await _healthy_groups(session, dialog.tenant_id)
     if not groups:
         return None
-    channel = await session.get(ChannelAccount, dialog.channel_id)
-    chosen = None
-    if channel.manager_group_id is not None:
-        own = await session.get(ManagerGroup, channel.manager_group_id)
-        if own is not None and own.is_active:
-            chosen = await _follow_rotation(session, own)
-    if chosen is None and (team := (channel.settings or {}).get("team")):
-        chosen = next((g for g in groups if g.team == team), None)
+    tenant = await session.get(Tenant, dialog.tenant_id)
+    mode = tenant.group_routing if tenant.group_routing in GROUP_ROUTINGS else ROUND_ROBIN
+    chosen, reason = None, "round_robin"
+    if mode == BY_CHANNEL:
+        chosen, why = await _channel_group(session, await session.get(ChannelAccount, dialog.channel_id), groups)
+        if chosen is not None:
+            reason = why
+        else:
+            reason = f"round_robin:{why}"
+            log.info("dialog %s: its channel's group cannot take it (%s): round robin", dialog.id, why)
     if chosen is None:
-        counts = dict((await session.execute(
-            select(Dialog.manager_group_id, func.count())
-            .where(Dialog.manager_group_id.in_([g.id for g in groups])).group_by(Dialog.manager_group_id)
-        )).all())
-        chosen = min(groups, key=lambda g: (counts.get(g.id, 0), g.id))
+        chosen = await _least_loaded(session, groups)
+    previous = dialog.manager_group_id
     dialog.manager_group_id = chosen.id
+    events.record(session, "dialog_routed", tenant_id=dialog.tenant_id, dialog_id=dialog.id, group_id=chosen.id,
+                  mode=mode, reason=reason, previous_group_id=previous)
     return chosen
 
 
@@ -500,6 +553,9 @@ async def post_suggestion_card(session: AsyncSession, suggestion_id: int) -> boo
     suggestion = await session.get(Suggestion, suggestion_id)
     if suggestion is None or suggestion.state == SuggestionState.OUTDATED:
         return False  # a newer customer message arrived first: the card would be stale on arrival
+    if (suggestion.inputs or {}).get("dialog_mode") == AIMode.LEARNING.value:
+        # Drafted in learning mode: kept silently, compared with the manager's own reply (core.ai.learning).
+        return False
     dialog = (await session.execute(select(Dialog).where(Dialog.id == suggestion.dialog_id).with_for_update())).scalar_one()
     group = await route_dialog(session, dialog)
     if group is None:
@@ -805,6 +861,8 @@ async def manager_reply(session: AsyncSession, actor: Actor, group: ManagerGroup
                              kind=TopicMessageKind.MANAGER))
     events.record(session, "manager_reply", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
                   actor_staff_id=actor.staff_id)
+    # Learning mode: the AI's silent draft is compared with this reply (a training sample with the similarity).
+    await learning.compare_with_manager_reply(session, dialog.id, text or "", staff_id=actor.staff_id, now=_now(now))
     return await send_to_customer(
         session, dialog, text=text or "", media=media, origin=CommandOrigin.MANAGER, staff_id=actor.staff_id,
         key=manager_reply_key(group.chat_id, telegram_message_id),

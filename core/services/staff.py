@@ -156,8 +156,9 @@ async def _active_owners(session: AsyncSession, tenant_id: int) -> int:
 
 
 async def _member(session: AsyncSession, tenant_id: int, staff_id: int) -> StaffMember:
+    """The staff row, locked FOR NO KEY UPDATE: rows that merely reference it (events, assignments) are not blocked."""
     staff = (await session.execute(
-        select(StaffMember).where(StaffMember.id == staff_id).with_for_update(of=StaffMember)
+        select(StaffMember).where(StaffMember.id == staff_id).with_for_update(of=StaffMember, key_share=True)
     )).scalar_one_or_none()
     if staff is None or staff.tenant_id != tenant_id:
         raise StaffError("staff_unknown", who=str(staff_id))
@@ -253,8 +254,9 @@ async def claim_invitation(session: AsyncSession, token: str, *, telegram_user_i
     tenant = await _lock_tenant(session, invitation.tenant_id)
     role = await session.get(Role, invitation.role_id)
     staff = (await session.execute(
-        select(StaffMember).where(StaffMember.tenant_id == tenant.id,
-                                  StaffMember.telegram_user_id == telegram_user_id).with_for_update(of=StaffMember)
+        select(StaffMember)
+        .where(StaffMember.tenant_id == tenant.id, StaffMember.telegram_user_id == telegram_user_id)
+        .with_for_update(of=StaffMember, key_share=True)
     )).scalar_one_or_none()
     if staff is not None and staff.is_active:
         raise StaffError("already_staff", tenant=tenant.name)

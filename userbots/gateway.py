@@ -12,6 +12,9 @@ a revoked token → permanent, and the channel row says what to do.
 A delivered reply can be corrected (`edit`: VK messages.edit, Telegram messages.editMessage) or taken back (`delete`:
 VK messages.delete with delete_for_all, Telegram messages.deleteMessages with revoke). VK allows both for 24 hours
 only: past that, and for a message that is gone, the failure is permanent with code "too_old" / "gone".
+
+While an automatic reply waits out its delay the dispatcher shows the customer "typing…" through `typing` (VK
+messages.setActivity, Telegram messages.setTyping); it is best effort and never marks the channel.
 """
 
 from __future__ import annotations

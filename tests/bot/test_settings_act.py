@@ -22,8 +22,11 @@ from core.models import (
     ChannelAccount,
     ChannelKind,
     CommandOrigin,
+    Decision,
     DelayProfile,
     Dialog,
+    DialogStatus,
+    Escalation,
     Event,
     OutboxCommand,
     Suggestion,
@@ -240,3 +243,21 @@ async def test_semi_auto_still_posts_the_card_and_a_managers_own_reply_is_no_lea
     async with desk.db.unit_of_work() as session:
         assert (await session.execute(select(TrainingSample))).scalars().all() == []
         assert (await session.get(Suggestion, result.suggestion_id)).state == SuggestionState.PENDING
+
+
+async def test_learning_mode_keeps_even_a_handoff_silent(desk: Desk):
+    """A complaint would be escalated in semi-auto; in learning mode the AI only notes what it would have done:
+    no escalation, no marker, no notice to the escalation chat."""
+    await _learning_shop(desk)
+    anna = desk.customer()
+    received = await desk.customer_writes(anna, "Позовите менеджера, это безобразие!")
+    await desk.settle()
+    result = await _draft(desk, received, AIMode.LEARNING)
+    async with desk.db.unit_of_work() as session:
+        suggestion = await session.get(Suggestion, result.suggestion_id)
+        dialog = await session.get(Dialog, received.dialog_id)
+        escalations = (await session.execute(select(Escalation))).scalars().all()
+    assert suggestion.decision == Decision.ESCALATE and suggestion.state == SuggestionState.PENDING
+    assert escalations == [] and dialog.status == DialogStatus.ACTIVE
+    assert (await desk.topic(received.dialog_id)).status_marker == ws.Marker.NEW.value
+    assert desk.customer_chat(desk.owner) == []  # the escalation chat (the owner) heard nothing

@@ -144,7 +144,7 @@ async def test_the_owner_removes_a_manager_who_loses_access_at_once(desk: Desk):
     person = await press(desk, desk.owner, listing, "Иван")
     assert "Иван @ivan_manager — Менеджер" in person["text"] and "🚫 Уволить" in buttons(person)
     confirm = await press(desk, desk.owner, person, "🚫 Уволить")
-    assert "Уволить Иван?" in confirm["text"]
+    assert "Иван — уволить?" in confirm["text"]
     done = await press(desk, desk.owner, confirm, "Да, уволить")
     assert "Иван уволен(а)" in done["text"] and "1 группе" in done["text"] and "1 открытый диалог" in done["text"]
 

@@ -35,20 +35,20 @@ staff-welcome-other = Что доступно вашей роли, настро�
 
 ## /invite
 
-invite-choose-tenant = В какую компанию приглашаете?
-invite-choose-role = Кого приглашаете в { $tenant }? Выберите роль:
+invite-choose_tenant = В какую компанию приглашаете?
+invite-choose_role = Кого приглашаете в { $tenant }? Выберите роль:
 invite-made =
     Приглашение в { $tenant }, роль: { $role }. Одноразовое, действует до { $expires } (UTC).
     Отправьте ссылку человеку — он откроет её и нажмёт «Старт»:
     { $link }
-invite-made-no-link =
+invite-made_no_link =
     Приглашение в { $tenant }, роль: { $role }. Одноразовое, действует до { $expires } (UTC).
     Человек отправляет боту:
     /start { $token }
 
 ## /staff
 
-staff-choose-tenant = Сотрудников какой компании показать?
+staff-choose_tenant = Сотрудников какой компании показать?
 staff-list-title = { $tenant }: { $count ->
     [one] { $count } сотрудник
     [few] { $count } сотрудника
@@ -56,8 +56,8 @@ staff-list-title = { $tenant }: { $count ->
 }
 staff-list-item = { $name }{ $username } — { $role }
 staff-list-hint = Нажмите на имя, чтобы сменить роль или уволить.
-staff-person = { $name }{ $username } — { $role }. Выберите новую роль или уволите:
-staff-confirm-remove = Уволить { $name }? Доступ пропадёт сразу, из групп менеджеров человек будет заблокирован, а его открытые диалоги останутся без ответственного.
+staff-person = { $name }{ $username } — { $role }. Выберите новую роль или нажмите «Уволить»:
+staff-confirm-remove = { $name } — уволить? Доступ пропадёт сразу, из групп менеджеров человек будет заблокирован, а его открытые диалоги останутся без ответственного.
 staff-btn-remove = 🚫 Уволить
 staff-btn-confirm = Да, уволить
 staff-btn-back = ← Назад
@@ -73,15 +73,15 @@ staff-done-removed = { $name } уволен(а): заблокирован(а) в
 
 ## Командная строка (`salesop staff`, `salesop tenant create`)
 
-staff-cli-invite-link = Приглашение в { $tenant }, роль: { $role }. Одноразовое, действует до { $expires } (UTC).
-staff-cli-invite-token = Токен бота не задан (SALESOP_BOT_TOKEN), поэтому ссылки нет: человек отправляет боту /start { $token }.
-staff-cli-owner-link = Владелец открывает эту ссылку (одноразовая, действует до { $expires } UTC) и становится владельцем { $tenant }:
-staff-cli-owner-token = Токен бота не задан (SALESOP_BOT_TOKEN): владелец отправляет боту /start { $token } (одноразово, до { $expires } UTC) и становится владельцем { $tenant }.
-staff-cli-no-bot = Не удалось узнать у Telegram имя бота ({ $error }); человек отправляет боту /start { $token }.
+staff-cli-invite_link = Приглашение в { $tenant }, роль: { $role }. Одноразовое, действует до { $expires } (UTC).
+staff-cli-invite_token = Токен бота не задан (SALESOP_BOT_TOKEN), поэтому ссылки нет: человек отправляет боту /start { $token }.
+staff-cli-owner_link = Владелец открывает эту ссылку (одноразовая, действует до { $expires } UTC) и становится владельцем { $tenant }:
+staff-cli-owner_token = Токен бота не задан (SALESOP_BOT_TOKEN): владелец отправляет боту /start { $token } (одноразово, до { $expires } UTC) и становится владельцем { $tenant }.
+staff-cli-no_bot = Не удалось узнать у Telegram имя бота ({ $error }); человек отправляет боту /start { $token }.
 staff-cli-empty = В { $tenant } пока нет сотрудников: salesop staff invite --tenant { $tenant } --role owner
 staff-cli-row = { $telegram_user_id }  { $name }{ $username }  { $role }{ $removed }
 staff-cli-gone = {" "}(уволен)
-staff-cli-role-changed = { $name } теперь: { $role }.
+staff-cli-role_changed = { $name } теперь: { $role }.
 staff-cli-removed = { $name } уволен(а): { $groups ->
     [one] блокировка в { $groups } группе менеджеров
    *[other] блокировка в { $groups } группах менеджеров

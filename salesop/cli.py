@@ -1,5 +1,8 @@
 """`salesop` command line. Exit code 0 on success; a user error prints one line to stderr and exits 1 (no traceback).
 
+Everything it prints is in the language of SALESOP_LANGUAGE (core/locales/<locale>/cli.ftl); an error whose code names
+a text is printed in that language, any other with its own message.
+
 Each area keeps its commands in its own module with a `register(subparsers)` function; COMMAND_MODULES lists them.
 """
 
@@ -10,9 +13,13 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import sys
 
-from core.errors import UserError
+from pydantic import ValidationError
+
+from core.errors import ConfigError, UserError
+from core.i18n import LOCALES
 from core.settings import Settings
 
 COMMAND_MODULES = [
@@ -38,8 +45,17 @@ def print_json(obj) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Until the settings are read (they may be what is wrong), the language comes straight from the environment.
+    language = os.environ.get("SALESOP_LANGUAGE", "").strip().lower()
+    language = language if language in LOCALES else None
     try:
-        settings = Settings.load()
+        try:
+            settings = Settings.load()
+        except ValidationError as exc:
+            details = "; ".join(f"SALESOP_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                                for e in exc.errors())
+            raise ConfigError(f"a setting is wrong: {details}", code="cli.bad_settings", details=details) from None
+        language = settings.language
         logging.basicConfig(
             level=getattr(logging, settings.log_level.upper(), logging.INFO),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -52,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(result)
         return int(result or 0)
     except UserError as exc:
-        print(f"salesop: {exc}", file=sys.stderr)
+        print(f"salesop: {exc.text(language)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

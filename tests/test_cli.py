@@ -39,7 +39,7 @@ def test_tenant_create_list_and_duplicate(env):
     assert created["slug"] == "shop" and created["timezone"] == "Europe/Moscow"
     dup = run("tenant", "create", "--slug", "shop", "--name", "Другой", env=env, check=False)
     assert dup.returncode == 1
-    assert dup.stderr.strip() == "salesop: a tenant with slug 'shop' already exists"
+    assert dup.stderr.strip() == "salesop: компания с кодом «shop» уже есть"
     assert "Traceback" not in dup.stderr
     run("tenant", "create", "--slug", "flowers", "--name", "Цветы", "--timezone", "Asia/Yekaterinburg", env=env)
     listed = json.loads(run("tenant", "list", "--json", env=env).stdout)
@@ -48,13 +48,23 @@ def test_tenant_create_list_and_duplicate(env):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["tenant", "create", "--slug", "Bad Slug", "--name", "x"], "must be 2-63 characters"),
-    (["tenant", "create", "--slug", "ok", "--name", "x", "--timezone", "Mars/Olympus"], "unknown timezone"),
+    (["tenant", "create", "--slug", "Bad Slug", "--name", "x"], "должен быть длиной 2–63 символа"),
+    (["tenant", "create", "--slug", "ok", "--name", "x", "--timezone", "Mars/Olympus"], "неизвестный часовой пояс"),
 ])
 def test_user_errors_are_one_line(env, args, message):
     result = run(*args, env=env, check=False)
     assert result.returncode == 1 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_speaks_the_language_of_salesop_language(env):
+    dup = run("tenant", "create", "--slug", "Bad Slug", "--name", "x", env={**env, "SALESOP_LANGUAGE": "en"},
+              check=False)
+    assert dup.returncode == 1
+    assert dup.stderr.strip() == "salesop: slug 'Bad Slug' must be 2-63 characters: lowercase latin letters, digits and '-'"
+    wrong = run("tenant", "list", env={**env, "SALESOP_LANGUAGE": "de"}, check=False)
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert wrong.stderr.startswith("salesop: неверная настройка: SALESOP_LANGUAGE: ")
 
 
 def test_external_database_without_master_key_refuses_to_start(env):

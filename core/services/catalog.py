@@ -21,25 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..ai.indexing import Indexer
 from ..ai.textutil import AMOUNT, parse_amount
 from ..errors import UserError
+from ..i18n import t
 from ..models import Product
 
 # Every text of this area a person reads (CLI output, Mini App import report).
-MESSAGES = {
-    "no_rows": "в файле нет строк с товарами",
-    "no_header": "не найдены обязательные колонки: {missing} (заголовки: артикул/sku, наименование/name, цена/price)",
-    "bad_encoding": "файл не в UTF-8 и не в cp1251",
-    "sku_missing": "нет артикула",
-    "sku_too_long": "артикул длиннее 64 символов",
-    "name_missing": "нет наименования",
-    "price_missing": "нет цены",
-    "price_bad": "цена «{value}» не похожа на число",
-    "price_negative": "цена меньше нуля",
-    "stock_bad": "остаток «{value}» не похож на число",
-    "stock_negative": "остаток меньше нуля",
-    "duplicate": "артикул {sku} уже был в строке {line}",
-    "columns": "в строке {count} колонок, а в заголовке {expected}",
-    "currency_bad": "валюта «{value}» — нужен трёхбуквенный код (RUB, USD)",
-}
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "sku": ("sku", "артикул", "код товара", "код", "article", "арт"),
@@ -57,13 +42,27 @@ _IN_STOCK_WORDS = {"да", "есть", "в наличии", "yes", "in stock", "
 _OUT_OF_STOCK_WORDS = {"нет", "no", "нет в наличии", "out of stock", "под заказ"}
 
 
+class RowProblem(ValueError):
+    """What is wrong with one row: `code` names the text (`catalog.problem.*`), the message is it in Russian."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(t(code, **params))
+        self.code = code
+        self.params = params
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int
-    reason: str
+    reason: str  # in Russian, the default language (JSON output, logs)
+    code: str | None = None  # the text's key, so a reader gets it in their language (None: a CSV parser message)
+    params: dict = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
-        return f"строка {self.line}: {self.reason}"
+        return t("catalog.problem.row", line=self.line, reason=self.reason)
+
+    def text(self, locale: str | None = None) -> str:
+        return t(self.code, locale, **self.params) if self.code else self.reason
 
 
 @dataclass
@@ -106,7 +105,7 @@ def decode(data: bytes) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise UserError(MESSAGES["bad_encoding"])
+    raise UserError("the file is neither UTF-8 nor cp1251", code="catalog.error.bad_encoding")
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -145,23 +144,23 @@ def parse_stock(raw: str) -> int | None:
     if value in _OUT_OF_STOCK_WORDS:
         return 0
     if re.fullmatch(r"[-−]\s*\d+.*", value):
-        raise ValueError(MESSAGES["stock_negative"])
+        raise RowProblem("catalog.problem.stock_negative")
     amount = parse_amount(value)
     if amount is None or not re.fullmatch(r"[\d\s\u00a0.,]+(шт\.?|pcs)?", value):
-        raise ValueError(MESSAGES["stock_bad"].format(value=raw.strip()))
+        raise RowProblem("catalog.problem.stock_bad", value=raw.strip())
     return int(amount)
 
 
 def parse_price(raw: str) -> Decimal:
     value = raw.strip()
     if not value:
-        raise ValueError(MESSAGES["price_missing"])
+        raise RowProblem("catalog.problem.price_missing")
     if value.startswith("-"):
-        raise ValueError(MESSAGES["price_negative"])
+        raise RowProblem("catalog.problem.price_negative")
     cleaned = re.sub(r"(₽|руб\.?|р\.|rub|usd|\$|€|eur)", "", value, flags=re.IGNORECASE).strip()
     amount = parse_amount(cleaned)
     if amount is None or not re.fullmatch(AMOUNT, cleaned):
-        raise ValueError(MESSAGES["price_bad"].format(value=value))
+        raise RowProblem("catalog.problem.price_bad", value=value)
     return amount
 
 
@@ -183,7 +182,7 @@ def parse_csv(data: bytes) -> tuple[list[ParsedProduct], ImportReport]:
     lines = text_.splitlines()
     first = next((line for line in lines if line.strip()), "")
     if not first:
-        raise UserError(MESSAGES["no_rows"])
+        raise UserError("the file has no product rows", code="catalog.error.no_rows")
     delimiter = detect_delimiter(first)
     report = ImportReport(encoding=encoding, delimiter=delimiter)
     reader = csv.reader(io.StringIO(text_, newline=""), delimiter=delimiter)
@@ -209,7 +208,9 @@ def parse_csv(data: bytes) -> tuple[list[ParsedProduct], ImportReport]:
             mapping, report.ignored_columns = map_headers(row)
             missing = [f for f in REQUIRED if f not in mapping]
             if missing:
-                raise UserError(MESSAGES["no_header"].format(missing=", ".join(missing)))
+                raise UserError(f"required columns not found: {', '.join(missing)} (headers: артикул/sku, "
+                                "наименование/name, цена/price)", code="catalog.error.no_header",
+                                missing=", ".join(missing))
             continue
 
         def cell(name: str) -> str:
@@ -218,26 +219,26 @@ def parse_csv(data: bytes) -> tuple[list[ParsedProduct], ImportReport]:
 
         try:
             if len(row) < max(mapping.values()) + 1:
-                raise ValueError(MESSAGES["columns"].format(count=len(row), expected=len(header)))
+                raise RowProblem("catalog.problem.columns", count=len(row), expected=len(header))
             sku = cell("sku")
             if not sku:
-                raise ValueError(MESSAGES["sku_missing"])
+                raise RowProblem("catalog.problem.sku_missing")
             if len(sku) > 64:
-                raise ValueError(MESSAGES["sku_too_long"])
+                raise RowProblem("catalog.problem.sku_too_long")
             name = cell("name")
             if not name:
-                raise ValueError(MESSAGES["name_missing"])
+                raise RowProblem("catalog.problem.name_missing")
             price = parse_price(cell("price"))
             stock = parse_stock(cell("stock")) if "stock" in mapping else None
             currency = cell("currency").upper() or None
             if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
                 currency = {"РУБ": "RUB", "Р": "RUB", "₽": "RUB", "$": "USD", "€": "EUR"}.get(currency)
                 if currency is None:
-                    raise ValueError(MESSAGES["currency_bad"].format(value=cell("currency")))
+                    raise RowProblem("catalog.problem.currency_bad", value=cell("currency"))
             if sku in seen:
-                raise ValueError(MESSAGES["duplicate"].format(sku=sku, line=seen[sku]))
-        except ValueError as exc:
-            report.errors.append(RowError(line_no, str(exc)))
+                raise RowProblem("catalog.problem.duplicate", sku=sku, line=seen[sku])
+        except ValueError as exc:  # a RowProblem, or whatever a parser of a cell refused
+            report.errors.append(RowError(line_no, str(exc), getattr(exc, "code", None), getattr(exc, "params", {})))
             continue
         seen[sku] = line_no
         parsed.append(ParsedProduct(
@@ -245,7 +246,7 @@ def parse_csv(data: bytes) -> tuple[list[ParsedProduct], ImportReport]:
             currency=currency, delivery=cell("delivery") or None, variants=_variants(cell("variants")),
         ))
     if header is None:
-        raise UserError(MESSAGES["no_rows"])
+        raise UserError("the file has no product rows", code="catalog.error.no_rows")
     return parsed, report
 
 

@@ -67,7 +67,7 @@ async def add_channel(session: AsyncSession, secrets: SecretBox, *, tenant_id: i
     nothing written meanwhile is skipped — and import checkpoints are kept, so nothing is fetched twice.
     The userbots are woken at commit (CHANNELS_NOTIFY)."""
     if not credentials:
-        raise UserError("credentials must not be empty")
+        raise UserError("credentials must not be empty", code="channels.error.no_credentials")
     values = dict(tenant_id=tenant_id, kind=kind, external_id=str(external_id), title=title[:255],
                   credentials_enc=secrets.encrypt(credentials), status=ChannelStatus.NEW, status_detail=None,
                   flood_until=None, update_state=start_state or {}, settings=settings or {})
@@ -89,13 +89,14 @@ async def add_channel(session: AsyncSession, secrets: SecretBox, *, tenant_id: i
 async def get_channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
     channel = await session.get(ChannelAccount, channel_id)
     if channel is None:
-        raise NotFound(f"no channel {channel_id}")
+        raise NotFound(f"no channel {channel_id}", code="channels.error.unknown", channel=channel_id)
     return channel
 
 
 def credentials(secrets: SecretBox, channel: ChannelAccount) -> str:
     if channel.credentials_enc is None:
-        raise UserError(f"channel {channel.id} has no stored credentials: connect it again")
+        raise UserError(f"channel {channel.id} has no stored credentials: connect it again",
+                        code="channels.error.no_stored_credentials", channel=channel.id)
     return secrets.decrypt(channel.credentials_enc)
 
 

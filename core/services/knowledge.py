@@ -19,19 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ai.indexing import Indexer
 from ..errors import NotFound, UserError
+from ..i18n import t
 from ..models import DocType, KnowledgeChunk, KnowledgeDocument
 from .catalog import decode, detect_delimiter
 
-MESSAGES = {
-    "no_path": "нет такого файла или папки: {path}",
-    "unsupported": "{name}: формат не поддерживается (нужны .md, .txt или .csv)",
-    "empty": "{name}: пустой файл",
-    "qa_header": "{name}: нужны колонки «вопрос» и «ответ» (question, answer)",
-    "qa_row": "{name}, строка {line}: {reason}",
-    "qa_missing_q": "нет вопроса",
-    "qa_missing_a": "нет ответа",
-    "bad_type": "неизвестный тип документа {value!r}; возможные: {choices}",
-}
 
 SUPPORTED = (".md", ".markdown", ".txt", ".csv")
 
@@ -64,7 +55,8 @@ def parse_doc_type(value: str) -> DocType:
         return DocType(value.lower())
     except ValueError:
         choices = ", ".join(t.value for t in DocType if t != DocType.PRODUCT)
-        raise UserError(MESSAGES["bad_type"].format(value=value, choices=choices)) from None
+        raise UserError(f"unknown document type {value!r}; one of: {choices}", code="knowledge.error.bad_type",
+                        value=value, choices=choices) from None
 
 
 def parse_front_matter(text_: str) -> tuple[dict[str, str], str]:
@@ -155,7 +147,7 @@ def parse_qa_csv(data: bytes, name: str) -> tuple[list[tuple[str, str, str | Non
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(MESSAGES["qa_row"].format(name=name, line=line, reason=exc))
+            errors.append(t("knowledge.problem.qa_row", name=name, line=line, reason=str(exc)))
             continue
         if not any(c.strip() for c in row):
             continue
@@ -167,7 +159,7 @@ def parse_qa_csv(data: bytes, name: str) -> tuple[list[tuple[str, str, str | Non
                 if index is not None:
                     columns[key] = index
             if "q" not in columns or "a" not in columns:
-                raise UserError(MESSAGES["qa_header"].format(name=name))
+                raise UserError(f"{name}: needs question and answer columns", code="knowledge.error.qa_header", name=name)
             continue
 
         def cell(key: str) -> str:
@@ -176,8 +168,8 @@ def parse_qa_csv(data: bytes, name: str) -> tuple[list[tuple[str, str, str | Non
 
         question, answer = cell("q"), cell("a")
         if not question or not answer:
-            reason = MESSAGES["qa_missing_q"] if not question else MESSAGES["qa_missing_a"]
-            errors.append(MESSAGES["qa_row"].format(name=name, line=line, reason=reason))
+            reason = t("knowledge.problem.qa_missing_q" if not question else "knowledge.problem.qa_missing_a")
+            errors.append(t("knowledge.problem.qa_row", name=name, line=line, reason=reason))
             continue
         pairs.append((question, answer, cell("category") or None))
     return pairs, errors
@@ -188,17 +180,17 @@ async def import_file(session: AsyncSession, tenant_id: int, path: Path, *, inde
     report = report or KBImportReport()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        report.errors.append(MESSAGES["unsupported"].format(name=path.name))
+        report.errors.append(t("knowledge.problem.unsupported", name=path.name))
         return report
     data = path.read_bytes()
     if not data.strip():
-        report.errors.append(MESSAGES["empty"].format(name=path.name))
+        report.errors.append(t("knowledge.problem.empty", name=path.name))
         return report
     if suffix == ".csv":
         try:
             pairs, errors = parse_qa_csv(data, path.name)
         except UserError as exc:  # e.g. a catalog CSV in a knowledge folder: reported, the other files go on
-            report.errors.append(str(exc))
+            report.errors.append(exc.text())
             return report
         report.errors.extend(errors)
         if not pairs:
@@ -238,7 +230,7 @@ async def import_path(session: AsyncSession, tenant_id: int, path: Path, *, inde
                       doc_type: DocType | None = None) -> KBImportReport:
     """A file, or every supported file in a folder (sorted, not recursive into hidden folders)."""
     if not path.exists():
-        raise UserError(MESSAGES["no_path"].format(path=path))
+        raise UserError(f"no such file or folder: {path}", code="knowledge.error.no_path", path=str(path))
     report = KBImportReport()
     files = [path] if path.is_file() else sorted(
         p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED
@@ -260,5 +252,5 @@ async def list_documents(session: AsyncSession, tenant_id: int, *, doc_type: Doc
 async def delete_document(session: AsyncSession, tenant_id: int, document_id: int) -> None:
     document = await session.get(KnowledgeDocument, document_id)
     if document is None or document.tenant_id != tenant_id:
-        raise NotFound(f"нет документа {document_id}")
+        raise NotFound(f"no document {document_id}", code="knowledge.error.unknown_document", document=document_id)
     await session.delete(document)  # chunks go with it (ON DELETE CASCADE)

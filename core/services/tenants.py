@@ -20,15 +20,17 @@ def validate_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(f"unknown timezone {name!r} (use an IANA name such as Europe/Moscow)") from None
+        raise UserError(f"unknown timezone {name!r} (use an IANA name such as Europe/Moscow)",
+                        code="tenants.error.bad_timezone", timezone=name) from None
     return name
 
 
 async def create_tenant(session: AsyncSession, *, slug: str, name: str, timezone: str = "Europe/Moscow", **fields) -> Tenant:
     if not SLUG_RE.match(slug):
-        raise UserError(f"slug {slug!r} must be 2-63 characters: lowercase latin letters, digits and '-'")
+        raise UserError(f"slug {slug!r} must be 2-63 characters: lowercase latin letters, digits and '-'",
+                        code="tenants.error.bad_slug", slug=slug)
     if not name.strip():
-        raise UserError("tenant name must not be empty")
+        raise UserError("tenant name must not be empty", code="tenants.error.empty_name")
     tenant = Tenant(slug=slug, name=name.strip(), timezone=validate_timezone(timezone), **fields)
     tenant.roles = [
         Role(
@@ -44,7 +46,8 @@ async def create_tenant(session: AsyncSession, *, slug: str, name: str, timezone
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise Conflict(f"a tenant with slug {slug!r} already exists") from None
+        raise Conflict(f"a tenant with slug {slug!r} already exists", code="tenants.error.slug_taken",
+                       slug=slug) from None
     return tenant
 
 
@@ -55,7 +58,7 @@ async def list_tenants(session: AsyncSession) -> list[Tenant]:
 async def get_tenant(session: AsyncSession, slug: str) -> Tenant:
     tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
     if tenant is None:
-        raise NotFound(f"no tenant with slug {slug!r}")
+        raise NotFound(f"no tenant with slug {slug!r}", code="tenants.error.unknown", slug=slug)
     return tenant
 
 
@@ -64,7 +67,7 @@ async def role_by_code(session: AsyncSession, tenant_id: int, code: str) -> Role
         await session.execute(select(Role).where(Role.tenant_id == tenant_id, Role.code == code))
     ).scalar_one_or_none()
     if role is None:
-        raise NotFound(f"no role {code!r}")
+        raise NotFound(f"no role {code!r}", code="tenants.error.unknown_role", role=code)
     return role
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from core.errors import UserError
+from core.i18n import t
 from core.models import ChannelKind
 from core.services import channels as channel_service
 from core.services import tenants as tenant_service
@@ -67,16 +68,19 @@ async def _resolve_vk(settings: Settings, token: str, *, community: bool, group_
         if community:
             identity = await vk_api.resolve_community(api)
             if group_id is not None and identity.id != group_id:
-                raise UserError(f"the token belongs to community {identity.id}, not {group_id}")
+                raise UserError(f"the token belongs to community {identity.id}, not {group_id}",
+                                code="cli.channel.wrong_community", actual=identity.id, expected=group_id)
         else:
             identity = await vk_api.resolve_user(api)
         start = await live_start(api, community=community, group_id=identity.id if community else None)
     except VKAPIError as exc:
-        raise UserError(f"VK rejected the token ({exc.code}: {exc.error_msg})") from None
+        raise UserError(f"VK rejected the token ({exc.code}: {exc.error_msg})", code="cli.channel.vk_rejected",
+                        vk_code=exc.code, message=exc.error_msg) from None
     except LookupError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), code="cli.channel.not_a_community" if community else "cli.channel.not_a_user") from None
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise UserError(f"VK API is unreachable at {settings.vk.vk_api_url}: {exc}") from None
+        raise UserError(f"VK API is unreachable at {settings.vk.vk_api_url}: {exc}", code="cli.channel.vk_unreachable",
+                        url=settings.vk.vk_api_url, error=str(exc)) from None
     finally:
         await api.close()
     return identity, start
@@ -116,13 +120,17 @@ async def cmd_list(settings: Settings, args) -> int:
         print_json([v.as_dict() for v in views])
         return 0
     if not views:
-        print(f"no channels yet: salesop channel add vk --tenant {args.tenant} --group-id G --token T")
+        print(t("cli.channel.none", settings.language, slug=args.tenant))
         return 0
     for v in views:
         line = f"{v.id:>5}  {v.kind:<17} {v.external_id:<14} {v.status:<11} {v.title}"
         if v.import_status:
             total = f"/{v.conversations_total}" if v.conversations_total is not None else ""
-            line += f"  [import {v.import_status}: {v.conversations_done}{total} conversations, {v.messages_imported} messages]"
+            line += "  " + t("cli.channel.import_line", settings.language,
+                             status=t(f"cli.import.status.{v.import_status}", settings.language),
+                             done=v.conversations_done, total=total,
+                             count=v.conversations_total if v.conversations_total is not None else v.conversations_done,
+                             messages=t("plural.messages", settings.language, count=v.messages_imported))
         if v.status_detail:
             line += f"\n       {v.status_detail}"
         print(line)
@@ -138,8 +146,9 @@ async def cmd_import(settings: Settings, args) -> int:
     if args.json:
         print_json(report.as_dict())
     else:
-        print(f"imported channel {report.channel_id}: {report.conversations} conversations, "
-              f"{report.messages} messages ({report.messages_this_run} in this run) in {report.seconds:.1f} s")
+        print(t("cli.import.done", settings.language, channel=report.channel_id, conversations=report.conversations,
+                messages=t("plural.messages", settings.language, count=report.messages),
+                this_run=report.messages_this_run, seconds=f"{report.seconds:.1f}"))
         for error in report.errors[:20]:
-            print(f"  not imported: {error}")
+            print(t("cli.import.not_imported", settings.language, error=error))
     return 0

@@ -23,32 +23,13 @@ from core.ai.demo import load_demo_shop
 from core.ai.indexing import Indexer, stale_chunk_count
 from core.ai.providers import build_providers
 from core.errors import UserError
+from core.i18n import t
 from core.services import catalog, knowledge
 from core.services import tenants as tenant_service
 from core.settings import Settings
 
 from ..cli import print_json
 from ..context import app_context
-
-# What these commands print, in one place (Russian first, like every text people read).
-TEXTS = {
-    "imported": "товары: создано {created}, обновлено {updated}, без изменений {unchanged}; ошибок: {errors}",
-    "bad_row": "  строка {line}: {reason}",
-    "ignored": "  пропущены колонки: {columns}",
-    "no_products": "в каталоге пока нет товаров: salesop products import --tenant {slug} FILE",
-    "kb_imported": "база знаний: создано {created}, обновлено {updated}, без изменений {unchanged}; "
-                   "фрагментов {chunks}; ошибок: {errors}",
-    "kb_error": "  {error}",
-    "no_documents": "в базе знаний пока нет документов: salesop kb import --tenant {slug} PATH",
-    "reembedded": "пересчитано векторов: {count} (модель {embedder}); устаревших осталось: {left}",
-    "exported": "выгружено примеров: {count} → {target}",
-    "queue_empty": "очередь на разбор пуста",
-    "queue_row": "диалог {dialog_id:>6}  балл {score:>5.1f}  правок {edits}, отказов {rejections}, "
-                 "эскалаций {escalations}, сильных переписываний {low_similarity}, сообщений {messages}",
-    "spend_total": "итого: ${cost} за {calls} вызовов",
-    "no_file": "нет такого файла: {path}",
-    "demo_loaded": "демо-магазин загружен: товаров {products}, документов {documents}",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -108,7 +89,7 @@ def _indexer(settings: Settings) -> Indexer:
 
 async def cmd_products_import(settings: Settings, args) -> int:
     if not args.file.is_file():
-        raise UserError(TEXTS["no_file"].format(path=args.file))
+        raise UserError(f"no such file: {args.file}", code="cli.kb.no_file", path=str(args.file))
     data = args.file.read_bytes()
     async with app_context(settings, run_migrations=True) as ctx:
         async with ctx.db.unit_of_work() as session:
@@ -118,12 +99,13 @@ async def cmd_products_import(settings: Settings, args) -> int:
     if args.json:
         print_json(report.as_dict())
         return 0
-    print(TEXTS["imported"].format(created=report.created, updated=report.updated, unchanged=report.unchanged,
-                                   errors=len(report.errors)))
+    lang = settings.language
+    print(t("cli.kb.imported", lang, created=report.created, updated=report.updated, unchanged=report.unchanged,
+            errors=len(report.errors)))
     for error in report.errors:
-        print(TEXTS["bad_row"].format(line=error.line, reason=error.reason))
+        print(t("cli.kb.bad_row", lang, line=error.line, reason=error.text(lang)))
     if report.ignored_columns:
-        print(TEXTS["ignored"].format(columns=", ".join(report.ignored_columns)))
+        print(t("cli.kb.ignored", lang, columns=", ".join(report.ignored_columns)))
     return 0
 
 
@@ -135,7 +117,7 @@ async def cmd_products_list(settings: Settings, args) -> int:
     if args.json:
         print_json(rows)
     elif not rows:
-        print(TEXTS["no_products"].format(slug=args.tenant))
+        print(t("cli.kb.no_products", settings.language, slug=args.tenant))
     else:
         for r in rows:
             stock = "?" if r["stock"] is None else r["stock"]
@@ -153,10 +135,10 @@ async def cmd_kb_import(settings: Settings, args) -> int:
     if args.json:
         print_json(report.as_dict())
         return 0
-    print(TEXTS["kb_imported"].format(created=report.created, updated=report.updated, unchanged=report.unchanged,
-                                      chunks=report.chunks, errors=len(report.errors)))
+    print(t("cli.kb.kb_imported", settings.language, created=report.created, updated=report.updated,
+            unchanged=report.unchanged, chunks=report.chunks, errors=len(report.errors)))
     for error in report.errors:
-        print(TEXTS["kb_error"].format(error=error))
+        print(t("cli.kb.kb_error", settings.language, error=error))
     return 0
 
 
@@ -169,7 +151,7 @@ async def cmd_kb_list(settings: Settings, args) -> int:
     if args.json:
         print_json(rows)
     elif not rows:
-        print(TEXTS["no_documents"].format(slug=args.tenant))
+        print(t("cli.kb.no_documents", settings.language, slug=args.tenant))
     else:
         for r in rows:
             print(f"{r['id']:>5}  {r['type']:<10} {r['title']}  ({r['source'] or '—'})")
@@ -183,7 +165,7 @@ async def cmd_kb_reembed(settings: Settings, args) -> int:
             tenant = await tenant_service.get_tenant(session, args.tenant)
             count = await indexer.reembed_stale(session, tenant.id)
             left = await stale_chunk_count(session, tenant.id, indexer.embedder.name)
-    print(TEXTS["reembedded"].format(count=count, left=left, embedder=indexer.embedder.name))
+    print(t("cli.kb.reembedded", settings.language, count=count, left=left, embedder=indexer.embedder.name))
     return 0
 
 
@@ -193,9 +175,8 @@ async def cmd_kb_load_demo(settings: Settings, args) -> int:
             tenant = await tenant_service.get_tenant(session, args.tenant)
             report = await load_demo_shop(session, tenant.id, build_providers(settings).embedder,
                                           settings.ai.price_table)
-    print(TEXTS["demo_loaded"].format(products=report.products.imported,
-                                      documents=report.knowledge.created + report.knowledge.updated
-                                      + report.knowledge.unchanged))
+    print(t("cli.kb.demo_loaded", settings.language, products=report.products.imported,
+            documents=report.knowledge.created + report.knowledge.updated + report.knowledge.unchanged))
     return 0
 
 
@@ -209,7 +190,7 @@ async def cmd_training_export(settings: Settings, args) -> int:
                 with args.out.open("w", encoding="utf-8") as out:
                     count = await learning.export_jsonl(session, tenant, out, only_won=args.won_only)
     # The count goes to stderr so stdout stays pure JSONL.
-    print(TEXTS["exported"].format(count=count, target=args.out or "stdout"), file=sys.stderr)
+    print(t("cli.kb.exported", settings.language, count=count, target=str(args.out or "stdout")), file=sys.stderr)
     return 0
 
 
@@ -221,10 +202,12 @@ async def cmd_training_queue(settings: Settings, args) -> int:
     if args.json:
         print_json([i.as_dict() for i in items])
     elif not items:
-        print(TEXTS["queue_empty"])
+        print(t("cli.kb.queue_empty", settings.language))
     else:
         for item in items:
-            print(TEXTS["queue_row"].format(**item.as_dict()))
+            row = item.as_dict()
+            print(t("cli.kb.queue_row", settings.language, **{**row, "dialog_id": f"{row['dialog_id']:>6}",
+                                                            "score": f"{row['score']:>5.1f}"}))
     return 0
 
 
@@ -232,8 +215,10 @@ async def cmd_spend(settings: Settings, args) -> int:
     by = tuple(b.strip() for b in args.by.split(",") if b.strip())
     unknown = set(by) - set(spend.GROUPINGS)
     if unknown:
-        raise UserError(f"--by: неизвестная группировка {', '.join(sorted(unknown))}; "
-                        f"можно: {', '.join(spend.GROUPINGS)}")
+        raise UserError(f"--by: unknown grouping {', '.join(sorted(unknown))}; "
+                        f"choose from: {', '.join(spend.GROUPINGS)}",
+                        code="cli.kb.bad_grouping", unknown=", ".join(sorted(unknown)),
+                        choices=", ".join(spend.GROUPINGS))
     async with app_context(settings, run_migrations=True) as ctx:
         async with ctx.db.unit_of_work() as session:
             tenant = await tenant_service.get_tenant(session, args.tenant)
@@ -247,5 +232,5 @@ async def cmd_spend(settings: Settings, args) -> int:
         for row in rows:
             keys = "  ".join(str(row.as_dict()[k]) for k in by)
             print(f"{keys}  ${row.cost_usd}  ({row.calls})")
-    print(TEXTS["spend_total"].format(cost=total.cost_usd, calls=total.calls))
+    print(t("cli.kb.spend_total", settings.language, cost=str(total.cost_usd), calls=total.calls))
     return 0

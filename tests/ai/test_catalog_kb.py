@@ -190,7 +190,7 @@ async def test_cli_products_import_and_list(db, env, tmp_path):
     assert [(p["sku"], p["price"], p["stock"]) for p in listed] == [
         ("A-1", "45000.00", 3), ("A-3", "4990.00", 0), ("A-6", "2490.50", 12)]
     missing = run("products", "import", "--tenant", "nope", str(path), env=env)
-    assert missing.returncode == 1 and missing.stderr.strip() == "salesop: no tenant with slug 'nope'"
+    assert missing.returncode == 1 and missing.stderr.strip() == "salesop: нет компании с кодом «nope»"
 
 
 async def test_cli_kb_import_and_demo(db, env, tmp_path):

@@ -66,7 +66,7 @@ async def test_add_list_and_import_from_the_command_line(cli_env, vk, tenant):
     assert all(vk.token not in json.dumps(c) for c in listed.values())  # credentials are never shown
 
     code, out, err = await salesop(cli_env, "channel", "list", "--tenant", "shop")
-    assert code == 0 and "vk_community" in out and "import done: 250/250 conversations, 1000 messages" in out
+    assert code == 0 and "vk_community" in out and "[импорт: завершён, 250/250 диалогов, 1000 сообщений]" in out
 
     # the community revoked the token: the next import says what to do, in one line
     vk.sandbox.revoke_token(vk.token)
@@ -77,9 +77,9 @@ async def test_add_list_and_import_from_the_command_line(cli_env, vk, tenant):
 async def test_bad_tokens_and_ids_are_one_line_errors(cli_env, vk, tenant):
     code, out, err = await salesop(cli_env, "channel", "add", "vk", "--tenant", "shop", "--group-id", str(GROUP),
                                    "--token", "not-a-token")
-    assert code == 1 and err.strip().startswith("salesop: VK rejected the token (5") and "Traceback" not in err
+    assert code == 1 and err.strip().startswith("salesop: VK отклонил токен (5") and "Traceback" not in err
     code, out, err = await salesop(cli_env, "channel", "add", "vk", "--tenant", "shop", "--group-id", "123",
                                    "--token", vk.token)
-    assert code == 1 and f"belongs to community {GROUP}, not 123" in err
+    assert code == 1 and f"принадлежит сообществу {GROUP}, а не 123" in err
     code, out, err = await salesop(cli_env, "import", "999")
-    assert code == 1 and "no channel 999" in err
+    assert code == 1 and "нет канала 999" in err

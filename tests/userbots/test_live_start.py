@@ -265,8 +265,40 @@ async def test_a_telegram_account_takes_in_what_was_written_between_login_and_th
     async with running(db, tasks.queue, tg_settings, tg_secrets, channel_id):
         rows = await until_stored(db, channel_id, 5)
     assert [m.external_id for m in rows] == [str(m.id) for m in [*before, live, later]]
-    assert len(await stored(db, channel_id)) == 5  # what the difference replayed was recorded once
+    # recorded once (what the difference replayed was a no-op), and in the order it was written
+    assert [m.external_id for m in await channel_messages(db, channel_id)] == [m.external_id for m in rows]
     assert sorted(c["message_id"] for c in tasks.calls[inbox.MIRROR_MESSAGE]) == sorted(m.id for m in rows)
+
+
+async def test_a_telegram_message_whose_handling_a_stop_cut_short_comes_from_history(
+        db, tg_secrets, tg_settings, mtproto, tenant_of_shop, tasks):
+    """Telethon counts an update as handled when it takes it, and stores that state when it disconnects: a message
+    whose recording the stop interrupted is not in any difference after the restart — history has it."""
+    owner = mtproto.create_account("+79990001122", "Ольга", "Магазин").user.id
+    anna = mtproto.create_customer("Анна", "Петрова").id
+    channel_id = await connect_with_code(db, tg_secrets, tg_settings, mtproto, tenant_of_shop)
+    async with running(db, tasks.queue, tg_settings, tg_secrets, channel_id) as account:
+        first = await mtproto.customer_writes(owner, anna, "Здравствуйте!")
+        await until_stored(db, channel_id, 1)
+        busy = asyncio.Event()
+
+        async def never_done(inbound, **options):  # the process is stopped while this message is being recorded
+            busy.set()
+            await asyncio.Event().wait()
+
+        account.events.live.message = never_done
+        cut = await mtproto.customer_writes(owner, anna, "Хочу заказать платье")
+        await asyncio.wait_for(busy.wait(), 10)
+    async with db.unit_of_work() as session:
+        assert (await session.get(ChannelAccount, channel_id)).update_state["pts"] == mtproto.account(owner).pts
+    assert len(await stored(db, channel_id)) == 1
+
+    later = await mtproto.customer_writes(owner, anna, "Размер M")
+    async with running(db, tasks.queue, tg_settings, tg_secrets, channel_id):
+        rows = await until_stored(db, channel_id, 3)
+    assert [m.external_id for m in rows] == [str(m.id) for m in (first, cut, later)]
+    assert [m.external_id for m in await channel_messages(db, channel_id)] == [m.external_id for m in rows]
+    assert len(tasks.calls[inbox.MIRROR_MESSAGE]) == 3
 
 
 # ------------------------------------------------------------------------------------------------ waking up

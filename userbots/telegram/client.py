@@ -1,6 +1,13 @@
 """Running Telegram accounts: a Telethon client per connected account (session from the database, update state
-restored so `catch_up` fetches what happened while the process was down), its event handlers, FloodWait kept
-visible on the channel, and sends through the account for the gateway.
+restored so `catch_up` fetches what happened while the process was down — from the state at sign-in, on the first
+connection), its event handlers, FloodWait kept visible on the channel, and sends through the account for the
+gateway.
+
+Telethon counts an update as handled when it takes it from the server, not when our handler recorded it, and
+writes that state on disconnect and every minute: a stop or a crash while handlers are busy would skip those
+messages for good. So every connection also reads history since the last live message recorded (`fill_gap`), and
+updates are handled one at a time, in the order Telegram sent them (`sequential_updates`): a chat's messages are
+recorded in order, and what a stop interrupts lies after what was recorded.
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
-from telethon import errors, functions, types, utils
+from sqlalchemy import BigInteger, func, select
+from telethon import errors, events, functions, types, utils
 
 from core.crypto import SecretBox
 from core.db import Database
 from core.errors import ConfigError
-from core.models import ChannelAccount, ChannelStatus
+from core.models import ChannelAccount, ChannelStatus, Dialog, Message
 from core.ports import Delivery, DeliveryError, TaskQueue
 from core.services import channels as channel_service
 from core.settings import Settings
@@ -27,7 +35,7 @@ from core.settings import Settings
 from ..gateway import edit_plan, random_id, split_text
 from ..live import LiveIngest, MediaDownloads
 from ..texts import t
-from .adapter import TelegramEvents
+from .adapter import TelegramEvents, media_source, to_inbound
 from .session import SessionStore
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,7 @@ BLOCKED_ERRORS = (errors.UserIsBlockedError, errors.YouBlockedUserError, errors.
 REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.SessionExpiredError,
                   errors.UserDeactivatedBanError, errors.AuthKeyDuplicatedError, errors.AuthKeyNotFound)
 DEFAULT_DC = 2  # any DC id: with a custom server (SALESOP_TELEGRAM_MTPROTO_ADDRESS) it names that server
+GAP_SLACK = timedelta(minutes=2)  # history re-read before the last live message: what was in flight with it
 
 
 def new_telethon_client(settings: Settings, session, **options):
@@ -81,7 +90,7 @@ class TelethonClientFactory:
         # back to us instead, to be waited out at the emulated pace
         threshold = FLOOD_SLEEP_THRESHOLD if self.settings.time_scale == 1 else 0
         client = new_telethon_client(self.settings, session, catch_up=updates, flood_sleep_threshold=threshold,
-                                     receive_updates=updates)
+                                     receive_updates=updates, sequential_updates=True)
         try:
             await client.connect()
         except BaseException:
@@ -165,9 +174,19 @@ class TelegramAccount:
             if not await client.is_user_authorized():
                 await show_revoked(self.db, self.channel_id)
                 return
+            filled = asyncio.Event()
+
+            async def after_the_fill(update) -> None:
+                await filled.wait()  # updates are handled one by one: each waits until history is read, in order
+
+            client.add_event_handler(after_the_fill, events.Raw())  # first: before the handlers that record
             self.events.register(client)
             self.client = client
             await client.catch_up()  # from the update state stored with the session
+            try:
+                await self.fill_gap(client)
+            finally:
+                filled.set()
             await show_active(self.db, self.channel_id, self.title)
             self.connected.set()
             stopper = asyncio.ensure_future(stop.wait())
@@ -181,6 +200,48 @@ class TelegramAccount:
             self.client = None
             await client.disconnect()  # writes the update state through the session (DatabaseSession.close)
             _settle(disconnected)
+
+
+    async def fill_gap(self, client) -> int:
+        """What customers wrote since the last live message recorded (minus a margin), read from history and
+        recorded through the inbox — duplicates are no-ops — each chat oldest first: the messages Telethon took as
+        handled while their handler was cut short. Nothing before the first live message (the importer's part).
+        Returns how many messages were new."""
+        async with self.db.unit_of_work() as session:
+            last_at, first_id = (await session.execute(
+                select(func.max(Message.sent_at), func.min(Message.external_id.cast(BigInteger)))
+                .join(Dialog, Dialog.id == Message.dialog_id)
+                .where(Dialog.channel_id == self.channel_id, Message.is_imported.is_(False),
+                       Message.external_id.regexp_match(r"^\d{1,18}$"))
+            )).one()
+        if last_at is None:
+            return 0  # nothing live yet: the update state from the sign-in covers the start
+        since = last_at - GAP_SLACK
+        new = 0
+        async for dialog in client.iter_dialogs():  # most recent activity first, pinned chats on top
+            if dialog.date is not None and _utc(dialog.date) < since:
+                if dialog.pinned:
+                    continue
+                break
+            if not dialog.is_user:
+                continue
+            found = []
+            async for message in client.iter_messages(dialog.entity, min_id=first_id - 1):
+                if _utc(message.date) < since:
+                    break
+                found.append(message)
+            for message in reversed(found):
+                inbound = to_inbound(self.channel_id, message, dialog.entity)
+                if inbound is not None:
+                    received = await self.events.live.message(inbound, media=media_source(client, message))
+                    new += bool(received and received.created)
+        if new:
+            log.info("Telegram account %s: %s missed messages fetched from history", self.channel_id, new)
+        return new
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

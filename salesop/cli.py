@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "salesop.commands.knowledge",
     "salesop.commands.channels",
     "salesop.commands.settings",
+    "salesop.commands.staff",
 ]
 
 

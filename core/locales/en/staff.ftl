@@ -35,20 +35,20 @@ staff-welcome-other = The owner has set up what your role can do.
 
 ## /invite
 
-invite-choose-tenant = Which business do you invite to?
-invite-choose-role = Whom do you invite to { $tenant }? Choose a role:
+invite-choose_tenant = Which business do you invite to?
+invite-choose_role = Whom do you invite to { $tenant }? Choose a role:
 invite-made =
     Invitation to { $tenant } as { $role }: single use, valid until { $expires } (UTC).
     Send this link to the person; they open it and press Start:
     { $link }
-invite-made-no-link =
+invite-made_no_link =
     Invitation to { $tenant } as { $role }: single use, valid until { $expires } (UTC).
     The person sends this to the bot:
     /start { $token }
 
 ## /staff
 
-staff-choose-tenant = Whose staff do you want to see?
+staff-choose_tenant = Whose staff do you want to see?
 staff-list-title = { $tenant }: { $count ->
     [one] { $count } person
    *[other] { $count } people
@@ -71,15 +71,15 @@ staff-done-removed = { $name } is removed: banned from { $groups ->
 
 ## Command line (`salesop staff`, `salesop tenant create`)
 
-staff-cli-invite-link = Invitation to { $tenant } as { $role }: single use, valid until { $expires } (UTC).
-staff-cli-invite-token = No bot token is configured (SALESOP_BOT_TOKEN), so there is no link: the person sends /start { $token } to the bot.
-staff-cli-owner-link = The owner opens this link (single use, valid until { $expires } UTC) and becomes the owner of { $tenant }:
-staff-cli-owner-token = No bot token is configured (SALESOP_BOT_TOKEN): the owner sends /start { $token } to the bot (single use, valid until { $expires } UTC) and becomes the owner of { $tenant }.
-staff-cli-no-bot = Could not ask Telegram for the bot's username ({ $error }); the person sends /start { $token } to the bot instead.
+staff-cli-invite_link = Invitation to { $tenant } as { $role }: single use, valid until { $expires } (UTC).
+staff-cli-invite_token = No bot token is configured (SALESOP_BOT_TOKEN), so there is no link: the person sends /start { $token } to the bot.
+staff-cli-owner_link = The owner opens this link (single use, valid until { $expires } UTC) and becomes the owner of { $tenant }:
+staff-cli-owner_token = No bot token is configured (SALESOP_BOT_TOKEN): the owner sends /start { $token } to the bot (single use, valid until { $expires } UTC) and becomes the owner of { $tenant }.
+staff-cli-no_bot = Could not ask Telegram for the bot's username ({ $error }); the person sends /start { $token } to the bot instead.
 staff-cli-empty = { $tenant } has no staff yet: salesop staff invite --tenant { $tenant } --role owner
 staff-cli-row = { $telegram_user_id }  { $name }{ $username }  { $role }{ $removed }
 staff-cli-gone = {" "}(removed)
-staff-cli-role-changed = { $name } is now { $role }.
+staff-cli-role_changed = { $name } is now { $role }.
 staff-cli-removed = { $name } is removed: { $groups ->
     [one] { $groups } managers' group bans them
    *[other] { $groups } managers' groups ban them

@@ -591,3 +591,40 @@ TOPICS: dict[str, re.Pattern] = {
 def topics(text: str) -> set[str]:
     low = lowered(text)
     return {name for name, pattern in TOPICS.items() if pattern.search(low)}
+
+
+# --------------------------------------------------------------------------------------------- addresses
+
+@dataclass(frozen=True)
+class Address:
+    raw: str
+    street: str  # the street's name, lower case, without its ending («тверск»)
+    number: str  # the house number («12», «12а»)
+
+
+_STREET_KIND = (r"ул\.|улица|улице|улицу|пр-т|просп\.|проспект\w*|пер\.|переул\w*|ш\.|шоссе|б-р|бульвар\w*|"
+                r"наб\.|набережн\w*|пл\.|площад\w*|street|st\.|avenue|ave\.|road|rd\.")
+_ADDRESS_RE = re.compile(
+    rf"(?:\b|(?<=\W))(?:{_STREET_KIND})\s*(?P<name>[А-ЯЁA-Z][\w-]+(?:\s+[А-ЯЁA-Z][\w-]+)?)[,\s]+"
+    rf"(?:д\.\s*|дом\s+)?(?P<number>\d+[а-яa-z]?(?:/\d+)?)\b"
+    rf"|(?P<name2>[А-ЯЁ][\w-]+(?:ая|ой|ий|ый|ого|ей))\s+(?:улиц\w*|ул\.|проспект\w*|шоссе|площад\w*)[,\s]+"
+    rf"(?:д\.\s*|дом\s+)?(?P<number2>\d+[а-яa-z]?)\b")
+
+
+def addresses(text: str) -> list[Address]:
+    """Street addresses: «ул. Тверская, 12», «улица Ленина, д. 5», «Тверская улица, 12», «Main St. 5»."""
+    out = []
+    for match in _ADDRESS_RE.finditer(text):
+        name = match.group("name") or match.group("name2")
+        number = match.group("number") or match.group("number2")
+        word = lowered(name.split()[0])
+        stem_ = re.sub(r"(?:ая|ой|ий|ый|ого|ей|ую|ом|а|у|е|ы)$", "", word) if len(word) > 5 else word
+        out.append(Address(" ".join(match.group(0).split()), stem_, number.lower()))
+    return out
+
+
+def address_in(address: Address, text: str) -> bool:
+    """`text` names the same street and house number."""
+    low = lowered(text)
+    return any(a.street == address.street and a.number == address.number for a in addresses(text)) or bool(
+        re.search(rf"\b{re.escape(address.street)}\w*[,\s]+(?:д\.\s*|дом\s+)?{re.escape(address.number)}\b", low))

@@ -8,7 +8,8 @@
 - Discounts in any form («15%», «-10%», «пятнадцать процентов», «за полцены», «в два раза дешевле», «скидка
   5 000 ₽») against the tenant's switch and maximum; gifts («в подарок», «бесплатно») need the knowledge base.
 - Delivery times, warranty and return periods are compared with the retrieved knowledge base: the same topic, the
-  same city (or a page for the whole country), the same longest term.
+  same city (or a page for the whole country), the same longest term. Street addresses must be the knowledge
+  base's too.
 - Stock figures and in-stock claims against the catalog; template leftovers in any bracket style; the customer's
   language (and no sentence in another); forbidden topics in the reply and in the customer's text; not empty,
   within length bounds.
@@ -434,6 +435,12 @@ def check_reply(reply: str, facts: CheckFacts) -> CheckReport:
     report.add("stock", checker.stock_problems)
     report.add("discount", checker.discount_problems)
     report.add("terms", checker.term_problems)
+
+    # Addresses: a street and house number the knowledge base gives (a pickup point, a shop).
+    report.add("addresses", [
+        t("safety.check.address", facts.locale, address=a.raw) for a in claims.addresses(stripped)
+        if not any(claims.address_in(a, chunk) for chunk in facts.knowledge_texts)
+    ])
 
     # Forbidden topics, in the reply and in what the customer asked.
     reply_stems = [stem(w) for w in words(stripped)]

@@ -29,4 +29,5 @@ safety-check-term-unknown = { $topic ->
     [warranty] warranty period
    *[return] return period
 } “{ $claim }” is not backed by the knowledge base articles found
+safety-check-address = the address “{ $address }” is not in the knowledge base articles found
 safety-check-language-mixed = part of the reply is in another language ({ $language }): “{ $sentence }”

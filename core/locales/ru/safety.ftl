@@ -29,4 +29,5 @@ safety-check-term-unknown = { $topic ->
     [warranty] срок гарантии
    *[return] срок возврата
 } «{ $claim }» не подтверждён найденными статьями базы знаний
+safety-check-address = адреса «{ $address }» нет в найденных статьях базы знаний
 safety-check-language-mixed = часть ответа на другом языке ({ $language }): «{ $sentence }»

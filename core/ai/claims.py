@@ -565,7 +565,8 @@ CITIES: dict[str, str] = {
     "Алматы": r"алматы|almaty",
     "Астана": r"астан[аеуы]\w*|astana",
 }
-_CITY_RES = {city: re.compile(rf"\b(?:{pattern})\b") for city, pattern in CITIES.items()}
+_CITY_NAMES = list(CITIES)
+_CITIES_RE = re.compile("|".join(rf"\b(?P<c{i}>{pattern})\b" for i, pattern in enumerate(CITIES.values())))
 # «Тверская улица» is a street of Moscow, not Tver.
 _STREET_LIKE = re.compile(r"\bтверск\w*\s+(?:ул|улиц|пл)|\b(?:ул|улица|ул\.)\s+\w+")
 
@@ -573,7 +574,7 @@ _STREET_LIKE = re.compile(r"\bтверск\w*\s+(?:ул|улиц|пл)|\b(?:ул
 def places(text: str) -> set[str]:
     low = lowered(text)
     low = _STREET_LIKE.sub(" ", low)
-    return {city for city, pattern in _CITY_RES.items() if pattern.search(low)}
+    return {_CITY_NAMES[int(m.lastgroup[1:])] for m in _CITIES_RE.finditer(low)}
 
 
 # ------------------------------------------------------------------------------------------------ topics

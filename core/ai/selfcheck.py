@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from ..i18n import t
 from . import claims, texts
@@ -95,14 +96,14 @@ class CheckReport:
 
 # ----------------------------------------------------------------------------------------- knowledge base
 
-@dataclass
+@dataclass(frozen=True)
 class KnowledgeSentence:
     text: str
-    stems: set[str]
-    money: set[Decimal]
-    durations: list[claims.Duration]
-    topics: set[str]
-    places: set[str]
+    stems: frozenset[str]
+    money: frozenset[Decimal]
+    durations: tuple[claims.Duration, ...]
+    topics: frozenset[str]
+    places: frozenset[str]
     gift: bool
 
 
@@ -118,23 +119,27 @@ def _split_chunk(chunk: str) -> tuple[str, str]:
 
 
 def knowledge_sentences(knowledge_texts: list[str]) -> list[KnowledgeSentence]:
+    return [k for chunk in knowledge_texts for k in _chunk_sentences(chunk)]
+
+
+@lru_cache(maxsize=4096)
+def _chunk_sentences(chunk: str) -> tuple[KnowledgeSentence, ...]:
+    """A chunk's claims, read once per process: the same policy pages are retrieved for most questions."""
+    heading, body = _split_chunk(chunk)
+    chunk_topics = claims.topics(heading)
+    chunk_places = claims.places(chunk)
     out = []
-    for chunk in knowledge_texts:
-        heading, body = _split_chunk(chunk)
-        chunk_topics = claims.topics(heading)
-        chunk_places = claims.places(chunk)
-        for sentence in _sentences(body):
-            nums = claims.numbers(sentence)
-            sentence_places = claims.places(sentence)
-            out.append(KnowledgeSentence(
-                text=sentence, stems=_topic_stems(sentence),
-                money={m.value for m in claims.money(sentence, nums)},
-                durations=claims.durations(sentence, nums),
-                topics=claims.topics(sentence) | chunk_topics,
-                places=sentence_places or chunk_places,
-                gift=bool(claims.GIFT_WORDS.search(sentence)),
-            ))
-    return out
+    for sentence in _sentences(body):
+        nums = claims.numbers(sentence)
+        out.append(KnowledgeSentence(
+            text=sentence, stems=frozenset(_topic_stems(sentence)),
+            money=frozenset(m.value for m in claims.money(sentence, nums)),
+            durations=tuple(claims.durations(sentence, nums)),
+            topics=frozenset(claims.topics(sentence) | chunk_topics),
+            places=frozenset(claims.places(sentence) or chunk_places),
+            gift=bool(claims.GIFT_WORDS.search(sentence)),
+        ))
+    return tuple(out)
 
 
 def _topic_stems(text_: str) -> set[str]:
@@ -156,9 +161,16 @@ def _same_place(claim_places: set[str], known_places: set[str]) -> bool:
 def products_named(text_: str, products: list[ProductFact]) -> list[ProductFact]:
     """The products a text names best (most name words in common); several when they tie ("наушники")."""
     stems_ = {stem(w) for w in words(text_)}
-    scored = [(name_match(stems_, p.name)[0], p) for p in products]
+    if not stems_:
+        return []
+    scored = [(_name_score(frozenset(stems_), p.name), p) for p in products]
     best = max((score for score, _ in scored), default=0.0)
     return [p for score, p in scored if score > 0 and score == best]
+
+
+@lru_cache(maxsize=65536)
+def _name_score(stems_: frozenset[str], name: str) -> float:
+    return name_match(set(stems_), name)[0]
 
 
 def _catalog_prices(products: list[ProductFact]) -> set[Decimal]:

@@ -49,7 +49,7 @@ class SettingsAction(CallbackData, prefix="cfg"):
 
 
 class SettingsForm(StatesGroup):
-    hours = State()  # data: tenant_id, chat_id, message_id (the panel to edit)
+    hours = State()  # data: tenant_id, chat_id, message_id (the panel to edit), thread_id (where it is)
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -57,6 +57,15 @@ class SettingsForm(StatesGroup):
 
 def _private(chat: Chat) -> bool:
     return chat.type == "private"
+
+
+def _thread(message: Message) -> int | None:
+    return message.message_thread_id if message.is_topic_message else None
+
+
+async def _in_prompt_thread(message: Message, state: FSMContext) -> bool:
+    """The hours are read only where the prompt is: a reply typed meanwhile in a customer's topic is a reply."""
+    return (await state.get_data()).get("thread_id") == _thread(message)
 
 
 async def _members(session: AsyncSession, user: User) -> list[Membership]:
@@ -187,7 +196,7 @@ async def _refuse_in_chat(session: AsyncSession, after_commit: AfterCommit, mess
         after_commit.append(lambda: message.answer(text[:TEXT_LIMIT]))
     elif group is not None:
         await ws.notice(session, group, key="refusal", params={"text": text}, reply_to=message.message_id,
-                        thread_id=message.message_thread_id if message.is_topic_message else None)
+                        thread_id=_thread(message))
     else:
         await ws.notice_chat(session, message.chat.id, key="refusal", params={"text": text},
                              reply_to=message.message_id)
@@ -237,7 +246,8 @@ def router() -> Router:
         if action == "hours_text":
             tenant = await session.get(Tenant, member.tenant_id)
             await state.set_state(SettingsForm.hours)
-            await state.set_data({"tenant_id": member.tenant_id, "chat_id": chat.id, "message_id": panel.message_id})
+            await state.set_data({"tenant_id": member.tenant_id, "chat_id": chat.id, "message_id": panel.message_id,
+                                  "thread_id": _thread(panel)})
             text, keyboard = _prompt(member, tenant.timezone)
         else:
             if action == "cancel":
@@ -261,7 +271,7 @@ def router() -> Router:
 
         after_commit.append(show)
 
-    @r.message(SettingsForm.hours, F.text, ~F.text.startswith("/"))
+    @r.message(SettingsForm.hours, F.text, ~F.text.startswith("/"), _in_prompt_thread)
     async def hours_as_text(message: Message, session: AsyncSession, after_commit: AfterCommit, state: FSMContext,
                             bot: Bot, group: ManagerGroup | None = None) -> None:
         data = await state.get_data()

@@ -269,3 +269,20 @@ async def test_hours_by_text_in_the_group(desk: Desk):
     assert "пн-сб 10:00-20:00, вс выходной" in panel["text"]
     sent = [m for m in desk.sb.chat(chat_id)["messages"] if m["text"] == "пн-сб 10:00-20:00"]
     assert sent[0]["reactions"]  # acknowledged with a reaction, not another message
+
+
+async def test_a_reply_in_a_customer_topic_while_the_prompt_waits_goes_to_the_customer(desk: Desk):
+    owner, chat_id = desk.owner, desk.group_chat_id
+    anna = desk.customer()
+    received = await desk.customer_writes(anna, "Здравствуйте! Вы работаете в субботу?")
+    await desk.settle()
+    topic = await desk.topic(received.dialog_id)
+    [panel] = await write(desk, owner, chat_id, "/settings")
+    await press(desk, owner, chat_id, panel, cfg(desk.tenant_id, "hours_text"))
+
+    await desk.write(owner, "пн-сб 10:00-20:00", thread_id=topic.thread_id)  # answering the customer meanwhile
+
+    assert [m["text"] for m in desk.customer_chat(anna)] == ["пн-сб 10:00-20:00"]
+    assert (await tenant(desk)).working_hours["sun"] == ["09:00", "21:00"]
+    await write(desk, owner, chat_id, "пн-сб 10:00-20:00")  # in General, where the prompt is: read as hours
+    assert "sun" not in (await tenant(desk)).working_hours

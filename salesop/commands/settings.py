@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.errors import UserError
 from core.i18n import normalize, t
 from core.services import tenant_settings as ts
 from core.services import tenants as tenant_service
@@ -68,15 +67,13 @@ async def cmd_show(settings: Settings, args) -> int:
 
 
 async def cmd_set(settings: Settings, args) -> int:
+    # A refusal (ts.SettingsError) reaches salesop.cli.main, which prints it as one line in the CLI's language.
     locale = settings.language
-    try:
-        assignments = ts.parse_assignments(args.pairs)
-        async with app_context(settings, run_migrations=True) as ctx:
-            async with ctx.db.unit_of_work() as session:
-                tenant = await tenant_service.get_tenant(session, args.tenant)
-                changes = await ts.update_from_text(session, tenant.id, assignments, secrets=ctx.secrets, via="cli")
-    except ts.SettingsError as error:
-        raise UserError(error.text(locale)) from None
+    assignments = ts.parse_assignments(args.pairs)
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            changes = await ts.update_from_text(session, tenant.id, assignments, secrets=ctx.secrets, via="cli")
     if args.json:
         print_json({c.key: {"old": c.old, "new": c.new} for c in changes})
     elif not changes:

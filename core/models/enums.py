@@ -32,6 +32,7 @@ class ChannelKind(str, enum.Enum):
     TELEGRAM_ACCOUNT = "telegram_account"
     VK_COMMUNITY = "vk_community"
     VK_USER = "vk_user"
+    TELEGRAM_BUSINESS = "telegram_business"  # the shop's account connected to the bot (Telegram Business, Bot API 7.2+)
 
 
 class ChannelStatus(str, enum.Enum):

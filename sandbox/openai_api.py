@@ -1,4 +1,4 @@
-"""OpenAI-compatible stand-in: /v1/chat/completions, /v1/embeddings, /v1/models.
+"""OpenAI-compatible stand-in: /v1/chat/completions, /v1/embeddings, /v1/audio/transcriptions, /v1/models.
 
 The real ``openai.AsyncOpenAI(base_url="http://127.0.0.1:PORT/v1")`` works against it unmodified. Wire
 shapes follow the OpenAI API reference (https://platform.openai.com/docs/api-reference): the chat
@@ -42,6 +42,17 @@ CHAT_MODELS = (
 EMBEDDING_MODELS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
 MAX_EMBEDDING_INPUTS = 2048
 CACHE_MIN_TOKENS, CACHE_STEP = 1024, 128
+TRANSCRIPTION_MODELS = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+
+
+def _audio_seconds(audio: bytes) -> float:
+    """Seconds of an Ogg/Opus stream (the granule position of its last page, 48 kHz), else ~16 kB a second."""
+    at = audio.rfind(b"OggS")
+    if audio.startswith(b"OggS") and 0 <= at and len(audio) >= at + 14:
+        granule = struct.unpack("<q", audio[at + 6:at + 14])[0]
+        if granule > 0:
+            return round(granule / 48_000, 2)
+    return round(max(1, len(audio)) / 16_000, 2)
 
 
 def count_tokens(text: str) -> int:
@@ -209,12 +220,15 @@ class OpenAISandbox:
         self._rules: list[_Rule] = []
         self._failures: deque[_Failure] = deque()
         self._prefix_cache: set[bytes] = set()
+        self.transcripts: dict[str, tuple[str, str]] = {}  # SHA-256 of audio → (text, language)
         self.reset()
         self.app = web.Application(middlewares=[self._middleware])
         self.app.on_response_prepare.append(self._stamp)
         self.app.add_routes([
             web.post("/v1/chat/completions", self._chat),
             web.post("/v1/embeddings", self._embeddings),
+            web.post("/v1/audio/transcriptions", self._transcriptions),
+            web.post("/_sandbox/transcripts", self._ctl_transcript),
             web.get("/v1/models", self._list_models),
             web.get("/v1/models/{model}", self._get_model),
             web.post("/_sandbox/script", self._ctl_script),
@@ -242,7 +256,15 @@ class OpenAISandbox:
         (429 carries retry-after headers and the rate_limit_exceeded body). A status below 400 only delays."""
         self._failures.append(_Failure(status, times, delay, retry_after))
 
+    def register_transcript(self, audio: bytes, text: str, *, language: str = "ru") -> str:
+        """What /v1/audio/transcriptions hears in these exact bytes (keyed by their SHA-256, which it returns).
+        Audio never registered is heard as silence: an empty text, as Whisper answers for noise."""
+        digest = hashlib.sha256(audio).hexdigest()
+        self.transcripts[digest] = (text, language)
+        return digest
+
     def reset(self) -> None:
+        self.transcripts.clear()
         self.requests.clear()
         self._script.clear()
         self._rules.clear()
@@ -265,6 +287,11 @@ class OpenAISandbox:
                        retry_after=body.get("retry_after", 0.05))
         return web.json_response({"ok": True})
 
+    async def _ctl_transcript(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.transcripts[body["sha256"]] = (body["text"], body.get("language", "ru"))
+        return web.json_response({"ok": True})
+
     async def _ctl_requests(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": self.requests})
 
@@ -283,7 +310,9 @@ class OpenAISandbox:
             return await handler(request)
         try:
             self._authenticate(request.headers.get("Authorization", ""))
-            if request.method == "POST":
+            if request.method == "POST" and request.content_type == "multipart/form-data":
+                pass  # an upload (audio transcriptions): its handler reads the form
+            elif request.method == "POST":
                 try:
                     body = await request.json()  # the body is read once and cached
                 except ValueError:
@@ -536,6 +565,58 @@ class OpenAISandbox:
         return response
 
     # -- embeddings --------------------------------------------------------------------------------------
+
+    async def _transcriptions(self, request: web.Request) -> web.Response:
+        """https://platform.openai.com/docs/api-reference/audio/createTranscription: multipart form with `file` and
+        `model`; response_format json (default: {"text", "usage": {"type": "duration", "seconds"}}), text,
+        verbose_json (with duration, language and one segment) or srt/vtt (one cue). The text is what
+        register_transcript set for these bytes; the duration is read from the Ogg/Opus stream (or estimated)."""
+        if request.content_type != "multipart/form-data":
+            raise APIError(400, "Invalid Content-Type header (application/json), expected multipart/form-data.")
+        form = await request.post()
+        upload, model = form.get("file"), form.get("model")
+        self.requests.append({"path": request.path, "model": model, "language": form.get("language"),
+                              "response_format": form.get("response_format"),
+                              "file_name": getattr(upload, "filename", None)})
+        await self._inject_failure({"model": model})
+        if not isinstance(upload, web.FileField):
+            raise APIError(400, "Missing required parameter: 'file'.", param="file", code="missing_required_parameter")
+        if model not in TRANSCRIPTION_MODELS:
+            raise APIError(404, f"The model `{model}` does not exist or you do not have access to it.",
+                           code="model_not_found")
+        audio = upload.file.read()
+        if not audio:
+            raise APIError(400, "Audio file might be corrupted or unsupported", param="file", code="invalid_value")
+        text, language = self.transcripts.get(hashlib.sha256(audio).hexdigest(), ("", "ru"))
+        seconds = _audio_seconds(audio)
+        fmt = form.get("response_format") or "json"
+        self.usage_totals["requests"] += 1
+        if fmt == "text":
+            return web.Response(text=text + "\n", content_type="text/plain")
+        if fmt in ("srt", "vtt"):
+            stamp = f"00:00:00{',' if fmt == 'srt' else '.'}000 --> 00:00:{min(59, math.ceil(seconds)):02d}" \
+                    f"{',' if fmt == 'srt' else '.'}000"
+            body = f"1\n{stamp}\n{text}\n" if fmt == "srt" else f"WEBVTT\n\n{stamp}\n{text}\n"
+            return web.Response(text=body, content_type="text/plain")
+        if fmt == "verbose_json":
+            return web.json_response({
+                "task": "transcribe", "language": language, "duration": seconds, "text": text,
+                "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": seconds, "text": text, "tokens": [],
+                              "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0,
+                              "no_speech_prob": 0.01 if text else 0.9}],
+                "usage": {"type": "duration", "seconds": math.ceil(seconds)}})
+        if fmt != "json":
+            raise APIError(400, f"Invalid value: '{fmt}'. Supported values are: 'json', 'text', 'srt', "
+                                "'verbose_json', and 'vtt'.", param="response_format", code="invalid_value")
+        if model == "whisper-1":
+            usage = {"type": "duration", "seconds": math.ceil(seconds)}
+        else:  # gpt-4o(-mini)-transcribe bill audio tokens
+            audio_tokens = math.ceil(seconds * 10)
+            output = count_tokens(text) if text else 0
+            usage = {"type": "tokens", "input_tokens": audio_tokens, "output_tokens": output,
+                     "total_tokens": audio_tokens + output,
+                     "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": 0}}
+        return web.json_response({"text": text, "usage": usage})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()

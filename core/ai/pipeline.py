@@ -53,6 +53,7 @@ from .providers import AIProviders, AIUnavailable, model_of, provider_of
 from .retrieval import Hit, ProductFact, hybrid_search, product_name_hits, products_named_in_text, rank_products
 from .selfcheck import CheckFacts, check_reply
 from .spend import Usage, record_usage
+from .transcribe import TRANSCRIBE_VOICE, awaiting_transcript, heard_text, unheard
 from .textutil import detect_language, format_price
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ REEMBED_STALE = "reembed_stale"
 # How often a process looks for chunks made by another embedder (after the provider changed) per tenant.
 STALE_CHECK_INTERVAL = 3600.0
 SEND_CUSTOMER_MESSAGE = "send_customer_message"
+AWAITING_TRANSCRIPT = "waiting for the voice message's transcript"
 
 RECENT_MESSAGES = 12
 RETRIEVE_LIMIT = 12
@@ -151,7 +153,7 @@ def _chat_role(message: Message) -> str:
 
 
 def _content(message: Message) -> str:
-    return message.text.strip() or "[вложение без текста]"
+    return heard_text(message) or "[вложение без текста]"
 
 
 class SuggestionPipeline:
@@ -199,6 +201,8 @@ class SuggestionPipeline:
         async with self.db.unit_of_work() as session:
             snapshot, skipped = await self._snapshot(session, message_id)
             if snapshot is None:
+                if skipped == AWAITING_TRANSCRIPT:  # drafted again by the transcription task, once it is kept
+                    return PipelineResult(skipped=skipped, follow_ups=[(TRANSCRIBE_VOICE, {"message_id": message_id})])
                 return PipelineResult(skipped=skipped)
             # A newer customer message supersedes automatic replies still waiting to leave: this draft answers
             # the whole burst instead.
@@ -268,6 +272,8 @@ class SuggestionPipeline:
             return None, "not a live customer message"
         if await session.scalar(select(exists().where(Suggestion.message_id == message_id))):
             return None, "already drafted"
+        if await awaiting_transcript(session, message):
+            return None, AWAITING_TRANSCRIPT  # a voice message: the draft answers what it says, once transcribed
         dialog = await session.get(Dialog, message.dialog_id)
         if dialog.ai_mode == AIMode.OFF:
             return None, "AI is off for this dialog"
@@ -292,8 +298,11 @@ class SuggestionPipeline:
         for m in reversed(tail):
             if m.direction != Direction.IN:
                 break
-            if m.text.strip():
-                burst.append(m.text.strip())
+            if unheard(m):
+                # A voice message nobody could transcribe: the AI does not answer what it has not heard.
+                return None, "a voice message that could not be transcribed"
+            if heard_text(m):
+                burst.append(heard_text(m))
         burst.reverse()
         customer_text = "\n".join(burst)
         if tail and tail[-1].direction != Direction.IN:

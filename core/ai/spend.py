@@ -18,7 +18,7 @@ from ..models import AIUsage, UsagePurpose
 
 log = logging.getLogger(__name__)
 
-PER_UNITS = Decimal(1_000_000)  # the price table is USD per 1M tokens (or characters for TTS)
+PER_UNITS = Decimal(1_000_000)  # the price table is USD per 1M tokens (characters for TTS, seconds for transcription)
 ZERO = Decimal(0)
 
 PriceTable = dict[str, dict[str, Decimal]]
@@ -35,6 +35,9 @@ class Usage:
     completion_tokens: int = 0
     cached_tokens: int = 0  # part of prompt_tokens billed at the cached rate
     characters: int = 0  # TTS
+    # Transcription: seconds of audio, priced like characters ("input" per 1M units: whisper-1 is $0.006 a minute,
+    # 100 per 1M seconds) and kept in the same units column, AIUsage.characters, on its own model's rows.
+    seconds: int = 0
 
 
 def model_prices(price_table: PriceTable, model: str) -> dict[str, Decimal] | None:
@@ -61,7 +64,7 @@ def cost_of(usage: Usage, price_table: PriceTable) -> Decimal:
         uncached * input_price
         + usage.cached_tokens * cached_price
         + usage.completion_tokens * output_price
-        + usage.characters * input_price
+        + (usage.characters + usage.seconds) * input_price
     )
     return units / PER_UNITS
 
@@ -71,7 +74,8 @@ async def record_usage(session: AsyncSession, price_table: PriceTable, usage: Us
     row = AIUsage(
         tenant_id=tenant_id, dialog_id=dialog_id, purpose=usage.purpose, provider=usage.provider, model=usage.model,
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        cached_tokens=usage.cached_tokens, characters=usage.characters, cost_usd=cost_of(usage, price_table),
+        cached_tokens=usage.cached_tokens, characters=usage.characters + usage.seconds,
+        cost_usd=cost_of(usage, price_table),
     )
     session.add(row)
     return row

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
@@ -24,6 +24,7 @@ from core.permissions import Permission
 from core.services import staff
 from core.services.staff import Membership, StaffError
 
+from .. import commands as command_menus
 from ..middlewares import AfterCommit
 from ..runtime import BotRuntime
 
@@ -187,7 +188,7 @@ def router() -> Router:
     r.callback_query.filter(F.message.chat.type == "private")
 
     @r.message(CommandStart(deep_link=True))
-    async def join(message: Message, command: CommandObject, session: AsyncSession,
+    async def join(message: Message, command: CommandObject, session: AsyncSession, bot: Bot, runtime: BotRuntime,
                    after_commit: AfterCommit) -> None:
         user = message.from_user
         joined, error = await _attempt(session, lambda: staff.claim_invitation(
@@ -197,6 +198,12 @@ def router() -> Router:
             _reply(after_commit, message, _refusal(error, i18n.normalize(user.language_code)))
             return
         _reply(after_commit, message, _welcome(joined))
+        # The newcomer's own command menu and Mini App button, at once rather than at their next command: what every
+        # business they now work for allows them, in their language.
+        members = await staff.memberships(session, user.id)
+        permissions = frozenset(p for m in members for p in m.permissions)
+        chat_id, locale, url = message.chat.id, joined.locale, runtime.platform.webapp_url
+        after_commit.append(lambda: command_menus.set_chat_menu(bot, chat_id, permissions, locale, url))
 
     @r.message(Command("invite"))
     async def invite(message: Message, session: AsyncSession, after_commit: AfterCommit) -> None:

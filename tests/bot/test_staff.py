@@ -4,12 +4,16 @@ access everywhere at once and is banned from the group."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.runtime import BotRuntime
+from bot.setup import build_dispatcher
 from core.models import Dialog, Invitation, StaffMember
 from core.services import staff
+from core.services.readiness import Platform
 from core.services.tenants import create_tenant
 
 from .desk import Desk
@@ -33,6 +37,19 @@ async def _new_tenant(desk: Desk, slug: str, name: str) -> int:
         return tenant.id
 
 
+def _chat_menu(desk: Desk, user: dict) -> dict[str, str]:
+    """The commands the bot set for this person's private chat: command → description."""
+    listed = desk.sb.commands.get(json.dumps([{"type": "chat", "chat_id": user["id"]}, ""], sort_keys=True))
+    return {c["command"]: c["description"] for c in listed or []}
+
+
+def _with_mini_app(desk: Desk, url: str) -> None:
+    """The bot as it runs when SALESOP_WEBAPP_URL is set (bot.commands.start_up fills the runtime's platform)."""
+    runtime = BotRuntime(db=desk.db, bot_id=desk.sb.bot_user_id, bot_username=desk.sb.bot_user["username"],
+                         wake_dispatcher=desk.outbox.wake, platform=Platform(webapp_url=url))
+    desk.dp = build_dispatcher(runtime)
+
+
 async def _staff_count(desk: Desk) -> int:
     async with desk.db.unit_of_work() as session:
         return (await session.execute(select(func.count(StaffMember.id)))).scalar_one()
@@ -53,6 +70,10 @@ async def test_the_owner_claims_a_new_business_in_their_language(desk: Desk):
         assert ("Управление темами" if language == "ru" else "Manage topics") in answer["text"]
         member = await staff_member(desk, tenant_id, person)
         assert (member.role.code, member.is_active, member.locale) == ("owner", True, language[:2])
+        # Their own menu is there at once, in their language, before they type anything else.
+        own = _chat_menu(desk, person)
+        assert {"invite", "staff", "status", "settings", "connect_telegram"} <= set(own)
+        assert own["help"] == ("ваши команды" if language == "ru" else "your commands")
         assert (member.name, member.username) == (f"Owner of {slug} Last", f"{slug}_owner")
         async with desk.db.unit_of_work() as session:
             stored = (await session.execute(select(Invitation).where(Invitation.tenant_id == tenant_id))).scalar_one()
@@ -107,11 +128,17 @@ async def test_the_owner_invites_a_manager_who_joins(desk: Desk):
         assert stored.expires_at - datetime.now(UTC) > timedelta(days=6, hours=23)
 
     newcomer = desk.sb.create_user("Ivan", "Petrov", username="ivan_new", language_code="en")
+    _with_mini_app(desk, "https://app.shop.example")
+    assert _chat_menu(desk, newcomer) == {} and newcomer["id"] not in desk.sb.menu_buttons
     [welcome] = await say(desk, newcomer, f"/start {token}")
     assert "Welcome to Магазин! Your role: Manager." in welcome["text"]
     assert "managers' group" in welcome["text"]
     member = await staff_member(desk, desk.tenant_id, newcomer)
     assert (member.role.code, member.locale, member.is_active) == ("manager", "en", True)
+    # The join set the newcomer's private chat: a manager's commands in English and the Mini App button.
+    assert set(_chat_menu(desk, newcomer)) == {"start", "help", "language"}
+    assert desk.sb.menu_buttons[newcomer["id"]] == {
+        "type": "web_app", "text": "Dashboard", "web_app": {"url": "https://app.shop.example/"}}
     [invited] = await events(desk, "staff_invited")
     assert (invited.actor_staff_id, invited.payload["role"], invited.payload["via"]) == (owner_id, "manager", "bot")
     [joined] = await events(desk, "staff_joined")

@@ -76,6 +76,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("close", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.close"),
     Command("reopen", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.reopen"),
     Command("delete", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.delete"),
+    Command("voice", Where.TOPIC, P.MANAGE_CONVERSATIONS, "voice.cmd"),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 

@@ -24,6 +24,7 @@ from salesop.context import AppContext
 from salesop.runner import announce
 
 from .commands import start_up
+from .handlers.voice import task_handlers as voice_tasks
 from .runtime import BotRuntime
 from .setup import build_dispatcher
 from .surface import TelegramManagerSurface, make_bot
@@ -72,6 +73,7 @@ def task_handlers(ctx: AppContext, wake) -> dict:
         inbox.MIRROR_EDIT: unit(lambda s, message_id: ws.mirror_change(s, message_id)),
         inbox.REFRESH_CARDS: unit(lambda s, suggestion_ids: ws.refresh_cards(s, suggestion_ids)),
         POST_SUGGESTION_CARD: unit(lambda s, suggestion_id: ws.post_suggestion_card(s, suggestion_id)),
+        **voice_tasks(ctx, wake),  # the shop's voice (previews) and customers' voice messages (transcripts)
     }
 
 

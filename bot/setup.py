@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
-from .handlers import cards, groups, private, sent, settings, staff, topics
+from .handlers import cards, groups, private, sent, settings, staff, topics, voice
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -30,6 +30,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispa
         dp.include_router(connect_telegram.router(services["telegram_login"]))
     # Edits and /delete of replies that went to customers (before topics: its catch-all swallows other commands).
     dp.include_router(sent.router())
+    dp.include_router(voice.router(services))  # the shop's voice: /voice, a manager's voice, previews (before topics)
     # Commands in topics, then card edits, then plain replies to customers (last: it takes any topic message).
     dp.include_router(topics.router())
     return dp

@@ -27,6 +27,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     InputMediaAudio,
     InputMediaDocument,
     InputMediaPhoto,
@@ -37,6 +39,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from core.i18n import t
 from core.ports import Delivery, DeliveryError
 from core.settings import Settings
 
@@ -251,11 +254,30 @@ class TelegramManagerSurface:
             return render.inbox(data, self.locale)
         if view == "escalation":
             return render.escalation(data, self.locale)
+        if view in ("keyed", "voice"):
+            return self._keyed(data)
         raise DeliveryError(f"unknown view {view!r}", permanent=True, code="unknown_view")
+
+    def _keyed(self, data: dict) -> render.Rendered:
+        """A text of another area named by its key ({key, params, buttons: rows of {key, data}}): params are
+        escaped, buttons are callback buttons labelled by their keys."""
+        params = {k: esc(v) if isinstance(v, str) else v for k, v in (data.get("params") or {}).items()}
+        rows = [[InlineKeyboardButton(text=t(b["key"], self.locale), callback_data=b["data"]) for b in row]
+                for row in data.get("buttons") or []]
+        return render.Rendered(t(data["key"], self.locale, **params),
+                               InlineKeyboardMarkup(inline_keyboard=rows) if rows else None)
 
     async def _send_view(self, p: dict, chat_id: int, thread_id: int | None, sent: _Sent) -> None:
         if p["view"] == "mirror":
             await self._send_mirror(chat_id, thread_id, p["data"]["messages"], sent, p.get("reply_to"))
+            return
+        if p["view"] == "voice":  # a stored OGG/Opus file as a voice note, its caption and buttons
+            rendered = self.render("voice", p["data"])
+            message = await self.bot.send_voice(
+                chat_id=chat_id, message_thread_id=thread_id,
+                voice=FSInputFile(p["data"]["path"], filename="voice.ogg"), caption=rendered.text[:CAPTION_LIMIT],
+                parse_mode="HTML", reply_markup=rendered.markup, reply_parameters=self._reply(p.get("reply_to")))
+            sent.add(message)
             return
         rendered = self.render(p["view"], p["data"])
         await self._send_text(chat_id, thread_id, rendered.text, sent, rendered.markup, p.get("reply_to"))

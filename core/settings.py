@@ -86,6 +86,8 @@ class AISettings(BaseSettings):
             "text-embedding-3-large": {"input": Decimal("0.13"), "cached": Decimal("0"), "output": Decimal("0")},
             # ElevenLabs bills characters: USD per 1M characters.
             "eleven_multilingual_v2": {"input": Decimal("180"), "cached": Decimal("0"), "output": Decimal("0")},
+            # Transcription bills seconds of audio: USD per 1M seconds ($0.006 a minute).
+            "whisper-1": {"input": Decimal("100"), "cached": Decimal("0"), "output": Decimal("0")},
         },
         description="JSON: model → USD per 1M tokens (input, cached, output); TTS models per 1M characters.",
     )

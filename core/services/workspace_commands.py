@@ -50,6 +50,7 @@ from ..models import (
     TopicMessage,
     TopicMessageKind,
 )
+from ..media import MediaStore
 from ..ports import Delivery, DeliveryError
 from . import sent_replies
 from . import workspace as ws
@@ -120,6 +121,8 @@ class WorkspaceCommands:
             if head.destination.startswith("channel:"):
                 return Call("gateway", head.kind, head.payload, channel_id=channel_id_of(head.destination),
                             chat_id=str(head.payload.get("chat_id")), idempotency_key=head.idempotency_key)
+            if head.payload.get("topic_id") and head.payload.get("view"):
+                return await self._area_post(session, head)
             return Call("surface", head.kind, head.payload)
         return await method(session, commands)
 
@@ -138,6 +141,20 @@ class WorkspaceCommands:
             "chat_id": group.chat_id, "thread_id": topic.thread_id, "topic": self._topic_info(topic),
             "view": view, "data": data, "reply_to": reply_to,
         })
+
+    async def _area_post(self, session: AsyncSession, command: OutboxCommand) -> Call:
+        """A post of another area into a dialog's topic ({topic_id, view, data, reply_to | reply_to_message}, e.g.
+        core.services.voice): the topic as it is now, replying to the post of a customer's message when one is named,
+        a stored file (data.storage_key) given by its path in the media store."""
+        p = command.payload
+        topic, _ = await self._topic(session, command)
+        reply_to = p.get("reply_to")
+        if reply_to is None and p.get("reply_to_message"):
+            reply_to = await self._mirror_of(session, topic, p["reply_to_message"])
+        data = dict(p.get("data") or {})
+        if data.get("storage_key"):
+            data["path"] = str(MediaStore(self.media_root).path_of(data["storage_key"]))
+        return await self._post(session, command, p["view"], data, reply_to=reply_to)
 
     async def _prepare_create_topic(self, session, commands):
         topic, group = await self._topic(session, commands[0])

@@ -828,6 +828,18 @@ async def _after_manager_answer(session: AsyncSession, dialog: Dialog, *, except
             if suggestion is not None and suggestion.state == SuggestionState.PENDING:
                 suggestion.state = SuggestionState.OUTDATED
                 await queue_card_edit(session, suggestion_id)
+    # Any other draft still waiting on its card answered a moment a person has now answered: sending it as well
+    # would give the customer a second, overlapping answer. Its card loses its buttons.
+    await session.flush()
+    earlier = (await session.execute(
+        update(Suggestion)
+        .where(Suggestion.dialog_id == dialog.id, Suggestion.state == SuggestionState.PENDING)
+        .values(state=SuggestionState.OUTDATED)
+        .returning(Suggestion.id)
+        .execution_options(synchronize_session="fetch")
+    )).scalars().all()
+    for suggestion_id in earlier:
+        await queue_card_edit(session, suggestion_id)
     dialog.unread_count = 0
     await session.execute(
         update(Message).where(Message.dialog_id == dialog.id, Message.is_read.is_(False)).values(is_read=True)

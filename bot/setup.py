@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
-from .handlers import cards, groups, private, sent, settings, staff, topics, voice
+from .handlers import business, cards, groups, private, sent, settings, staff, topics
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -22,6 +22,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispa
         cards.router(),  # inline buttons
         staff.router(),  # /start <invitation>, /invite, /staff (before private: a deep link is also a /start)
         settings.router(),  # /settings in private and in groups (this chat receives reports / escalations)
+        business.router(services),  # Telegram Business: the shop's account connected to the bot, its chats
         private.router(),  # /start, /help, /status, /language in private chat
     )
     if "telegram_login" in services:  # private chat: an owner connects a Telegram account (userbots area)
@@ -30,7 +31,6 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispa
         dp.include_router(connect_telegram.router(services["telegram_login"]))
     # Edits and /delete of replies that went to customers (before topics: its catch-all swallows other commands).
     dp.include_router(sent.router())
-    dp.include_router(voice.router(services))  # the shop's voice: /voice, a manager's voice, previews (before topics)
     # Commands in topics, then card edits, then plain replies to customers (last: it takes any topic message).
     dp.include_router(topics.router())
     return dp

@@ -106,14 +106,18 @@ class UserbotGateway:
         self.telegram = telegram  # userbots.telegram.accounts.TelegramAccounts: the connected Telethon clients
         self._vk: dict[int, _VKChannel] = {}
         self._kinds: dict[int, ChannelKind] = {}
+        self.business = TelegramBusinessSender(db, settings, fetch_media)  # Telegram Business channels
 
     async def close(self) -> None:
         for channel in self._vk.values():
             await channel.api.close()
         self._vk.clear()
+        await self.business.close()
 
     async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
         kind = await self._kind(channel_id)
+        if kind == ChannelKind.TELEGRAM_BUSINESS:
+            return await self._scaled(self.business.send(channel_id, chat_id, payload, idempotency_key=idempotency_key))
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             return await self._send_vk(channel_id, chat_id, payload, idempotency_key)
         return await self._scaled(self._telegram().send(channel_id, chat_id, payload, idempotency_key=idempotency_key,
@@ -122,6 +126,9 @@ class UserbotGateway:
     async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
                    previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
         kind = await self._kind(channel_id)
+        if kind == ChannelKind.TELEGRAM_BUSINESS:
+            return await self._scaled(self.business.edit(channel_id, chat_id, external_ids, text,
+                                                         previous_text=previous_text))
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             return await self._edit_vk(channel_id, chat_id, external_ids, text, previous_text, delivered or {})
         return await self._scaled(self._telegram().edit(channel_id, chat_id, external_ids, text,
@@ -129,6 +136,8 @@ class UserbotGateway:
 
     async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
         kind = await self._kind(channel_id)
+        if kind == ChannelKind.TELEGRAM_BUSINESS:
+            return await self._scaled(self.business.delete(channel_id, chat_id, external_ids))
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             return await self._delete_vk(channel_id, chat_id, external_ids)
         return await self._scaled(self._telegram().delete(channel_id, chat_id, external_ids))
@@ -139,6 +148,8 @@ class UserbotGateway:
         Failures are DeliveryError like a send's, but a typing call never marks the channel (flood, revoked): the
         sends that follow find out and say so."""
         kind = await self._kind(channel_id)
+        if kind == ChannelKind.TELEGRAM_BUSINESS:
+            return await self._scaled(self.business.typing(channel_id, chat_id, stop=stop))
         if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
             if stop:
                 return
@@ -291,3 +302,205 @@ class UserbotGateway:
         if code == vk_api.CAPTCHA:
             return DeliveryError(reason, retry_after=self._seconds(60.0), code="captcha")
         return DeliveryError(reason, code=f"vk_{code}")
+
+
+class TelegramBusinessSender:
+    """Replies through a Telegram Business connection: the manager bot writes on behalf of the shop's account
+    (sendMessage and friends with business_connection_id; editMessageText; deleteBusinessMessages; sendChatAction).
+
+    Refused before any call when the connection is disabled or lacks can_reply (codes "business_disconnected",
+    "business_no_reply"); Telegram's own 24-hour rule (BUSINESS_PEER_USAGE_MISSING: the customer has not written in
+    the last 24 hours) is a permanent failure "business_window" — "business_window_userbot" when the same account is
+    connected as a Telegram-account channel too, which could answer instead — and the reply card says why (reason.* texts). With
+    can_read_messages, the customer's newest message is marked read (readBusinessMessage) when a reply leaves: a
+    manager has seen it.
+
+    The Bot API has no idempotency key: each part delivered is remembered by (command key, part) in this process, so
+    a retry after a flood wait or a network error sends only what did not leave; a crash between Telegram's answer
+    and the outbox's record can still repeat a part."""
+
+    MAX_TEXT = 4096
+    REMEMBERED = 10_000  # delivered parts kept for retries
+
+    def __init__(self, db: Database, settings: Settings, fetch_media: MediaFetcher | None = None):
+        self.db = db
+        self.settings = settings
+        self.fetch_media = fetch_media
+        self._bot = None
+        self._delivered: dict[tuple[str, int], int] = {}
+
+    def _client(self):
+        if self._bot is None:
+            from aiogram import Bot
+            from aiogram.client.session.aiohttp import AiohttpSession
+            from aiogram.client.telegram import TelegramAPIServer
+
+            telegram = self.settings.telegram
+            if telegram.bot_token is None:
+                raise DeliveryError("no bot token: Telegram Business channels send through the manager bot",
+                                    retry_after=60.0, code="no_client")
+            self._bot = Bot(telegram.bot_token.get_secret_value(),
+                            session=AiohttpSession(api=TelegramAPIServer.from_base(telegram.telegram_api_url)))
+        return self._bot
+
+    async def close(self) -> None:
+        if self._bot is not None:
+            await self._bot.session.close()
+            self._bot = None
+
+    async def _target(self, channel_id: int, chat_id: str | None = None):
+        from core.services import business
+
+        async with self.db.unit_of_work() as session:
+            return await business.send_target(session, channel_id, chat_id)
+
+    @staticmethod
+    def _refuse(target) -> None:
+        if (refusal := target.refusal) is not None:
+            raise DeliveryError(f"the Telegram Business connection cannot send ({refusal.value})", permanent=True,
+                                code=refusal.value)
+
+    @contextlib.asynccontextmanager
+    async def _errors(self, target, *, change: bool = False):
+        from aiogram.exceptions import (
+            TelegramBadRequest,
+            TelegramForbiddenError,
+            TelegramNetworkError,
+            TelegramRetryAfter,
+            TelegramServerError,
+        )
+
+        try:
+            yield
+        except TelegramRetryAfter as exc:
+            raise DeliveryError(exc.message, retry_after=float(exc.retry_after), code="flood") from None
+        except TelegramBadRequest as exc:
+            text = exc.message or ""
+            if "BUSINESS_PEER_USAGE_MISSING" in text:
+                code = "business_window_userbot" if target.userbot else "business_window"
+            elif "BUSINESS_CONNECTION_INVALID" in text:
+                code = "business_disconnected"
+            elif change and "not found" in text:
+                code = "gone"
+            elif "BUSINESS_PEER_INVALID" in text:
+                code = "forbidden"
+            else:
+                code = "bad_request"
+            raise DeliveryError(text, permanent=True, code=code) from None
+        except TelegramForbiddenError as exc:
+            text = exc.message or ""
+            code = "blocked" if "blocked" in text else "business_no_reply" if "BOT_ACCESS_FORBIDDEN" in text \
+                else "forbidden"
+            raise DeliveryError(text, permanent=True, code=code) from None
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            raise DeliveryError(f"Telegram is unreachable: {exc}", code="network") from None
+
+    async def _read(self, target, chat_id: str) -> None:
+        """readBusinessMessage for the customer's newest message: best effort, never in the way of the reply."""
+        if target.latest_inbound_id is None or not target.may("can_read_messages"):
+            return
+        try:
+            await self._client().read_business_message(business_connection_id=target.connection_id,
+                                                       chat_id=int(chat_id), message_id=target.latest_inbound_id)
+        except Exception as exc:  # a read receipt is a courtesy
+            log.info("channel %s: readBusinessMessage failed: %r", target.channel_id, exc)
+
+    def _remember(self, key: tuple[str, int], message_id: int) -> None:
+        if len(self._delivered) >= self.REMEMBERED:
+            self._delivered.pop(next(iter(self._delivered)))
+        self._delivered[key] = message_id
+
+    async def _media(self, bot, chat_id: int, connection_id: str, item: dict) -> int:
+        from aiogram.types import BufferedInputFile
+
+        kind = item.get("kind") or "document"
+        if item.get("telegram_file_id"):
+            file = item["telegram_file_id"]  # a file this very bot has: sent again without uploading
+        else:
+            if self.fetch_media is None:
+                raise DeliveryError("media cannot be fetched in this process", permanent=True, code="no_media")
+            data = await self.fetch_media(item)
+            file = BufferedInputFile(data, filename=item.get("file_name") or {"photo": "photo.jpg",
+                                                                             "voice": "voice.ogg"}.get(kind, "file"))
+        senders = {"photo": (bot.send_photo, "photo"), "voice": (bot.send_voice, "voice"),
+                   "video": (bot.send_video, "video"), "audio": (bot.send_audio, "audio"),
+                   "video_note": (bot.send_video_note, "video_note"), "sticker": (bot.send_sticker, "sticker")}
+        method, field_name = senders.get(kind, (bot.send_document, "document"))
+        sent = await method(chat_id=chat_id, business_connection_id=connection_id, **{field_name: file})
+        return sent.message_id
+
+    async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
+        target = await self._target(channel_id, chat_id)
+        self._refuse(target)
+        bot = self._client()
+        await self._read(target, chat_id)
+        media = payload.get("media") or []
+        ids: list[int] = []
+        text_ids: list[int] = []
+        calls = 0
+        async with self._errors(target):
+            for n, item in enumerate(media):
+                if (key := (idempotency_key, n)) not in self._delivered:
+                    self._remember(key, await self._media(bot, int(chat_id), target.connection_id, item))
+                    calls += 1
+                ids.append(self._delivered[key])
+            for n, part in enumerate(split_text(payload.get("text") or "", self.MAX_TEXT), start=len(media)):
+                if not part:
+                    continue
+                if (key := (idempotency_key, n)) not in self._delivered:
+                    sent = await bot.send_message(chat_id=int(chat_id), text=part,
+                                                  business_connection_id=target.connection_id)
+                    self._remember(key, sent.message_id)
+                    calls += 1
+                ids.append(self._delivered[key])
+                text_ids.append(self._delivered[key])
+        return Delivery(external_id=str(ids[0]) if ids else None,
+                        extra={"message_ids": [str(i) for i in ids], "text_message_ids": [str(i) for i in text_ids],
+                               "api_calls": max(1, calls)})
+
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None) -> Delivery:
+        from aiogram.exceptions import TelegramBadRequest
+
+        target = await self._target(channel_id)
+        self._refuse(target)
+        plan, parts = edit_plan(external_ids, text, previous_text, self.MAX_TEXT)
+        edited: list[str] = []
+        async with self._errors(target, change=True):
+            for external_id, part in plan:
+                try:
+                    await self._client().edit_message_text(text=part, chat_id=int(chat_id),
+                                                           message_id=int(external_id),
+                                                           business_connection_id=target.connection_id)
+                except TelegramBadRequest as exc:
+                    if "message is not modified" not in (exc.message or ""):
+                        raise
+                edited.append(external_id)
+        return Delivery(external_id=external_ids[0] if external_ids else None,
+                        extra={"edited_ids": edited, "parts": parts, "message_parts": len(external_ids),
+                               "api_calls": max(1, len(plan))})
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        """deleteBusinessMessages (can_delete_sent_messages for the bot's own replies); missing ids are skipped."""
+        target = await self._target(channel_id)
+        if target.refusal is not None and target.refusal.value == "business_disconnected":
+            self._refuse(target)
+        if not external_ids:
+            return Delivery(extra={"deleted_ids": []})
+        if not (target.may("can_delete_sent_messages") or target.may("can_delete_all_messages")):
+            raise DeliveryError("the Telegram Business connection may not delete messages", permanent=True,
+                                code="unsupported")
+        async with self._errors(target, change=True):
+            await self._client().delete_business_messages(business_connection_id=target.connection_id,
+                                                          message_ids=[int(i) for i in external_ids])
+        return Delivery(external_id=external_ids[0], extra={"deleted_ids": list(external_ids)})
+
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        """sendChatAction "typing" in the business chat (~5 s; there is no action to stop it)."""
+        if stop:
+            return
+        target = await self._target(channel_id)
+        self._refuse(target)
+        async with self._errors(target):
+            await self._client().send_chat_action(chat_id=int(chat_id), action="typing",
+                                                  business_connection_id=target.connection_id)

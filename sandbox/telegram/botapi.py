@@ -215,6 +215,8 @@ class BotApi:
     # -------------------------------------------------------------------------------------------- helpers
 
     def _chat(self, p: Params, name: str = "chat_id", *, write: bool = True) -> Chat:
+        if name == "chat_id" and self.sb.business.takes_connection(p):
+            return self.sb.business.chat_for(p, write=write)  # a business account's chat (business.py)
         chat = self.sb.lookup_chat(p.chat_id(name))
         if chat is None:
             raise bad("chat not found")
@@ -432,6 +434,8 @@ class BotApi:
     def _post(
         self, chat: Chat, body: dict, thread: int | None, reply: Record | None, reply_keyboard: dict | None = None
     ) -> Record:
+        if chat.business_owner_id is not None:  # sent on behalf of a business account
+            return self.sb.business.post(chat, body, reply)
         record = self.sb.new_message(chat, self.sb.bot_user, body, thread_id=thread, reply_to=reply)
         record.reply_keyboard = reply_keyboard
         return record
@@ -481,7 +485,7 @@ class BotApi:
             "can_join_groups": True,
             "can_read_all_group_messages": False,  # privacy mode on, as for a new bot
             "supports_inline_queries": False,
-            "can_connect_to_business": False,
+            "can_connect_to_business": self.sb.business.mode,
             "has_main_web_app": False,
         }
 
@@ -764,7 +768,8 @@ class BotApi:
         record = chat.visible(p.int("message_id") or 0)
         if record is None:
             raise bad("message to edit not found")
-        if record.sender_id != self.sb.bot_user_id or record.service:
+        by_bot = (record.msg.get("sender_business_bot") or {}).get("id") == self.sb.bot_user_id
+        if (record.sender_id != self.sb.bot_user_id and not by_bot) or record.service:
             raise bad("message can't be edited")
         return chat, record
 

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from aiohttp import web
 
-from . import control, viewer
+from . import business, control, viewer
 from .botapi import BotApi, Params, TgError, read_params, webhook_reply_params
 from .ratelimit import RateLimiter
 from .state import (
@@ -98,6 +98,7 @@ class TelegramSandbox:
         self._http: aiohttp.ClientSession | None = None
         self._webhook_task: asyncio.Task | None = None
 
+        self.business = business.Business(self)  # business accounts connected to the bot, their chats
         self.api = BotApi(self)
         self.app = self._build_app()
 
@@ -785,6 +786,7 @@ class TelegramSandbox:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         control.setup(app, self)
+        business.setup(app, self)
         viewer.setup(app, self)
 
         async def on_shutdown(_: web.Application) -> None:

@@ -137,6 +137,7 @@ class Chat:
     blocked: bool = False  # private chat: the user blocked the bot
     invite_links: list[dict] = field(default_factory=list)
     last_action: dict | None = None
+    business_owner_id: int | None = None  # a business account's chat with this user (sandbox/telegram/business.py)
 
     @property
     def is_group(self) -> bool:

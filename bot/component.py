@@ -86,6 +86,15 @@ def install(ctx: AppContext) -> None:
         _install_bot(ctx)
 
 
+def fsm_storage(redis_url: str | None):
+    """Conversation state of the bot's prompts: Redis when configured (shared by replicas, kept across restarts)."""
+    if not redis_url:
+        return None
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    return RedisStorage.from_url(redis_url)
+
+
 def _install_bot(ctx: AppContext) -> None:
     settings = ctx.settings
     bot = make_bot(settings)
@@ -109,7 +118,7 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
         me = await bot.get_me()
         runtime = BotRuntime(db=ctx.db, bot_id=me.id, bot_username=me.username, wake_dispatcher=dispatcher.wake)
         await start_up(bot, runtime, ctx.settings)  # command menus; the runtime learns the Mini App URL and AI setup
-        dp = build_dispatcher(runtime, ctx.services)
+        dp = build_dispatcher(runtime, ctx.services, storage=fsm_storage(ctx.settings.redis.redis_url))
         if ctx.settings.telegram.webhook_url:
             await _run_webhook(ctx, bot, dp, stop)
         else:

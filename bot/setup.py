@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
 
 from .handlers import business, cards, groups, private, sent, settings, staff, topics
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
 
-def build_dispatcher(runtime: BotRuntime, services: dict | None = None) -> Dispatcher:
-    """`services` (AppContext.services) lets routers of other areas join when their service runs here."""
+def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
+                     storage: BaseStorage | None = None) -> Dispatcher:
+    """`services` (AppContext.services) lets routers of other areas join when their service runs here. `storage`
+    keeps conversation state (a prompt waiting for typed hours): in memory by default, in Redis when configured, so
+    a second bot process or a restart still knows what a person was asked."""
     services = services or {}
-    dp = Dispatcher()
+    dp = Dispatcher(storage=storage) if storage is not None else Dispatcher()
     dp.update.outer_middleware(UnitOfWorkMiddleware(runtime))
     dp.message.outer_middleware(ActorMiddleware())
     dp.edited_message.outer_middleware(ActorMiddleware())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 
-from .handlers import business, cards, groups, private, sent, settings, staff, topics
+from .handlers import business, cards, groups, private, sent, settings, staff, topics, voice
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -35,6 +35,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
         dp.include_router(connect_telegram.router(services["telegram_login"]))
     # Edits and /delete of replies that went to customers (before topics: its catch-all swallows other commands).
     dp.include_router(sent.router())
+    dp.include_router(voice.router(services))  # the shop's voice: /voice, a manager's voice, previews (before topics)
     # Commands in topics, then card edits, then plain replies to customers (last: it takes any topic message).
     dp.include_router(topics.router())
     return dp

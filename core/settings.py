@@ -119,6 +119,10 @@ class WebAppSettings(BaseSettings):
     webapp_host: str = Field(default="127.0.0.1", description="Address the Mini App / webhook server binds.")
     webapp_port: int = Field(default=8080, description="Port the Mini App / webhook server binds.")
     initdata_ttl: int = Field(default=86400, description="Seconds a Mini App initData stays valid.")
+    miniapp_short_name: str | None = Field(
+        default=None,
+        description="The Mini App's short name registered with @BotFather (/newapp): topic cards then open it signed "
+                    "in through https://t.me/<bot>/<short name>?startapp=dialog_<id>. Unset: a plain link to the page.")
 
 
 class Settings(BaseSettings):

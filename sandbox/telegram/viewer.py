@@ -3,11 +3,15 @@ person can post as a user, press inline buttons and manage topics. All user text
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import time
 from collections.abc import Callable
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from aiohttp import web
 
@@ -270,6 +274,76 @@ reply to # <input name=reply_to size=5> <textarea name=text placeholder='message
     router.add_post("/_viewer/limits", set_limits)
     router.add_get("/_viewer/file/{file_id}", file)
 
+    async def webapp_sdk(request: web.Request) -> web.Response:
+        # What https://telegram.org/js/telegram-web-app.js is to Mini Apps, served where the sandbox runs.
+        return web.Response(text=SDK_FILE.read_text(encoding="utf-8"), content_type="application/javascript",
+                            headers={"Cache-Control": "no-cache"})
+
+    router.add_get("/js/telegram-web-app.js", webapp_sdk)
+
+
+# ------------------------------------------------------------------------------------------- Mini App links
+
+SDK_FILE = Path(__file__).with_name("webapp_sdk.js")  # the WebApp SDK stand-in (window.Telegram.WebApp)
+# https://t.me/<bot>/<app>?startapp=<param>: a Mini App direct link (core.telegram.org/bots/webapps#direct-link-mini-apps)
+DIRECT_LINK = re.compile(r"^https://t\.me/(?P<bot>[A-Za-z0-9_]{4,32})/(?P<app>[A-Za-z0-9_]{3,30})/?(?:\?(?P<query>.*))?$")
+
+
+def register_mini_app(sb: TelegramSandbox, short_name: str, url: str) -> None:
+    """What /newapp at @BotFather does: the bot's Mini App `short_name` opens `url`."""
+    apps = getattr(sb, "mini_apps", None)
+    if apps is None:
+        apps = sb.mini_apps = {}
+    apps[short_name] = url
+
+
+def mini_app_url(sb: TelegramSandbox, short_name: str, user_id: int) -> str | None:
+    """The URL a direct link to the bot's Mini App opens: the one registered under that short name, else the web
+    app the bot put on this person's menu button (the bot's own Mini App)."""
+    registered = (getattr(sb, "mini_apps", None) or {}).get(short_name)
+    if registered:
+        return registered
+    for button in (sb.menu_buttons.get(user_id), sb.menu_buttons.get(None)):
+        if button and button.get("type") == "web_app" and (button.get("web_app") or {}).get("url"):
+            return button["web_app"]["url"]
+    return None
+
+
+def signed_init_data(sb: TelegramSandbox, user_id: int, **extra: str) -> str:
+    """initData for the user with extra fields (start_param, chat_type, chat_instance), signed as Telegram signs it."""
+    fields = dict(parse_qsl(sb.init_data(user_id), keep_blank_values=True))
+    fields.pop("hash", None)
+    fields.update({k: v for k, v in extra.items() if v is not None})
+    check_string = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
+    secret = hmac.new(b"WebAppData", sb.bot_token.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(secret, check_string.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields, quote_via=quote)
+
+
+def direct_link_target(sb: TelegramSandbox, link: str, user_id: int, chat: Chat | None = None) -> str | None:
+    """Where a Telegram client takes this person for a direct link to the sandbox bot's Mini App: the app's URL with
+    the launch parameters in the fragment (tgWebAppData carrying start_param, tgWebAppStartParam, version, platform).
+    None for any other link."""
+    match = DIRECT_LINK.match(link)
+    if match is None or match["bot"].lower() != str(sb.bot_user.get("username", "")).lower():
+        return None
+    url = mini_app_url(sb, match["app"], user_id)
+    if url is None:
+        return None
+    start_param = dict(parse_qsl(match["query"] or "")).get("startapp")
+    chat_instance = None
+    if chat is not None:  # a stable, opaque id of the chat the link was opened from, as Telegram sends it
+        chat_instance = str(int(hashlib.sha256(f"{chat.id}:{user_id}".encode()).hexdigest()[:15], 16))
+    init_data = signed_init_data(sb, user_id, start_param=start_param, chat_type=chat.type if chat else None,
+                                 chat_instance=chat_instance)
+    fragment = {"tgWebAppData": init_data, "tgWebAppVersion": "8.0", "tgWebAppPlatform": "web"}
+    if start_param:
+        fragment["tgWebAppStartParam"] = start_param
+    base = url.split("#", 1)[0]
+    if start_param:
+        base += ("&" if urlsplit(base).query else "?") + urlencode({"tgWebAppStartParam": start_param})
+    return f"{base}#{urlencode(fragment, quote_via=quote)}"
+
 
 def _chat(sb: TelegramSandbox, request: web.Request) -> Chat:
     try:
@@ -355,6 +429,9 @@ def _button_html(
             f"<input type=hidden name=data value='{escape(button['callback_data'])}'><button class=btn>{text}</button></form>"
         )
     if "url" in button:
+        target = direct_link_target(sb, button["url"], user["id"], chat) if user is not None else None
+        if target is not None:  # a direct link to the bot's Mini App: opened signed in, like a client does
+            return f"<a class=btn href='{escape(target)}' target=_blank>{text} ⧉</a>"
         return f"<a class=btn href='{escape(button['url'])}' target=_blank rel=noopener>{text} ↗</a>"
     if "web_app" in button and user is not None:
         # Telegram clients pass initData to a Mini App in the URL fragment as tgWebAppData.

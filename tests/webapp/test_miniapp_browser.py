@@ -1,80 +1,87 @@
-"""The Mini App in headless Chromium, as a staff member opens it from Telegram (initData in the URL hash)."""
+"""The Mini App in headless Chromium, as a staff member opens it from Telegram: the sandbox serves the WebApp SDK
+stand-in, initData arrives in the URL fragment, pages change in place and Telegram's BackButton goes back."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
-
-import pytest
-from aiohttp.test_utils import TestServer
-from playwright.async_api import async_playwright
-from pydantic import SecretStr
 
 from core import inbox
 from core.inbox import InboundMessage, Sender
 from core.models import ChannelAccount, ChannelKind, StaffMember
 from core.services.tenants import create_tenant, role_by_code
 from sandbox.telegram import TelegramSandbox
-from webapp.server import build_app
+from sandbox.telegram.viewer import direct_link_target
+
+from .browser import miniapp_browser
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def chromium_path() -> str:
-    path = shutil.which("chromium")
-    if path is None and shutil.which("apt-get"):
-        # A fresh machine: Debian's Chromium (Playwright's own browser download is not reachable here).
-        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, capture_output=True)
-        path = shutil.which("chromium")
-    if path is None:
-        raise RuntimeError("Chromium is needed for the browser tests: apt-get install chromium")
-    return path
-
-
-class Ctx:
-    def __init__(self, settings, db):
-        self.settings, self.db, self.embedded = settings, db, False
-
-
-async def test_manager_opens_dialog_list_and_history(db, settings, tmp_path):
-    tg = TelegramSandbox()
-    settings.telegram.bot_token = SecretStr(tg.bot_token)
-    manager = tg.create_user("Иван")["id"]
+async def _shop(db, tg: TelegramSandbox, people: dict[str, str]) -> dict:
+    ids = {name: tg.create_user(name, language_code=lang)["id"] for name, lang in people.items()}
     async with db.unit_of_work() as session:
         tenant = await create_tenant(session, slug="shop", name="Shop")
-        session.add(StaffMember(tenant_id=tenant.id, role_id=(await role_by_code(session, tenant.id, "manager")).id,
-                                telegram_user_id=manager, name="Иван"))
+        for name, lang in people.items():
+            role = "owner" if name.startswith("Ольга") or name == "Olga" else "manager"
+            session.add(StaffMember(tenant_id=tenant.id, role_id=(await role_by_code(session, tenant.id, role)).id,
+                                    telegram_user_id=ids[name], name=name, locale=lang))
         channel = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.VK_COMMUNITY, external_id="1", title="VK")
         session.add(channel)
         await session.flush()
         for i, text in enumerate(["Здравствуйте! <script>alert(1)</script>", "Сколько стоит чайник?"]):
-            await inbox.receive(session, InboundMessage(
+            got = await inbox.receive(session, InboundMessage(
                 channel_id=channel.id, external_chat_id="501", external_id=str(i), text=text,
                 sent_at=T0 + timedelta(minutes=i),
                 sender=Sender("501", "Анна", "Петрова", profile_url="https://vk.com/id501")))
+    return {"ids": ids, "dialog": got.dialog_id, "tenant": tenant.id}
 
-    server = TestServer(build_app(Ctx(settings, db)), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=chromium_path(), args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-            page = await browser.new_page()
-            hash_ = "#tgWebAppData=" + quote(tg.init_data(manager), safe="")
-            await page.goto(f"http://127.0.0.1:{server.port}/{hash_}")
-            await page.wait_for_selector("a.dialog")
-            item = await page.inner_text("a.dialog")
-            assert "Анна Петрова" in item and "2" in item  # name and unread badge
-            await page.click("a.dialog")
-            await page.wait_for_selector(".msg")
-            texts = await page.locator(".msg").all_inner_texts()
-            assert "<script>alert(1)</script>" in texts[0]  # shown as text, never executed
-            assert "Сколько стоит чайник?" in texts[1]
-            assert "vk.com/id501" not in await page.inner_text("#customer")  # hidden from managers
-            await page.screenshot(path=str(tmp_path / "miniapp.png"), full_page=True)
-            await browser.close()
-    finally:
-        await server.close()
+
+async def test_manager_opens_dialog_list_and_history_and_goes_back(db, settings):
+    tg = TelegramSandbox()
+    shop = await _shop(db, tg, {"Иван": "ru"})
+    async with miniapp_browser(db, settings, tg) as mb:
+        page = await mb.open(shop["ids"]["Иван"])
+        # the SDK is the sandbox's stand-in, found through the Bot API URL; theme colours are applied
+        sdk = await page.evaluate("document.querySelector('script[src$=\"/js/telegram-web-app.js\"]').src")
+        assert sdk == mb.telegram_url + "/js/telegram-web-app.js"
+        assert await page.evaluate("getComputedStyle(document.documentElement)"
+                                   ".getPropertyValue('--tg-theme-button-color').trim()") == "#2481cc"
+        await page.wait_for_selector("a.dialog")
+        item = await page.inner_text("a.dialog")
+        assert "Анна Петрова" in item and "2" in item  # name and unread badge
+        assert await page.inner_text("#title") == "Диалоги"
+        assert not await page.is_visible("#tg-back-button")  # the first page: nothing to go back to
+        await page.click("a.dialog")
+        await page.wait_for_selector(".msg")
+        assert page.url.endswith(f"/dialogs/{shop['dialog']}")
+        texts = await page.locator(".msg").all_inner_texts()
+        assert "<script>alert(1)</script>" in texts[0]  # shown as text, never executed
+        assert "Сколько стоит чайник?" in texts[1]
+        assert "vk.com/id501" not in await page.inner_text("#customer")  # hidden from managers
+        assert await page.is_visible("#tg-back-button")
+        assert [e["type"] for e in await mb.events(page, "haptic")] == ["selection_change"]
+        await page.click("#tg-back-button")  # Telegram's BackButton
+        await page.wait_for_selector("a.dialog")
+        assert not await page.is_visible("#tg-back-button")
+        assert page.js_errors == []
+
+
+async def test_the_cards_direct_link_opens_the_dialog_signed_in(db, settings):
+    """https://t.me/<bot>/<app>?startapp=dialog_<id>, opened from the group as a Telegram client opens it: the app's
+    URL with initData carrying start_param; the app goes straight to the dialog, in the person's language."""
+    tg = TelegramSandbox()
+    shop = await _shop(db, tg, {"Olga": "en"})
+    olga = shop["ids"]["Olga"]
+    async with miniapp_browser(db, settings, tg) as mb:
+        tg.menu_buttons[olga] = {"type": "web_app", "text": "App", "web_app": {"url": mb.base + "/"}}
+        link = f"https://t.me/{tg.bot_user['username']}/app?startapp=dialog_{shop['dialog']}"
+        target = direct_link_target(tg, link, olga)
+        assert target is not None and "start_param%3Ddialog_" in target
+        assert direct_link_target(tg, "https://t.me/someone_else_bot/app?startapp=x", olga) is None
+        page = await mb.new_page()
+        await page.goto(target)
+        await page.wait_for_selector(".msg")
+        assert page.url.endswith(f"/dialogs/{shop['dialog']}")
+        assert await page.inner_text("#title") == "Dialog"
+        assert "vk.com/id501" in await page.inner_text("#customer")  # the owner sees the profile link
+        assert page.js_errors == []

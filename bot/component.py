@@ -101,6 +101,7 @@ def _install_bot(ctx: AppContext) -> None:
     ctx.services["manager_bot"] = bot
     ctx.services["manager_surface"] = TelegramManagerSurface(
         bot, time_scale=settings.time_scale, webapp_url=settings.webapp.webapp_url,
+        miniapp_short_name=settings.webapp.miniapp_short_name,
     )
 
 

@@ -113,11 +113,14 @@ class _Sent:
 
 
 class TelegramManagerSurface:
-    def __init__(self, bot: Bot, *, time_scale: float = 1.0, webapp_url: str | None = None, locale: str = "ru"):
+    def __init__(self, bot: Bot, *, time_scale: float = 1.0, webapp_url: str | None = None, locale: str = "ru",
+                 miniapp_short_name: str | None = None):
         self.bot = bot
         self.time_scale = time_scale
         self.webapp_url = webapp_url.rstrip("/") if webapp_url else None
         self.locale = locale
+        self.miniapp_short_name = miniapp_short_name  # BotFather's /newapp name: cards link t.me/<bot>/<name>
+        self._bot_username: str | None = None
         self._icons: dict[str, str] | None = None
 
     # ------------------------------------------------------------------------------------------ entry point
@@ -127,6 +130,8 @@ class TelegramManagerSurface:
         if handler is None:
             raise DeliveryError(f"the manager surface cannot do {kind!r}", permanent=True, code="unknown_kind")
         try:
+            if self.miniapp_short_name and self._bot_username is None:
+                self._bot_username = (await self.bot.me()).username  # for the cards' Mini App direct links
             return await handler(payload)
         except TelegramRetryAfter as error:
             raise DeliveryError(f"Too Many Requests: retry after {error.retry_after}",
@@ -238,7 +243,10 @@ class TelegramManagerSurface:
         sent.add(message)
 
     def history_url(self, dialog_id: int) -> str | None:
-        # Groups cannot carry web_app buttons: a link to the Mini App's dialog page (it authenticates on open).
+        # Groups cannot carry web_app buttons: a Mini App direct link opens the app signed in, start_param naming
+        # the dialog; without a registered short name, a plain link to the dialog's page.
+        if self.miniapp_short_name and self._bot_username:
+            return f"https://t.me/{self._bot_username}/{self.miniapp_short_name}?startapp=dialog_{dialog_id}"
         return f"{self.webapp_url}/dialogs/{dialog_id}?startapp=dialog_{dialog_id}" if self.webapp_url else None
 
     def render(self, view: str, data: dict) -> render.Rendered:

@@ -18,6 +18,7 @@ from .dialogs import (
 from .enums import *  # noqa: F401,F403
 from .knowledge import EMBEDDING_DIM, KnowledgeChunk, KnowledgeDocument, Product
 from .outbox import Event, OutboxCommand, ProcessedUpdate, ReportRun
+from .reliability import ChannelLease, FollowUp, FollowUpState
 from .tenants import Invitation, ManagerGroup, Role, StaffMember, Tenant
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "EMBEDDING_DIM", "Escalation", "Event", "ImportRun", "Invitation", "KnowledgeChunk", "KnowledgeDocument",
     "ManagerGroup", "MediaItem", "Message", "MessageEdit", "OutboxCommand", "ProcessedUpdate", "Product",
     "ReportRun", "Role", "StaffMember", "Suggestion", "TopicMessage", "TrafficTouch", "TrainingSample", "Tenant",
+    "ChannelLease", "FollowUp", "FollowUpState",
 ]

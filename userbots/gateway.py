@@ -311,9 +311,9 @@ class TelegramBusinessSender:
     Refused before any call when the connection is disabled or lacks can_reply (codes "business_disconnected",
     "business_no_reply"); Telegram's own 24-hour rule (BUSINESS_PEER_USAGE_MISSING: the customer has not written in
     the last 24 hours) is a permanent failure "business_window" — "business_window_userbot" when the same account is
-    connected as a Telegram-account channel too, which could answer instead — and the reply card says why (reason.* texts). With
-    can_read_messages, the customer's newest message is marked read (readBusinessMessage) when a reply leaves: a
-    manager has seen it.
+    connected as a Telegram-account channel too, which could answer instead — and the reply card says why (reason.*
+    texts). With can_read_messages, the customer's newest message is marked read (readBusinessMessage) when a reply
+    leaves: a manager has seen it.
 
     The Bot API has no idempotency key: each part delivered is remembered by (command key, part) in this process, so
     a retry after a flood wait or a network error sends only what did not leave; a crash between Telegram's answer

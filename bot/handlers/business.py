@@ -77,9 +77,9 @@ def _answer(result: business.ConnectionResult) -> tuple[str | None, InlineKeyboa
         case business.Outcome.NOT_STAFF:
             return t("business.not_staff", locale, account=account), None
         case business.Outcome.CHOOSE:
-            rows = [[InlineKeyboardButton(text=m.tenant_name,
-                                          callback_data=TenantPick(pending=result.pending_id, tenant=m.tenant_id).pack())]
-                    for m in result.choices]
+            rows = [[InlineKeyboardButton(
+                text=m.tenant_name, callback_data=TenantPick(pending=result.pending_id, tenant=m.tenant_id).pack(),
+            )] for m in result.choices]
             return t("business.choose", locale, account=account), InlineKeyboardMarkup(inline_keyboard=rows)
     return None, None
 

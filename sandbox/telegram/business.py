@@ -150,7 +150,8 @@ class Business:
         if key in self.last_seen:
             self.last_seen[key] -= seconds
 
-    def _new(self, chat: Chat, sender: dict, body: dict, reply: Record | None = None, *, by_bot: bool = False) -> Record:
+    def _new(self, chat: Chat, sender: dict, body: dict, reply: Record | None = None, *,
+             by_bot: bool = False) -> Record:
         account_id = chat.business_owner_id
         assert account_id is not None
         message_id = self._next_id.get(account_id, 1)

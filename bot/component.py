@@ -80,6 +80,7 @@ def task_handlers(ctx: AppContext, wake) -> dict:
 def install(ctx: AppContext) -> None:
     dispatcher = build_outbox_dispatcher(ctx)
     ctx.services["outbox_dispatcher"] = dispatcher
+    ctx.services["task_queue"] = ctx.queue  # Telegram Business messages ask for AI drafts from the bot's handlers
     for name, handler in task_handlers(ctx, dispatcher.wake).items():
         ctx.queue.register(name, handler)
     if ctx.settings.telegram.bot_token is not None:

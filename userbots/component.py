@@ -75,6 +75,11 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
     await ctx.services["userbots"].run(stop)
 
 
+# The kinds this supervisor runs a client for. Telegram Business chats arrive as updates of the manager bot itself
+# (bot/handlers/business.py): there is no session here to start for them.
+USERBOT_KINDS = (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELEGRAM_ACCOUNT)
+
+
 class UserbotSupervisor:
     """One task per live channel; started, restarted after a crash, and stopped as channels come and go."""
 
@@ -166,7 +171,7 @@ class UserbotSupervisor:
                 log.error("channel %s stopped with an error; restarting", channel_id, exc_info=task.exception())
             self.accounts.remove(channel_id)
         async with self.ctx.db.unit_of_work() as session:
-            channels = await channel_service.live_channels(session)
+            channels = await channel_service.live_channels(session, USERBOT_KINDS)
         wanted = {c.id for c in channels}
         for channel_id in [c for c in self.running if c not in wanted]:
             await self._stop(channel_id)

@@ -68,6 +68,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", Where.PRIVATE, P.MANAGE_CHANNELS, "cmd.cancel"),
     Command("connect", Where.GROUP, P.MANAGE_TENANT_SETTINGS, "cmd.connect"),
     Command("inbox", Where.GROUP | Where.TOPIC, P.VIEW_CONVERSATIONS, "cmd.inbox"),
+    Command("report", Where.GROUP, P.VIEW_CONVERSATIONS, "report.cmd"),
     Command("note", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.note"),
     Command("assign", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.assign"),
     Command("ai", Where.TOPIC, P.MANAGE_AUTOSEND, "cmd.ai"),

@@ -19,15 +19,17 @@ from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
 from core.ratelimit import build_rate_limiter
 from core.services import workspace as ws
+from core.services import reports
 from core.services.workspace_commands import WorkspaceCommands
 from salesop.context import AppContext
 from salesop.runner import announce
 
 from .commands import start_up
+from .handlers.reports import ReportSurface
 from .handlers.voice import task_handlers as voice_tasks
 from .runtime import BotRuntime
 from .setup import build_dispatcher
-from .surface import TelegramManagerSurface, make_bot
+from .surface import make_bot
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +40,20 @@ WEBHOOK_PATH = "/telegram/webhook"
 DISPATCHER_POOL = 4  # connections of the dispatcher's own pool
 
 
+def outbox_executor(media_root) -> WorkspaceCommands:
+    """The workspace's command kinds plus those other areas define, registered here explicitly."""
+    executor = WorkspaceCommands(media_root=media_root)
+    executor.register(reports.POST_REPORT, reports.ReportCommand())  # status reports in chats
+    return executor
+
+
 def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
     settings = ctx.settings
     # Its own small pool: keeping the budget saturated must not wait behind a burst of inbound work for a connection.
     return OutboxDispatcher(
         Database(ctx.db.url, pool_size=DISPATCHER_POOL),
         limiter=build_rate_limiter(settings.redis.redis_url, settings.time_scale),
-        executor=WorkspaceCommands(media_root=settings.data_dir / "media"),
+        executor=outbox_executor(settings.data_dir / "media"),
         services=ctx.services,
         clock=ctx.clock,
     )
@@ -100,7 +109,7 @@ def _install_bot(ctx: AppContext) -> None:
     settings = ctx.settings
     bot = make_bot(settings)
     ctx.services["manager_bot"] = bot
-    ctx.services["manager_surface"] = TelegramManagerSurface(
+    ctx.services["manager_surface"] = ReportSurface(  # TelegramManagerSurface that also posts status reports
         bot, time_scale=settings.time_scale, webapp_url=settings.webapp.webapp_url,
         miniapp_short_name=settings.webapp.miniapp_short_name,
     )

@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 
 from .handlers import business, cards, groups, private, sent, settings, staff, topics, voice
+from .handlers import reports
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -36,6 +37,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
     # Edits and /delete of replies that went to customers (before topics: its catch-all swallows other commands).
     dp.include_router(sent.router())
     dp.include_router(voice.router(services))  # the shop's voice: /voice, a manager's voice, previews (before topics)
+    dp.include_router(reports.router())  # /report in a chat (before topics: its catch-all takes any topic message)
     # Commands in topics, then card edits, then plain replies to customers (last: it takes any topic message).
     dp.include_router(topics.router())
     return dp

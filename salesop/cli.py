@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "salesop.commands.settings",
     "salesop.commands.staff",
     "salesop.commands.customers",
+    "salesop.commands.reports",
 ]
 
 

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -79,9 +80,26 @@ def channel_id_of(destination: str) -> int | None:
     return None
 
 
+class CommandKind(Protocol):
+    """An outbox kind another area defines (e.g. core.services.reports.ReportCommand), registered explicitly with
+    WorkspaceCommands.register: its prepare, record and record_failure are called for commands of that kind."""
+
+    async def prepare(self, session: AsyncSession, commands: list[OutboxCommand]) -> Call | None: ...
+
+    async def record(self, session: AsyncSession, commands: list[OutboxCommand], delivery: Delivery,
+                     now: datetime) -> None: ...
+
+    async def record_failure(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError, *,
+                             retrying: bool) -> None: ...
+
+
 class WorkspaceCommands:
     def __init__(self, media_root: Path):
         self.media_root = media_root
+        self.kinds: dict[str, CommandKind] = {}
+
+    def register(self, kind: str, definition: CommandKind) -> None:
+        self.kinds[kind] = definition
 
     # ---------------------------------------------------------------------------------------- coalescing
 
@@ -115,6 +133,8 @@ class WorkspaceCommands:
     async def prepare(self, session: AsyncSession, commands: list[OutboxCommand]) -> Call | None:
         """The call to make, or None when there is nothing to do any more (the command completes as skipped)."""
         head = commands[0]
+        if head.kind in self.kinds:
+            return await self.kinds[head.kind].prepare(session, commands)
         method = getattr(self, f"_prepare_{head.kind}", None)
         if method is None:
             # A kind from another area: its payload is already what the surface or gateway expects.
@@ -336,6 +356,9 @@ class WorkspaceCommands:
                      now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
         head = commands[0]
+        if head.kind in self.kinds:
+            await self.kinds[head.kind].record(session, commands, delivery, now)
+            return
         if head.payload.get("topic_id") and head.kind != Kind.SEND_CUSTOMER:
             await self._topic_moved(session, head, delivery)
         method = getattr(self, f"_record_{head.kind}", None)
@@ -502,6 +525,9 @@ class WorkspaceCommands:
                              *, retrying: bool) -> None:
         """What people see when a command failed for good. Retries (rate limits, network) stay invisible."""
         head = commands[0]
+        if head.kind in self.kinds:
+            await self.kinds[head.kind].record_failure(session, commands, error, retrying=retrying)
+            return
         if retrying:
             return
         if head.kind == Kind.SEND_CUSTOMER:

@@ -3,7 +3,8 @@
 Everything it prints is in the language of SALESOP_LANGUAGE (core/locales/<locale>/cli.ftl); an error whose code names
 a text is printed in that language, any other with its own message.
 
-Each area keeps its commands in its own module with a `register(subparsers)` function; COMMAND_MODULES lists them.
+Each area keeps its commands in its own module with a `register(subparsers, locale)` function (the help texts in
+that language; a `register(subparsers)` without it is called as such); COMMAND_MODULES lists them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import inspect
 import json
 import logging
 import os
@@ -20,7 +22,7 @@ from pydantic import ValidationError
 
 from core import logredact
 from core.errors import ConfigError, UserError
-from core.i18n import LOCALES
+from core.i18n import DEFAULT_LOCALE, LOCALES, t
 from core.settings import Settings
 
 COMMAND_MODULES = [
@@ -34,12 +36,64 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="salesop", description="Sales Operator: AI sales control plane.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class Parser(argparse.ArgumentParser):
+    """argparse's own words — the usage line, the section titles, -h and the error line — in the CLI's language.
+    build_parser makes a subclass with `locale` set; every subcommand's parser is of the same class."""
+
+    locale: str = DEFAULT_LOCALE
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._positionals.title = t("cli.help.positionals", self.locale)
+        self._optionals.title = t("cli.help.options", self.locale)
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = t("cli.help.help", self.locale)
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        formatter = super()._get_formatter()
+        add_usage, usage = formatter.add_usage, t("cli.help.usage", self.locale) + " "
+
+        def localized(text, actions, groups, prefix=None):
+            return add_usage(text, actions, groups, usage if prefix is None else prefix)
+
+        formatter.add_usage = localized
+        return formatter
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, t("cli.help.error", self.locale, prog=self.prog, message=message) + "\n")
+
+
+def env_language() -> str:
+    """SALESOP_LANGUAGE straight from the environment: the language until the settings are read (they may be what
+    is wrong). Anything but ru/en is the default, Russian, as in Settings.language."""
+    language = os.environ.get("SALESOP_LANGUAGE", "").strip().lower()
+    return language if language in LOCALES else DEFAULT_LOCALE
+
+
+def build_parser(language: str | None = None) -> argparse.ArgumentParser:
+    locale = language or env_language()
+    parser_class = type("Parser", (Parser,), {"locale": locale})
+    parser = parser_class(prog="salesop", description=t("cli.help.salesop", locale))
+    sub = parser.add_subparsers(dest="command", required=True, metavar=t("cli.help.command", locale))
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        register = importlib.import_module(name).register
+        if "locale" in inspect.signature(register).parameters:
+            register(sub, locale=locale)
+        else:
+            register(sub)
     return parser
+
+
+def load_settings() -> Settings:
+    """The settings, or a ConfigError naming every wrong variable in one line."""
+    try:
+        return Settings.load()
+    except ValidationError as exc:
+        details = "; ".join(f"SALESOP_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                            for e in exc.errors())
+        raise ConfigError(f"a setting is wrong: {details}", code="cli.bad_settings", details=details) from None
 
 
 def print_json(obj) -> None:
@@ -47,19 +101,17 @@ def print_json(obj) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    # Until the settings are read (they may be what is wrong), the language comes straight from the environment.
-    language = os.environ.get("SALESOP_LANGUAGE", "").strip().lower()
-    language = language if language in LOCALES else None
+    # The settings are read first, so the help and argparse's messages speak their language too; a wrong setting is
+    # reported (one line, exit 1) only after the arguments parsed, so `salesop --help` works whatever is set.
     try:
-        try:
-            settings = Settings.load()
-        except ValidationError as exc:
-            details = "; ".join(f"SALESOP_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-                                for e in exc.errors())
-            raise ConfigError(f"a setting is wrong: {details}", code="cli.bad_settings", details=details) from None
-        language = settings.language
+        settings, refusal = load_settings(), None
+    except UserError as exc:
+        settings, refusal = None, exc
+    language = settings.language if settings is not None else env_language()
+    args = build_parser(language).parse_args(argv)
+    try:
+        if refusal is not None:
+            raise refusal
         logging.basicConfig(
             level=getattr(logging, settings.log_level.upper(), logging.INFO),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from core.errors import Conflict, UserError
+from core.i18n import t
 from core.settings import Settings
 
 from .context import AppContext, app_context
@@ -68,7 +69,9 @@ class DataDirLock:
             who = f" (pid {holder})" if holder.isdigit() else ""
             raise AlreadyRunning(
                 f"another salesop{who} is already running on {self.path.parent}: stop it first, "
-                "or give this one its own SALESOP_DATA_DIR") from None
+                "or give this one its own SALESOP_DATA_DIR",
+                code="cli.run.already_running_pid" if holder.isdigit() else "cli.run.already_running",
+                pid=holder, path=str(self.path.parent)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -81,28 +84,31 @@ class DataDirLock:
 
 
 def check_port(host: str, port: int, what: str, setting: str) -> None:
-    """Refuse in one line, before anything starts, when a port a component binds is taken."""
+    """Refuse in one line, before anything starts, when a port a component binds is taken. `what` names the text
+    (cli.run.port.<what>) that says who wanted it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds: TIME_WAIT is no conflict
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise PortInUse(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}; "
-                            f"stop what uses it or set {setting}") from None
+            error = exc.strerror or str(exc)
+            raise PortInUse(f"the {what} cannot listen on {host}:{port}: {error}; stop what uses it or set {setting}",
+                            code=f"cli.run.port.{what}", host=host, port=port, error=error,
+                            setting=setting) from None
 
 
 def check_ports(settings: Settings, serve: list[str] | None) -> None:
     served = set(SERVICES if serve is None else serve)
     if "webapp" in served:
-        check_port(settings.webapp.webapp_host, settings.webapp.webapp_port, "the Mini App", "SALESOP_WEBAPP_PORT")
+        check_port(settings.webapp.webapp_host, settings.webapp.webapp_port, "webapp", "SALESOP_WEBAPP_PORT")
     if "bot" in served and settings.telegram.webhook_url:
-        check_port(settings.webapp.webapp_host, settings.telegram.webhook_port, "the bot's webhook",
-                   "SALESOP_WEBHOOK_PORT")
+        check_port(settings.webapp.webapp_host, settings.telegram.webhook_port, "webhook", "SALESOP_WEBHOOK_PORT")
 
 
 def announce(name: str, where: str) -> None:
-    """One line per running component: what it is and where to reach it."""
+    """One line per running component: what it is and where to reach it. `name` is read by scripts and tests (the
+    first word, never translated); `where` is for the person, in the CLI's language."""
     print(f"{name:<12} {where}", flush=True)
 
 
@@ -117,10 +123,11 @@ async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] 
     served = [modules[name] for name in (SERVICES if serve is None else serve)]
     tasks = [asyncio.create_task(m.run(ctx, stop), name=m.__name__) for m in served if hasattr(m, "run")]
     tasks += [asyncio.create_task(coro, name="extra") for coro in extra]
+    locale = ctx.settings.language
     if worker and not ctx.queue.in_process:
         tasks.append(asyncio.create_task(ctx.queue.receive(stop), name="worker"))
-        announce("worker", "taskiq receiver on Redis Streams")
-    announce("ready", "press Ctrl-C to stop")
+        announce("worker", t("cli.run.worker", locale))
+    announce("ready", t("cli.run.ready", locale))
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     stop.set()
@@ -164,19 +171,20 @@ async def run_all(settings: Settings, serve: list[str] | None = None, *, worker:
 async def _run_all(settings: Settings, serve: list[str] | None, *, worker: bool) -> int:
     stop = asyncio.Event()
     _install_signals(stop)
+    locale = settings.language
     demo = None
     if settings.telegram.bot_token is None and serve is None:
         from .demo import Demo
 
         demo = await Demo.start(settings)
         settings = demo.settings
-        announce("demo", "no SALESOP_BOT_TOKEN: offline demo against the local sandbox")
+        announce("demo", t("cli.run.demo", locale))
     try:
         async with app_context(settings, run_migrations=serve is None) as ctx:
-            where = (f"embedded PostgreSQL + pgvector ({settings.data_dir / 'pgdata'})" if ctx.embedded
-                     else "external PostgreSQL")
+            where = (t("cli.run.database_embedded", locale, path=str(settings.data_dir / "pgdata")) if ctx.embedded
+                     else t("cli.run.database_external", locale))
             announce("database", where)
-            announce("queue", "in-process" if ctx.queue.in_process else "Redis Streams")
+            announce("queue", t("cli.run.queue_in_process" if ctx.queue.in_process else "cli.run.queue_redis", locale))
             extra = []
             if demo is not None:
                 await demo.seed(ctx)
@@ -187,5 +195,5 @@ async def _run_all(settings: Settings, serve: list[str] | None, *, worker: bool)
     finally:
         if demo is not None:
             await demo.stop()
-    print("stopped", file=sys.stderr, flush=True)
+    print(t("cli.run.stopped", locale), file=sys.stderr, flush=True)
     return code

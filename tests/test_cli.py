@@ -94,7 +94,7 @@ async def test_rotate_key_reencrypts_secrets(env, db_url):
                                    credentials_enc=SecretBox([old_key]).encrypt("vk1.a.token")))
     out = run("rotate-key", env=env)
     new_key = out.stdout.strip().splitlines()[-1]
-    assert "re-encrypted 1 secrets" in out.stdout and new_key != old_key
+    assert "перешифрован 1 секрет" in out.stdout and new_key != old_key  # the default language: Russian
     async with db.unit_of_work() as session:
         stored = (await session.execute(select(ChannelAccount.credentials_enc))).scalar_one()
     await db.dispose()
@@ -105,7 +105,7 @@ def test_embedded_database_migrate_and_url(tmp_path):
     """No SALESOP_DATABASE_URL: an embedded PostgreSQL under the data dir, started and stopped by the command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESOP_")}
     env["SALESOP_DATA_DIR"] = str(tmp_path / "var")
-    assert run("migrate", env=env).stdout.startswith("database at ")
+    assert run("migrate", env=env).stdout.startswith("база данных на версии ")
     url = run("db-url", env=env).stdout.strip()
     assert url.startswith("postgresql://postgres@/salesop?host=") and str(tmp_path / "var" / "pgdata") in url
     assert json.loads(run("tenant", "list", "--json", env=env).stdout) == []

@@ -76,7 +76,7 @@ def test_a_second_run_or_serve_on_the_same_data_directory_refuses_in_one_line(fi
         assert result.returncode == 1, result
         assert result.stdout == ""  # no "demo", no "database", no "ready": it touched nothing
         [line] = result.stderr.splitlines()
-        assert line.startswith("salesop: another salesop (pid ") and str(data_dir) in line, line
+        assert line.startswith(f"salesop: в {data_dir} уже работает другой salesop (pid "), line  # in Russian, the default
     assert sorted(p.name for p in data_dir.iterdir()) == before
 
 
@@ -86,7 +86,7 @@ def test_a_port_in_use_is_one_line(first, tmp_path):
     result = _run(["serve", "webapp"], _env(other, SALESOP_WEBAPP_PORT=str(port)), tmp_path)
     assert result.returncode == 1, result
     [line] = result.stderr.splitlines()
-    assert f"cannot listen on 127.0.0.1:{port}" in line and "SALESOP_WEBAPP_PORT" in line, line
+    assert f"не может слушать 127.0.0.1:{port}" in line and "SALESOP_WEBAPP_PORT" in line, line
     assert not (other / "pgdata").exists()  # refused before the database was started
 
 

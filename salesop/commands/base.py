@@ -8,50 +8,54 @@ import sys
 from core import crypto, migrate
 from core.errors import UserError
 from core.db import open_database, redact
+from core.i18n import DEFAULT_LOCALE, t, translator
 from core.services import tenants as tenant_service
 from core.settings import Settings
 
 from ..cli import print_json
 from ..context import app_context
+from ..runner import SERVICES
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("migrate", help="apply database migrations (starts the embedded database when needed)")
+def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> None:
+    _ = translator(locale)
+
+    p = sub.add_parser("migrate", help=_("cli.help.migrate"))
     p.set_defaults(handler=cmd_migrate)
 
-    p = sub.add_parser("db-url", help="print the effective database URL")
-    p.add_argument("--show-password", action="store_true")
+    p = sub.add_parser("db-url", help=_("cli.help.db_url"))
+    p.add_argument("--show-password", action="store_true", help=_("cli.help.show_password"))
     p.set_defaults(handler=cmd_db_url)
 
-    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_cmd", required=True)
-    p = tenant.add_parser("create", help="create a tenant with the built-in roles")
-    p.add_argument("--slug", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--timezone", default="Europe/Moscow")
-    p.add_argument("--json", action="store_true")
+    tenant = sub.add_parser("tenant", help=_("cli.help.tenant")).add_subparsers(dest="tenant_cmd", required=True)
+    p = tenant.add_parser("create", help=_("cli.help.tenant_create"))
+    p.add_argument("--slug", required=True, help=_("cli.help.slug"))
+    p.add_argument("--name", required=True, help=_("cli.help.name"))
+    p.add_argument("--timezone", default="Europe/Moscow", help=_("cli.help.timezone"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_tenant_create)
-    p = tenant.add_parser("list", help="list tenants")
-    p.add_argument("--json", action="store_true")
+    p = tenant.add_parser("list", help=_("cli.help.tenant_list"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_tenant_list)
 
-    p = sub.add_parser("rotate-key", help="re-encrypt every stored secret under a new master key")
+    p = sub.add_parser("rotate-key", help=_("cli.help.rotate_key"))
     p.set_defaults(handler=cmd_rotate_key)
 
-    p = sub.add_parser("run", help="run everything in one process (sandbox demo when no bot token is set)")
+    p = sub.add_parser("run", help=_("cli.help.run"))
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("sandbox", help="run the local Telegram, VK, OpenAI and ElevenLabs stand-ins")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--limits", choices=["off", "realistic", "strict"], default="realistic",
-                   help="Telegram rate limits")
-    p.add_argument("--time-scale", type=float, default=1.0, help="emulated seconds per real second")
+    p = sub.add_parser("sandbox", help=_("cli.help.sandbox"))
+    p.add_argument("--host", default="127.0.0.1", help=_("cli.help.host"))
+    p.add_argument("--limits", choices=["off", "realistic", "strict"], default="realistic", help=_("cli.help.limits"))
+    p.add_argument("--time-scale", type=float, default=1.0, help=_("cli.help.time_scale"))
     p.set_defaults(handler=cmd_sandbox)
 
-    p = sub.add_parser("serve", help="run some services (production split: see docker-compose.yml)")
-    p.add_argument("services", nargs="+", metavar="SERVICE")
+    p = sub.add_parser("serve", help=_("cli.help.serve"))
+    p.add_argument("services", nargs="+", metavar="SERVICE",
+                   help=_("cli.help.services", choices=", ".join(SERVICES)))
     p.set_defaults(handler=cmd_serve)
 
-    p = sub.add_parser("worker", help="run a task worker on the Redis broker (scale these out)")
+    p = sub.add_parser("worker", help=_("cli.help.worker"))
     p.set_defaults(handler=cmd_worker)
 
 
@@ -62,7 +66,7 @@ async def cmd_migrate(settings: Settings, args) -> int:
         heads = await migrate.current_heads(handle.url)
     finally:
         handle.close()
-    print(f"database at {', '.join(sorted(heads))}")
+    print(t("cli.base.migrated", settings.language, heads=", ".join(sorted(heads))))
     return 0
 
 
@@ -99,7 +103,7 @@ async def cmd_tenant_create(settings: Settings, args) -> int:
     if args.json:
         print_json({**row, "owner_invite": staff_commands.invite_json(invite, username)})
     else:
-        print(f"created tenant {row['slug']} (id {row['id']})")
+        print(t("cli.base.tenant_created", settings.language, slug=row["slug"], id=row["id"]))
         for line in staff_commands.invite_lines(invite, username, error, locale=settings.language, owner=True,
                                                 tenant_name=row["name"]):
             print(line)
@@ -113,7 +117,7 @@ async def cmd_tenant_list(settings: Settings, args) -> int:
     if args.json:
         print_json(rows)
     elif not rows:
-        print("no tenants yet: salesop tenant create --slug shop --name 'My shop'")
+        print(t("cli.base.no_tenants", settings.language))
     else:
         for r in rows:
             print(f"{r['id']:>5}  {r['slug']:<24} {r['name']}  ({r['timezone']})")
@@ -127,9 +131,10 @@ async def cmd_rotate_key(settings: Settings, args) -> int:
             count = await crypto.reencrypt_all(session, both)
         crypto.finish_rotation(settings, new_key, embedded=ctx.embedded)
     if ctx.embedded and settings.security.master_key is None:
-        print(f"re-encrypted {count} secrets; the new key is in {settings.data_dir / crypto.KEY_FILE}")
+        print(t("cli.base.rotated_file", settings.language, count=count,
+                path=str(settings.data_dir / crypto.KEY_FILE)))
     else:
-        print(f"re-encrypted {count} secrets. Set SALESOP_MASTER_KEY to the new key now:")
+        print(t("cli.base.rotated_env", settings.language, count=count))
         print(new_key)
     return 0
 
@@ -153,7 +158,9 @@ async def cmd_sandbox(settings: Settings, args) -> int:
     try:
         for line in stack.lines():
             print(line, flush=True)
-        print(f"(sandbox bot token: {stack.telegram.bot_token}; Ctrl-C stops)", file=sys.stderr, flush=True)
+        # "sandbox bot token: <token>;" is read by scripts; the rest is for the person.
+        print(f"(sandbox bot token: {stack.telegram.bot_token}; {t('cli.base.sandbox_stop', settings.language)})",
+              file=sys.stderr, flush=True)
         await stop.wait()
     finally:
         await stack.stop()
@@ -161,11 +168,12 @@ async def cmd_sandbox(settings: Settings, args) -> int:
 
 
 async def cmd_serve(settings: Settings, args) -> int:
-    from ..runner import SERVICES, run_all
+    from ..runner import run_all
 
     unknown = [s for s in args.services if s not in SERVICES]
     if unknown:
-        raise UserError(f"unknown service {unknown[0]!r}; choose from: {', '.join(SERVICES)}")
+        raise UserError(f"unknown service {unknown[0]!r}; choose from: {', '.join(SERVICES)}",
+                        code="cli.base.unknown_service", service=unknown[0], choices=", ".join(SERVICES))
     return await run_all(settings, args.services, worker=False)
 
 
@@ -173,5 +181,6 @@ async def cmd_worker(settings: Settings, args) -> int:
     from ..runner import run_all
 
     if not settings.redis.redis_url:
-        raise UserError("a worker needs SALESOP_REDIS_URL (without Redis, `salesop run` executes tasks in-process)")
+        raise UserError("a worker needs SALESOP_REDIS_URL (without Redis, `salesop run` executes tasks in-process)",
+                        code="cli.base.worker_needs_redis")
     return await run_all(settings, [], worker=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from core.errors import UserError
-from core.i18n import t
+from core.i18n import DEFAULT_LOCALE, t, translator
 from core.models import ChannelKind
 from core.services import channels as channel_service
 from core.services import tenants as tenant_service
@@ -23,33 +23,34 @@ from ..cli import print_json
 from ..context import app_context
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    channel = sub.add_parser("channel", help="connect and list channels (VK communities, VK and Telegram accounts)")
+def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> None:
+    _ = translator(locale)
+    channel = sub.add_parser("channel", help=_("cli.help.channel"))
     channel_sub = channel.add_subparsers(dest="channel_cmd", required=True)
 
-    add = channel_sub.add_parser("add", help="connect a channel").add_subparsers(dest="channel_kind", required=True)
-    p = add.add_parser("vk", help="a VK community (community access token with messages rights)")
-    p.add_argument("--tenant", required=True, help="tenant slug")
-    p.add_argument("--group-id", required=True, type=int, help="VK community id (digits, without 'club')")
-    p.add_argument("--token", required=True, help="community access token")
-    p.add_argument("--json", action="store_true")
+    add = channel_sub.add_parser("add", help=_("cli.help.channel_add")).add_subparsers(dest="channel_kind", required=True)
+    p = add.add_parser("vk", help=_("cli.help.channel_add_vk"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--group-id", required=True, type=int, help=_("cli.help.group_id"))
+    p.add_argument("--token", required=True, help=_("cli.help.community_token"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_add_vk)
 
-    p = add.add_parser("vk-user", help="a VK user account (user access token with messages rights)")
-    p.add_argument("--tenant", required=True, help="tenant slug")
-    p.add_argument("--token", required=True, help="user access token")
-    p.add_argument("--json", action="store_true")
+    p = add.add_parser("vk-user", help=_("cli.help.channel_add_vk_user"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--token", required=True, help=_("cli.help.user_token"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_add_vk_user)
 
-    p = channel_sub.add_parser("list", help="list a tenant's channels with their status and import progress")
-    p.add_argument("--tenant", required=True, help="tenant slug")
-    p.add_argument("--json", action="store_true")
+    p = channel_sub.add_parser("list", help=_("cli.help.channel_list"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("import", help="import (or resume importing) all history of a channel")
-    p.add_argument("channel_id", type=int, metavar="CHANNEL_ID")
-    p.add_argument("--json", action="store_true", help="print a final JSON summary line on stdout")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p = sub.add_parser("import", help=_("cli.help.import"))
+    p.add_argument("channel_id", type=int, metavar="CHANNEL_ID", help=_("cli.help.channel_id"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.import_json"))
+    p.add_argument("--no-progress", action="store_true", help=_("cli.help.no_progress"))
     p.set_defaults(handler=cmd_import)
 
 

@@ -23,7 +23,7 @@ from core.ai.demo import load_demo_shop
 from core.ai.indexing import Indexer, stale_chunk_count
 from core.ai.providers import build_providers
 from core.errors import UserError
-from core.i18n import t
+from core.i18n import DEFAULT_LOCALE, t, translator
 from core.services import catalog, knowledge
 from core.services import tenants as tenant_service
 from core.settings import Settings
@@ -32,54 +32,54 @@ from ..cli import print_json
 from ..context import app_context
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    products = sub.add_parser("products", help="product catalog").add_subparsers(dest="products_cmd", required=True)
-    p = products.add_parser("import", help="import products from a CSV file (updates by SKU)")
-    p.add_argument("--tenant", required=True, help="tenant slug")
-    p.add_argument("file", type=Path)
-    p.add_argument("--json", action="store_true")
+def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> None:
+    _ = translator(locale)
+    products = sub.add_parser("products", help=_("cli.help.products")).add_subparsers(dest="products_cmd", required=True)
+    p = products.add_parser("import", help=_("cli.help.products_import"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("file", type=Path, help=_("cli.help.products_file"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_products_import)
-    p = products.add_parser("list", help="list products")
-    p.add_argument("--tenant", required=True)
-    p.add_argument("--json", action="store_true")
+    p = products.add_parser("list", help=_("cli.help.products_list"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_products_list)
 
-    kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="kb_cmd", required=True)
-    p = kb.add_parser("import", help="import markdown, text or Q/A CSV files (a file or a folder)")
-    p.add_argument("--tenant", required=True)
-    p.add_argument("path", type=Path)
-    p.add_argument("--type", dest="doc_type", help="document type (policy, faq, delivery, returns, payment, "
-                                                    "script, objection); default: from the file")
-    p.add_argument("--json", action="store_true")
+    kb = sub.add_parser("kb", help=_("cli.help.kb")).add_subparsers(dest="kb_cmd", required=True)
+    p = kb.add_parser("import", help=_("cli.help.kb_import"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("path", type=Path, help=_("cli.help.kb_path"))
+    p.add_argument("--type", dest="doc_type", help=_("cli.help.kb_type"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_kb_import)
-    p = kb.add_parser("list", help="list knowledge documents")
-    p.add_argument("--tenant", required=True)
-    p.add_argument("--json", action="store_true")
+    p = kb.add_parser("list", help=_("cli.help.kb_list"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_kb_list)
-    p = kb.add_parser("reembed", help="re-embed chunks made by another embedder")
-    p.add_argument("--tenant", required=True)
+    p = kb.add_parser("reembed", help=_("cli.help.kb_reembed"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.set_defaults(handler=cmd_kb_reembed)
-    p = kb.add_parser("load-demo", help="load the demo shop's catalog and knowledge base")
-    p.add_argument("--tenant", required=True)
+    p = kb.add_parser("load-demo", help=_("cli.help.kb_load_demo"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.set_defaults(handler=cmd_kb_load_demo)
 
-    training = sub.add_parser("training", help="training data").add_subparsers(dest="training_cmd", required=True)
-    p = training.add_parser("export", help="approved/edited replies as JSONL (chat fine-tuning format)")
-    p.add_argument("--tenant", required=True)
-    p.add_argument("--out", type=Path, help="file to write (default: stdout)")
-    p.add_argument("--won-only", action="store_true", help="only dialogs that ended in a sale")
+    training = sub.add_parser("training", help=_("cli.help.training")).add_subparsers(dest="training_cmd", required=True)
+    p = training.add_parser("export", help=_("cli.help.training_export"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--out", type=Path, help=_("cli.help.out"))
+    p.add_argument("--won-only", action="store_true", help=_("cli.help.won_only"))
     p.set_defaults(handler=cmd_training_export)
-    p = training.add_parser("queue", help="dialogs worth reviewing, most instructive first")
-    p.add_argument("--tenant", required=True)
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
+    p = training.add_parser("queue", help=_("cli.help.training_queue"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--limit", type=int, default=20, help=_("cli.help.limit"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_training_queue)
 
-    p = sub.add_parser("spend", help="AI spend of a tenant (USD, exact)")
-    p.add_argument("--tenant", required=True)
-    p.add_argument("--days", type=int, default=30, help="last N days (default 30)")
-    p.add_argument("--by", default="day", help=f"grouping, comma-separated: {', '.join(spend.GROUPINGS)}")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("spend", help=_("cli.help.spend"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--days", type=int, default=30, help=_("cli.help.days"))
+    p.add_argument("--by", default="day", help=_("cli.help.by", choices=", ".join(spend.GROUPINGS)))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_spend)
 
 

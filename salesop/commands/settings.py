@@ -34,8 +34,8 @@ def _keys_help(locale: str) -> str:
     return "\n".join(lines) + "\n\n" + t("settings.cli.formats", locale)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    locale = _help_locale()
+def register(sub: argparse._SubParsersAction, locale: str | None = None) -> None:
+    locale = locale or _help_locale()
     group = sub.add_parser("settings", help=t("settings.cli.help", locale))
     settings_sub = group.add_subparsers(dest="settings_cmd", required=True)
 

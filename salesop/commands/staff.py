@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from core.dispatcher import notify
-from core.i18n import t
+from core.i18n import DEFAULT_LOCALE, t, translator
 from core.services import staff as staff_service
 from core.services import tenants as tenant_service
 from core.settings import Settings
@@ -21,32 +21,33 @@ log = logging.getLogger(__name__)
 VIA = "cli"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    staff = sub.add_parser("staff", help="invite people, list staff, change roles, remove people").add_subparsers(
+def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> None:
+    _ = translator(locale)
+    staff = sub.add_parser("staff", help=_("cli.help.staff")).add_subparsers(
         dest="staff_cmd", required=True)
 
-    p = staff.add_parser("invite", help="print a single-use invitation link for a role")
-    p.add_argument("--tenant", required=True, metavar="SLUG")
-    p.add_argument("--role", required=True, help="role code: owner, admin, manager, analyst, finance, tech, viewer")
+    p = staff.add_parser("invite", help=_("cli.help.staff_invite"))
+    p.add_argument("--tenant", required=True, metavar="SLUG", help=_("cli.help.tenant_slug"))
+    p.add_argument("--role", required=True, help=_("cli.help.role"))
     p.add_argument("--ttl-hours", type=float, default=staff_service.INVITE_TTL.total_seconds() / 3600,
-                   help="how long the link stays valid (default: 7 days)")
-    p.add_argument("--json", action="store_true")
+                   help=_("cli.help.ttl_hours"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_invite)
 
-    p = staff.add_parser("list", help="the tenant's staff, removed people included")
-    p.add_argument("--tenant", required=True, metavar="SLUG")
-    p.add_argument("--json", action="store_true")
+    p = staff.add_parser("list", help=_("cli.help.staff_list"))
+    p.add_argument("--tenant", required=True, metavar="SLUG", help=_("cli.help.tenant_slug"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_list)
 
-    p = staff.add_parser("role", help="give a staff member another role")
-    p.add_argument("--tenant", required=True, metavar="SLUG")
-    p.add_argument("--telegram-user-id", required=True, type=int)
-    p.add_argument("--role", required=True)
+    p = staff.add_parser("role", help=_("cli.help.staff_role"))
+    p.add_argument("--tenant", required=True, metavar="SLUG", help=_("cli.help.tenant_slug"))
+    p.add_argument("--telegram-user-id", required=True, type=int, help=_("cli.help.telegram_user_id"))
+    p.add_argument("--role", required=True, help=_("cli.help.new_role"))
     p.set_defaults(handler=cmd_role)
 
-    p = staff.add_parser("remove", help="remove (fire) a staff member: access ends at once, the groups ban them")
-    p.add_argument("--tenant", required=True, metavar="SLUG")
-    p.add_argument("--telegram-user-id", required=True, type=int)
+    p = staff.add_parser("remove", help=_("cli.help.staff_remove"))
+    p.add_argument("--tenant", required=True, metavar="SLUG", help=_("cli.help.tenant_slug"))
+    p.add_argument("--telegram-user-id", required=True, type=int, help=_("cli.help.telegram_user_id"))
     p.set_defaults(handler=cmd_remove)
 
 

@@ -89,3 +89,103 @@ cli-kb-bad_grouping = --by: unknown grouping { $unknown }; choose from: { $choic
 
 ## Any command
 cli-bad_settings = a setting is wrong: { $details }
+
+## salesop --help: argparse's own words, then the help of every command and option.
+cli-help-salesop = Sales Operator: AI sales control plane.
+cli-help-command = COMMAND
+cli-help-positionals = positional arguments
+cli-help-options = options
+cli-help-help = show this help message and exit
+cli-help-usage = usage:
+cli-help-error = { $prog }: error: { $message }
+cli-help-migrate = apply database migrations (starts the embedded database when needed)
+cli-help-db_url = print the effective database URL
+cli-help-show_password = print the password too (hidden by default)
+cli-help-tenant = manage tenants (businesses)
+cli-help-tenant_create = create a tenant with the built-in roles and print the owner's one-time link
+cli-help-slug = short code of the tenant: lowercase latin letters, digits and '-'
+cli-help-name = the business's name as staff and customers see it
+cli-help-timezone = IANA timezone for working hours and reports (default Europe/Moscow)
+cli-help-json = print JSON instead of text
+cli-help-tenant_list = list tenants
+cli-help-rotate_key = re-encrypt every stored secret under a new master key
+cli-help-run = run everything in one process (an offline demo on the local sandbox when no bot token is set)
+cli-help-sandbox = run the local Telegram, VK, OpenAI and ElevenLabs stand-ins
+cli-help-host = address the stand-ins listen on
+cli-help-limits = Telegram rate limits of the stand-in
+cli-help-time_scale = emulated seconds per real second
+cli-help-serve = run some services (the production split: see docker-compose.yml)
+cli-help-services = services to run: { $choices }
+cli-help-worker = run a task worker on the Redis broker (scale these out)
+cli-help-channel = connect and list channels (VK communities, VK and Telegram accounts)
+cli-help-channel_add = connect a channel
+cli-help-channel_add_vk = a VK community (community access token with messages rights)
+cli-help-tenant_slug = tenant slug
+cli-help-group_id = VK community id (digits, without 'club')
+cli-help-community_token = community access token
+cli-help-channel_add_vk_user = a VK user account (user access token with messages rights)
+cli-help-user_token = user access token
+cli-help-channel_list = list a tenant's channels with their status and import progress
+cli-help-import = import (or resume importing) all history of a channel
+cli-help-channel_id = the channel's id (see salesop channel list)
+cli-help-import_json = print a final JSON summary line on stdout
+cli-help-no_progress = no progress bar on stderr
+cli-help-products = product catalog
+cli-help-products_import = import products from a CSV file (updates by SKU)
+cli-help-products_file = CSV file: UTF-8 or cp1251, separated by ; or ,
+cli-help-products_list = list products
+cli-help-kb = knowledge base
+cli-help-kb_import = import markdown, text or Q/A CSV files (a file or a folder)
+cli-help-kb_path = a file or a folder
+cli-help-kb_type = document type (policy, faq, delivery, returns, payment, script, objection); default: from the file
+cli-help-kb_list = list knowledge documents
+cli-help-kb_reembed = re-embed chunks made by another embedder
+cli-help-kb_load_demo = load the demo shop's catalog and knowledge base
+cli-help-training = training data
+cli-help-training_export = approved and edited replies as JSONL (chat fine-tuning format)
+cli-help-out = file to write (default: stdout)
+cli-help-won_only = only dialogs that ended in a sale
+cli-help-training_queue = dialogs worth reviewing, most instructive first
+cli-help-limit = at most this many dialogs (default 20)
+cli-help-spend = AI spend of a tenant (USD, exact)
+cli-help-days = last N days (default 30)
+cli-help-by = grouping, comma-separated: { $choices }
+cli-help-staff = invite people, list staff, change roles, remove people
+cli-help-staff_invite = print a single-use invitation link for a role
+cli-help-role = role code: owner, admin, manager, analyst, finance, tech, viewer
+cli-help-ttl_hours = how many hours the link stays valid (default: 7 days)
+cli-help-staff_list = the tenant's staff, removed people included
+cli-help-staff_role = give a staff member another role
+cli-help-telegram_user_id = the person's Telegram user id (see salesop staff list)
+cli-help-new_role = the new role's code
+cli-help-staff_remove = remove (fire) a staff member: access ends at once, the groups ban them
+
+## salesop migrate, tenant, rotate-key, sandbox, serve, worker
+cli-base-migrated = database at { $heads }
+cli-base-tenant_created = created tenant { $slug } (id { $id })
+cli-base-no_tenants = no tenants yet: salesop tenant create --slug shop --name "My shop"
+cli-base-rotated_file = re-encrypted { $count ->
+        [one] { $count } secret
+       *[other] { $count } secrets
+    }; the new key is in { $path }
+cli-base-rotated_env = re-encrypted { $count ->
+        [one] { $count } secret
+       *[other] { $count } secrets
+    }. Set SALESOP_MASTER_KEY to the new key now:
+cli-base-sandbox_stop = Ctrl-C stops
+cli-base-unknown_service = unknown service '{ $service }'; choose from: { $choices }
+cli-base-worker_needs_redis = a worker needs SALESOP_REDIS_URL (without Redis, `salesop run` executes tasks in-process)
+
+## salesop run / serve: what each line says after its name, and why it would not start
+cli-run-already_running = another salesop is already running on { $path }: stop it first, or give this one its own SALESOP_DATA_DIR
+cli-run-already_running_pid = another salesop (pid { $pid }) is already running on { $path }: stop it first, or give this one its own SALESOP_DATA_DIR
+cli-run-port-webapp = the Mini App cannot listen on { $host }:{ $port }: { $error }; stop what uses it or set { $setting }
+cli-run-port-webhook = the bot's webhook cannot listen on { $host }:{ $port }: { $error }; stop what uses it or set { $setting }
+cli-run-worker = taskiq receiver on Redis Streams
+cli-run-ready = press Ctrl-C to stop
+cli-run-demo = no SALESOP_BOT_TOKEN: offline demo against the local sandbox
+cli-run-database_embedded = embedded PostgreSQL + pgvector ({ $path })
+cli-run-database_external = external PostgreSQL
+cli-run-queue_in_process = in-process
+cli-run-queue_redis = Redis Streams
+cli-run-stopped = stopped

@@ -93,3 +93,105 @@ cli-kb-bad_grouping = --by: неизвестная группировка { $unk
 
 ## Any command
 cli-bad_settings = неверная настройка: { $details }
+
+## salesop --help: argparse's own words, then the help of every command and option.
+cli-help-salesop = Sales Operator: пульт управления AI-продажами.
+cli-help-command = КОМАНДА
+cli-help-positionals = позиционные аргументы
+cli-help-options = параметры
+cli-help-help = показать эту справку и выйти
+cli-help-usage = использование:
+cli-help-error = { $prog }: ошибка: { $message }
+cli-help-migrate = применить миграции базы данных (при необходимости запускает встроенную базу)
+cli-help-db_url = показать адрес базы данных, с которым работает программа
+cli-help-show_password = показать и пароль (по умолчанию скрыт)
+cli-help-tenant = компании (бизнесы)
+cli-help-tenant_create = создать компанию со стандартными ролями и показать одноразовую ссылку владельца
+cli-help-slug = короткий код компании: строчные латинские буквы, цифры и «-»
+cli-help-name = название, которое видят сотрудники и клиенты
+cli-help-timezone = часовой пояс IANA для рабочих часов и отчётов (по умолчанию Europe/Moscow)
+cli-help-json = вывести JSON вместо текста
+cli-help-tenant_list = список компаний
+cli-help-rotate_key = перешифровать все сохранённые секреты новым мастер-ключом
+cli-help-run = запустить всё в одном процессе (без токена бота — офлайн-демо на локальной песочнице)
+cli-help-sandbox = запустить локальные заменители Telegram, VK, OpenAI и ElevenLabs
+cli-help-host = адрес, на котором слушают заменители
+cli-help-limits = ограничения частоты Telegram в заменителе
+cli-help-time_scale = эмулируемых секунд в одной реальной
+cli-help-serve = запустить отдельные службы (раздельный запуск в продакшене: см. docker-compose.yml)
+cli-help-services = какие службы запустить: { $choices }
+cli-help-worker = запустить обработчик задач на брокере Redis (их можно запускать сколько нужно)
+cli-help-channel = подключение каналов и их список (сообщества VK, аккаунты VK и Telegram)
+cli-help-channel_add = подключить канал
+cli-help-channel_add_vk = сообщество VK (ключ доступа сообщества с правом на сообщения)
+cli-help-tenant_slug = код компании
+cli-help-group_id = id сообщества VK (цифры, без «club»)
+cli-help-community_token = ключ доступа сообщества
+cli-help-channel_add_vk_user = аккаунт пользователя VK (ключ доступа пользователя с правом на сообщения)
+cli-help-user_token = ключ доступа пользователя
+cli-help-channel_list = каналы компании, их состояние и ход импорта
+cli-help-import = импортировать (или продолжить импорт) всю историю канала
+cli-help-channel_id = id канала (см. salesop channel list)
+cli-help-import_json = в конце вывести итог одной строкой JSON в stdout
+cli-help-no_progress = без индикатора хода в stderr
+cli-help-products = каталог товаров
+cli-help-products_import = загрузить товары из CSV-файла (обновляет по артикулу)
+cli-help-products_file = CSV-файл: UTF-8 или cp1251, разделитель ; или ,
+cli-help-products_list = список товаров
+cli-help-kb = база знаний
+cli-help-kb_import = загрузить файлы markdown, текст или CSV с вопросами и ответами (файл или папку)
+cli-help-kb_path = файл или папка
+cli-help-kb_type = тип документа (policy, faq, delivery, returns, payment, script, objection); по умолчанию — по файлу
+cli-help-kb_list = список документов базы знаний
+cli-help-kb_reembed = пересчитать векторы фрагментов, сделанные другой моделью
+cli-help-kb_load_demo = загрузить каталог и базу знаний демо-магазина
+cli-help-training = данные для обучения
+cli-help-training_export = одобренные и исправленные ответы в JSONL (формат дообучения чат-моделей)
+cli-help-out = файл для записи (по умолчанию stdout)
+cli-help-won_only = только диалоги, закончившиеся продажей
+cli-help-training_queue = диалоги, которые стоит разобрать, самые поучительные первыми
+cli-help-limit = не больше стольких диалогов (по умолчанию 20)
+cli-help-spend = расходы компании на AI (USD, точно)
+cli-help-days = за последние N дней (по умолчанию 30)
+cli-help-by = группировка через запятую: { $choices }
+cli-help-staff = приглашения, список сотрудников, смена ролей, удаление
+cli-help-staff_invite = показать одноразовую ссылку-приглашение на роль
+cli-help-role = код роли: owner, admin, manager, analyst, finance, tech, viewer
+cli-help-ttl_hours = сколько часов действует ссылка (по умолчанию 7 дней)
+cli-help-staff_list = сотрудники компании, включая удалённых
+cli-help-staff_role = дать сотруднику другую роль
+cli-help-telegram_user_id = id пользователя Telegram (см. salesop staff list)
+cli-help-new_role = код новой роли
+cli-help-staff_remove = удалить (уволить) сотрудника: доступ пропадает сразу, группы его банят
+
+## salesop migrate, tenant, rotate-key, sandbox, serve, worker
+cli-base-migrated = база данных на версии { $heads }
+cli-base-tenant_created = компания { $slug } создана (id { $id })
+cli-base-no_tenants = компаний пока нет: salesop tenant create --slug shop --name "Мой магазин"
+cli-base-rotated_file = { $count ->
+        [one] перешифрован { $count } секрет
+        [few] перешифровано { $count } секрета
+       *[many] перешифровано { $count } секретов
+    }; новый ключ — в { $path }
+cli-base-rotated_env = { $count ->
+        [one] перешифрован { $count } секрет
+        [few] перешифровано { $count } секрета
+       *[many] перешифровано { $count } секретов
+    }. Сейчас же задайте SALESOP_MASTER_KEY новым ключом:
+cli-base-sandbox_stop = токен бота песочницы; Ctrl-C — остановить
+cli-base-unknown_service = неизвестная служба «{ $service }»; можно: { $choices }
+cli-base-worker_needs_redis = обработчику задач нужен SALESOP_REDIS_URL (без Redis `salesop run` выполняет задачи в своём процессе)
+
+## salesop run / serve: what each line says after its name, and why it would not start
+cli-run-already_running = в { $path } уже работает другой salesop: остановите его или дайте этому свой SALESOP_DATA_DIR
+cli-run-already_running_pid = в { $path } уже работает другой salesop (pid { $pid }): остановите его или дайте этому свой SALESOP_DATA_DIR
+cli-run-port-webapp = Mini App не может слушать { $host }:{ $port }: { $error }; остановите то, что его занимает, или задайте { $setting }
+cli-run-port-webhook = вебхук бота не может слушать { $host }:{ $port }: { $error }; остановите то, что его занимает, или задайте { $setting }
+cli-run-worker = приём задач из Redis Streams
+cli-run-ready = Ctrl-C — остановить
+cli-run-demo = нет SALESOP_BOT_TOKEN: офлайн-демо на локальной песочнице
+cli-run-database_embedded = встроенный PostgreSQL + pgvector ({ $path })
+cli-run-database_external = внешний PostgreSQL
+cli-run-queue_in_process = в этом процессе
+cli-run-queue_redis = Redis Streams
+cli-run-stopped = остановлено

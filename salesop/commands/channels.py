@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> N
     channel = sub.add_parser("channel", help=_("cli.help.channel"))
     channel_sub = channel.add_subparsers(dest="channel_cmd", required=True)
 
-    add = channel_sub.add_parser("add", help=_("cli.help.channel_add")).add_subparsers(dest="channel_kind", required=True)
+    add = channel_sub.add_parser("add", help=_("cli.help.channel_add")).add_subparsers(dest="channel_kind",
+                                                                                       required=True)
     p = add.add_parser("vk", help=_("cli.help.channel_add_vk"))
     p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.add_argument("--group-id", required=True, type=int, help=_("cli.help.group_id"))

@@ -34,7 +34,8 @@ from ..context import app_context
 
 def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> None:
     _ = translator(locale)
-    products = sub.add_parser("products", help=_("cli.help.products")).add_subparsers(dest="products_cmd", required=True)
+    products = sub.add_parser("products", help=_("cli.help.products")).add_subparsers(dest="products_cmd",
+                                                                                      required=True)
     p = products.add_parser("import", help=_("cli.help.products_import"))
     p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.add_argument("file", type=Path, help=_("cli.help.products_file"))
@@ -63,7 +64,8 @@ def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> N
     p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.set_defaults(handler=cmd_kb_load_demo)
 
-    training = sub.add_parser("training", help=_("cli.help.training")).add_subparsers(dest="training_cmd", required=True)
+    training = sub.add_parser("training", help=_("cli.help.training")).add_subparsers(dest="training_cmd",
+                                                                                      required=True)
     p = training.add_parser("export", help=_("cli.help.training_export"))
     p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.add_argument("--out", type=Path, help=_("cli.help.out"))

@@ -25,6 +25,7 @@ from core.services import miniapp
 
 WEBAPP_CONTEXT = web.AppKey("ctx", object)
 REQUEST_USER = web.RequestKey("user", initdata.WebAppUser)
+REQUEST_LOCALE = web.RequestKey("locale", str)  # the caller's language once known: errors are shown in it
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ async def current_member(request: web.Request, session: AsyncSession, permission
     user = telegram_user(request)
     rows = await miniapp.memberships(session, user.id)
     locale = i18n.normalize(rows[0][0].locale if rows else user.language_code)
+    request[REQUEST_LOCALE] = locale
     if not rows:
         raise PermissionDenied(t("miniapp.error.not_staff", locale))
     wanted = tenant_id if tenant_id is not None else chosen_tenant(request)
@@ -118,7 +120,7 @@ async def current_member(request: web.Request, session: AsyncSession, permission
     if match is None:
         raise PermissionDenied(t("miniapp.error.other_tenant", locale))
     staff, role, tenant = match
-    locale = i18n.normalize(staff.locale)
+    locale = request[REQUEST_LOCALE] = i18n.normalize(staff.locale)
     if permission is not None and not can(role.permissions, permission):
         raise PermissionDenied(t("miniapp.error.forbidden", locale, role=role.name))
     return Member(

@@ -30,8 +30,8 @@ from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, 
 from core.ratelimit import Budget, build_rate_limiter
 
 from . import pages
-from .api import dialogs
-from .auth import REQUEST_USER, WEBAPP_CONTEXT, current_member, signed_in, telegram_user  # noqa: F401 (re-exported)
+from .api import dashboard, dialogs, spend, traffic
+from .auth import REQUEST_LOCALE, REQUEST_USER, WEBAPP_CONTEXT, current_member, signed_in, telegram_user  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ TELEGRAM_BOT_API = "https://api.telegram.org"
 HERE = pages.HERE
 
 # The areas in navigation order; each has `routes` (web.RouteTableDef) and `PAGES` (list[pages.Page]).
-AREAS = (dialogs,)
+AREAS = (dialogs, dashboard, spend, traffic)
 
 
 @web.middleware
@@ -69,14 +69,11 @@ async def rate_limited(request: web.Request, handler):
 async def errors_as_json(request: web.Request, handler):
     try:
         return await handler(request)
-    except NotAuthenticated as exc:
-        return web.json_response({"error": str(exc)}, status=401)
-    except PermissionDenied as exc:
-        return web.json_response({"error": str(exc)}, status=403)
-    except NotFound as exc:
-        return web.json_response({"error": str(exc)}, status=404)
     except UserError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+        status = (401 if isinstance(exc, NotAuthenticated) else 403 if isinstance(exc, PermissionDenied)
+                  else 404 if isinstance(exc, NotFound) else 400)
+        # in the caller's language when the error names its text and the caller is known (webapp.auth)
+        return web.json_response({"error": exc.text(request.get(REQUEST_LOCALE))}, status=status)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -109,6 +106,7 @@ def build_app(ctx, *, rate_budget: Budget = API_BUDGET, telegram_sdk: str | None
     app[RATE_LIMITER] = build_rate_limiter(ctx.settings.redis.redis_url, 1.0)
     app[RATE_BUDGET] = rate_budget
     app[pages.SDK_URL] = pages.SdkUrl(telegram_sdk or pages.TELEGRAM_SDK)
+    app[traffic.BOT_USERNAME] = {}
 
     async def choose_sdk(app: web.Application) -> None:
         if telegram_sdk is None:

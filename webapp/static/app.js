@@ -190,6 +190,57 @@
     },
   };
 
+  // The filters of templates/_filters.html (period buttons, custom dates, optional selects). Their state lives in
+  // the page's URL query, so a reload or the BackButton keeps it. Returns query() → URLSearchParams for the API.
+  MiniApp.filters = (root, onChange) => {
+    const form = root.querySelector("form.filters");
+    const params = new URLSearchParams(location.search);
+    const state = { period: params.get("period") || "7" };
+    for (const input of form.querySelectorAll("input[name], select[name]")) {
+      if (params.get(input.name)) { state[input.name] = params.get(input.name); input.value = params.get(input.name); }
+    }
+    const custom = form.querySelector(".custom");
+    const paint = () => {
+      form.querySelectorAll("[data-period]").forEach(b => b.classList.toggle("on", b.dataset.period === state.period));
+      if (custom) custom.hidden = state.period !== "custom";
+    };
+    const query = () => {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(state)) if (v) q.set(k, v);
+      if (state.period !== "custom") { q.delete("from"); q.delete("to"); }
+      return q;
+    };
+    const changed = () => {
+      paint();
+      if (state.period === "custom" && !(state.from && state.to)) return;
+      history.replaceState(history.state, "", location.pathname + "?" + query().toString());
+      MiniApp.haptic();
+      onChange(query());
+    };
+    form.addEventListener("submit", e => e.preventDefault());
+    form.querySelectorAll("[data-period]").forEach(b => b.addEventListener("click", () => {
+      state.period = b.dataset.period;
+      changed();
+    }));
+    form.querySelectorAll("input[name], select[name]").forEach(input => input.addEventListener("change", () => {
+      state[input.name] = input.value;
+      changed();
+    }));
+    paint();
+    return query;
+  };
+
+  // Tiles: [{id, label, value, link}] → small figure cards.
+  MiniApp.tiles = (box, tiles) => {
+    const el = MiniApp.el;
+    box.replaceChildren(...tiles.map(t => {
+      const value = t.value === null || t.value === undefined ? "—" : MiniApp.number(t.value);
+      const body = [el("b", {}, value), el("span", {}, t.label)];
+      return t.link ? el("a", { class: "tile", id: `tile-${t.id}`, href: t.link }, body)
+                    : el("div", { class: "tile", id: `tile-${t.id}` }, body);
+    }));
+  };
+
   function loadScript(src) {
     if (loadedScripts.has(src)) return Promise.resolve();
     return new Promise((resolve, reject) => {

@@ -25,6 +25,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
     dp.include_routers(
         groups.router(),  # membership of the bot, /connect, /inbox
         cards.router(),  # inline buttons
+        private.campaign_router(),  # /start <campaign code> (before staff, which takes every other deep link)
         staff.router(),  # /start <invitation>, /invite, /staff (before private: a deep link is also a /start)
         settings.router(),  # /settings in private and in groups (this chat receives reports / escalations)
         business.router(services),  # Telegram Business: the shop's account connected to the bot, its chats

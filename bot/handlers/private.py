@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BotCommandScopeChat,
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import i18n
 from core.i18n import t
 from core.permissions import Permission
-from core.services import readiness
+from core.services import readiness, traffic
 from core.services.language import set_staff_locale
 from core.services.readiness import Level, Readiness
 from core.services.staff import Membership, memberships
@@ -241,6 +241,32 @@ def _language_keyboard() -> InlineKeyboardMarkup:
         InlineKeyboardButton(text=t(f"language.button.{loc}", loc), callback_data=LanguageChoice(locale=loc).pack())
         for loc in i18n.LOCALES
     ]])
+
+
+def campaign_router() -> Router:
+    """/start <campaign code> from a campaign link (t.me/<bot>?start=<code>, made on the Mini App's traffic page):
+    the touch is recorded for the person as a customer of that business (core.services.traffic.record_start) and
+    they are told where the shop answers. Included before the invitations' router, which takes every other deep
+    link; a code that is no campaign (or a staff member trying their own link) gets the usual greeting."""
+    r = Router(name="campaigns")
+    r.message.filter(F.chat.type == "private")
+
+    @r.message(CommandStart(deep_link=True, magic=F.args.regexp(traffic.CAMPAIGN_CODE)))
+    async def campaign_start(message: Message, command: CommandObject, session: AsyncSession,
+                             runtime: BotRuntime, after_commit: AfterCommit) -> None:
+        user = message.from_user
+        came = await traffic.record_start(session, command.args, telegram_user_id=user.id, first_name=user.first_name,
+                                          last_name=user.last_name, username=user.username,
+                                          language=user.language_code)
+        if came is None:
+            members = await memberships(session, user.id)
+            _answer(after_commit, message, await start_text(session, members, _locale(members, user), runtime))
+            return
+        link = f'<a href="tg://user?id={esc(came.channel_external_id)}">{esc(came.channel_title or came.tenant_name)}</a>'
+        _answer(after_commit, message, t("miniapp.traffic.welcome", i18n.normalize(user.language_code),
+                                         shop=esc(came.tenant_name), link=link))
+
+    return r
 
 
 def router() -> Router:

@@ -7,6 +7,7 @@ stale chunks are still found by full text until `reembed_stale` catches up.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from sqlalchemy import Float, String, bindparam, case, func, literal, literal_co
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import DocType, KnowledgeChunk, KnowledgeDocument, Product
-from .textutil import content_words, stem, words
+from .textutil import colloquial, content_words, expanded_stems, sound_key, stem, translit, words
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion: dampens the weight of the very top ranks
 CANDIDATES = 40  # per leg, before fusion
@@ -36,6 +37,8 @@ class ProductFact:
     stock: int | None
     description: str = ""
     variant_prices: tuple[Decimal, ...] = ()
+    delivery: str = ""  # the catalog's delivery note («под заказ, 14–21 день»)
+    variants: tuple[tuple[str, Decimal | None], ...] = ()  # (name, price or None), as the catalog lists them
 
     def as_source(self) -> dict:
         return {"kind": "product", "product_id": self.id, "sku": self.sku, "name": self.name,
@@ -90,6 +93,27 @@ async def common_lexemes(session: AsyncSession) -> frozenset[str]:
     return lexemes
 
 
+# The words a knowledge page on a topic is sure to use, added to the full-text side of a question about it: «Как
+# быстро привезёте в Питер?» shares no word with «Доставка … срок 2–7 дней», «Чайник не включается» none with
+# «Товар с браком». The vector side sees the question as it is.
+TOPIC_WORDS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"привез|привоз|достав|курьер|ехать|идет\s+посылк|посылк|отправ|придет|приедет|самовывоз|забрать|"
+                r"как\s+быстро|как\s+скоро|сколько\s+дней|deliver|shipping", re.IGNORECASE), "доставка срок"),
+    (re.compile(r"гарант|warrant", re.IGNORECASE), "гарантия"),
+    (re.compile(r"царапин|скол[аыо]?\b|трещин|поврежд|брак|неисправ|не\s+работает|не\s+включа|сломал|разбит|вмятин|"
+                r"дефект|помят|damaged|broken|defect", re.IGNORECASE), "брак неисправный дефект возврат"),
+    (re.compile(r"вернуть|возврат|обмен|не\s+подош|не\s+понрав|return|refund|exchange", re.IGNORECASE), "возврат"),
+    (re.compile(r"оплат|оплач|карт[аоуы]|наличн|сбп|рассрочк|кредит|сч[её]т|долями|сплит|pay", re.IGNORECASE), "оплата"),
+    (re.compile(r"скидк|скидоч|промокод|акци|дешевле|уступ|discount", re.IGNORECASE), "скидка"),
+    (re.compile(r"налич|есть\s+ли|остал|под\s+заказ|когда\s+будет|появится", re.IGNORECASE), "заказ привозим склад"),
+]
+
+
+def with_topic_words(query: str) -> str:
+    extra = [words_ for pattern, words_ in TOPIC_WORDS if pattern.search(query)]
+    return f"{query} {' '.join(extra)}" if extra else query
+
+
 async def _prepare(session: AsyncSession, query: str, *, vector: bool) -> list[str]:
     """One round trip before the search: the HNSW settings for this transaction (iterative index scans keep
     filling the result when the tenant / type filter removes candidates) and the question's russian lexemes."""
@@ -119,14 +143,23 @@ async def fulltext_query(session: AsyncSession, lexemes: list[str]) -> str | Non
 
 def product_fact(p: Product) -> ProductFact:
     variant_prices = []
+    variants: list[tuple[str, Decimal | None]] = []
     for variant in p.variants or []:
-        if isinstance(variant, dict) and variant.get("price") not in (None, ""):
+        if not isinstance(variant, dict):
+            continue
+        price = None
+        if variant.get("price") not in (None, ""):
             try:
-                variant_prices.append(Decimal(str(variant["price"])))
+                price = Decimal(str(variant["price"]))
+                variant_prices.append(price)
             except ArithmeticError:
-                continue
+                price = None
+        name = str(variant.get("name") or "").strip()
+        if name:
+            variants.append((name, price))
     return ProductFact(id=p.id, sku=p.sku, name=p.name, price=p.price, currency=p.currency, stock=p.stock,
-                       description=p.description or "", variant_prices=tuple(variant_prices))
+                       description=p.description or "", variant_prices=tuple(variant_prices),
+                       delivery=p.delivery or "", variants=tuple(variants))
 
 
 async def hybrid_search(
@@ -151,7 +184,7 @@ async def hybrid_search(
         return q
 
     use_vector = query_vector is not None and bool(embedder_name)
-    lexemes = await _prepare(session, query, vector=use_vector)
+    lexemes = await _prepare(session, with_topic_words(query), vector=use_vector)
     if use_vector:
         distance = chunk.embedding.cosine_distance(query_vector)
         nearest = (
@@ -240,8 +273,11 @@ async def product_name_hits(session: AsyncSession, tenant_id: int, question: str
     """Products whose name contains a content word of the question (its stem), most words first: a lexical lookup
     that catches what full text and hashed vectors miss — compounds («самокат» in «Электросамокат») and brand
     spellings. ILIKE on the trigram index of product names."""
-    stems_ = sorted({s for s in (stem(w) for w in content_words(question) if not w.isdigit()) if len(s) >= 4},
-                    key=len, reverse=True)[:8]
+    said = [w for w in content_words(question) if not w.isdigit()]
+    said += [alias for w in said for alias in colloquial(w)]  # «айфон» finds «iPhone»
+    said += [translit(w) for w in said if len(w) >= 5 and _is_cyrillic_word(w)]  # «гармин» finds «Garmin»
+    stems_ = sorted({s for s in (stem(w) for w in said) if len(s) >= 4 or s.isascii() and len(s) >= 2
+                     and s in {a for w in said for a in colloquial(w)}}, key=len, reverse=True)[:8]
     if not stems_:
         return []
     conditions = [Product.name.ilike(f"%{s}%") for s in stems_]
@@ -368,13 +404,30 @@ def _name_words(name: str) -> dict[str, str]:
 
 
 def _stems_meet(q: str, n: str, word: str) -> bool:
-    """Prefix match on stems («наушники»/«наушников»), and a long stem inside a compound word («самокат» in
-    «электросамокат»)."""
+    """Prefix match on stems («наушники»/«наушников»), a long stem inside a compound word («самокат» in
+    «электросамокат»), and a brand written in the other alphabet («делонги» / «DeLonghi», «филипс» / «Philips»)."""
     if q == n:
         return True
     if len(q) >= 4 and n.startswith(q) or len(n) >= 4 and q.startswith(n):
         return True
-    return len(q) >= 5 and q in word
+    if len(q) >= 5 and q in word or len(n) >= 5 and n in q:  # «самокат» in «электросамокат» and back
+        return True
+    if q[:1].isalpha() and n[:1].isalpha() and _is_cyrillic_word(q) != _is_cyrillic_word(n):
+        kq, kn = sound_key(q), sound_key(n)
+        return kq == kn or min(len(kq), len(kn)) >= 5 and (kq.startswith(kn) or kn.startswith(kq))
+    return False
+
+
+def _is_cyrillic_word(word: str) -> bool:
+    return "\u0400" <= word[0] <= "\u04ff"
+
+
+def _with_colloquial(query_stems: set[str]) -> set[str]:
+    """The question's stems and those of the catalog words its colloquial words stand for («айфон» → iphone)."""
+    out = set(query_stems)
+    for q in query_stems:
+        out.update(stem(alias) for alias in colloquial(q))
+    return out
 
 
 def name_match(query_stems: set[str], name: str) -> tuple[float, float]:
@@ -383,6 +436,7 @@ def name_match(query_stems: set[str], name: str) -> tuple[float, float]:
     name_words = _name_words(name)
     if not name_words:
         return 0.0, 0.0
+    query_stems = _with_colloquial(query_stems)
     words_hit = numbers_hit = 0
     for n, word in name_words.items():
         if any(_stems_meet(q, n, word) for q in query_stems):
@@ -410,7 +464,7 @@ class ProductMatch:
 
 def rank_products(query: str, hits: list[Hit]) -> list[ProductMatch]:
     """Products among the hits, best first: how many of its name's words the question names, then retrieval."""
-    query_stems = {stem(w) for w in words(query)}
+    query_stems = expanded_stems(" ".join(content_words(query)))
     best: dict[int, ProductMatch] = {}
     top = max((h.score for h in hits), default=1.0) or 1.0
     for hit in hits:
@@ -421,3 +475,72 @@ def rank_products(query: str, hits: list[Hit]) -> list[ProductMatch]:
         if hit.product.id not in best or best[hit.product.id].score < score:
             best[hit.product.id] = ProductMatch(hit.product, score, matched, overlap)
     return sorted(best.values(), key=lambda m: (-m.score, m.product.id))
+
+
+# ------------------------------------------------------------------------------------------ sources used
+
+SOURCE_SENTENCE_SHARE = 0.6  # of a knowledge sentence's words the reply must repeat for the sentence to count as used
+
+
+def _chunk_heading(text_: str, title: str) -> str:
+    """«Доставка — По России» for a chunk «Доставка — По России: …», the question of a Q&A chunk, else the title."""
+    if text_.startswith("Вопрос:") and "Ответ:" in text_:
+        return text_.split("Ответ:", 1)[0].removeprefix("Вопрос:").strip()
+    head, sep, _ = text_.partition(": ")
+    if sep and len(head) <= 160 and "\n" not in head and not any(ch in head for ch in ".!?"):
+        return head
+    return title
+
+
+def _chunk_used(reply_stems: set[str], chunk_text: str) -> bool:
+    body = chunk_text.split(": ", 1)[1] if ": " in chunk_text[:160] else chunk_text
+    if body.startswith("Вопрос:") or "Ответ:" in body:
+        body = body.split("Ответ:", 1)[-1]
+    for sentence in re.split(r"(?<=[.!?…])\s+|\n+", body):
+        sentence_stems = {stem(w) for w in content_words(sentence) if len(w) >= 3 or w.isdigit()}
+        if len(sentence_stems) >= 3 and \
+                len(sentence_stems & reply_stems) >= SOURCE_SENTENCE_SHARE * len(sentence_stems):
+            return True
+    return False
+
+
+def used_sources(reply: str, sources: list[dict], chunk_texts: dict[int, str] | None = None) -> list[dict]:
+    """The sources a reply actually used, each once, in the order retrieval ranked them: products the reply names
+    (by SKU or most of the name's words) as {"kind": "product", "sku", "name", "label": "Name (SKU)"}, and
+    knowledge chunks one of whose sentences the reply repeats as {"kind": "document", "title", "label": "Title —
+    Heading"}. `sources` are Hit.as_source() dicts (what a suggestion stores); `chunk_texts` the chunks' texts by id."""
+    chunk_texts = chunk_texts or {}
+    low = reply.lower()
+    reply_stems = {stem(w) for w in words(reply)}
+    out: list[dict] = []
+    seen: set[str] = set()
+    for source in sources:
+        product = source.get("product") if source.get("kind") == "chunk" else (
+            source if source.get("kind") == "product" else None)
+        if product:
+            sku, name = str(product.get("sku") or ""), str(product.get("name") or "")
+            named = (sku and sku.lower() in low) or (name and name.lower() in low) or \
+                name_match(reply_stems, name)[1] >= 0.75
+            label = f"{name} ({sku})" if sku else name
+            if named and label not in seen:
+                seen.add(label)
+                out.append({"kind": "product", "sku": sku, "name": name, "label": label})
+            continue
+        chunk_id = source.get("chunk_id")
+        text_ = chunk_texts.get(chunk_id, "") if chunk_id is not None else ""
+        if not text_ or not _chunk_used(reply_stems, text_):
+            continue
+        title = source.get("title") or ""
+        heading = _chunk_heading(text_, title)
+        label = heading if heading.startswith(title) or not title else f"{title} — {heading}"
+        if label not in seen:
+            seen.add(label)
+            out.append({"kind": "document", "title": title, "chunk_id": chunk_id, "label": label})
+    return out
+
+
+async def chunk_texts(session: AsyncSession, chunk_ids: list[int]) -> dict[int, str]:
+    if not chunk_ids:
+        return {}
+    rows = await session.execute(select(KnowledgeChunk.id, KnowledgeChunk.text).where(KnowledgeChunk.id.in_(chunk_ids)))
+    return {r[0]: r[1] for r in rows}

@@ -62,7 +62,8 @@ def _is_cyrillic(ch: str) -> bool:
 _RU_STOP = frozenset(
     "и в во не на с со что это да нет вы мы я ты он она они у по для есть как а но за из от до ли же бы уже "
     "так там тут вам вас нам нас ваш ваша мой моя если когда где куда сколько можно нужно будет был была "
-    "привет здравствуйте спасибо пожалуйста еще или только очень все всё".split()
+    "привет здравствуйте спасибо пожалуйста еще или только очень все всё перед после через около между под над "
+    "при про об о к ко".split()
 )
 _EN_STOP = frozenset(
     "the a an and or is are was were be to of in on for with you your we our it this that yes no not can "
@@ -148,3 +149,82 @@ CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€", "KZT": "₸", "BYN": "
 
 def format_price(value: Decimal, currency: str) -> str:
     return f"{format_amount(value)} {CURRENCY_SIGNS.get(currency.upper(), currency.upper())}"
+
+
+# ---------------------------------------------------------------------------------------- colloquial names
+
+# How customers name products in Russian chat: brands in Cyrillic («айфон», «сяоми», «дайсон»), short words
+# («телек», «ноут», «велик») and other words for the same kind («микроволновка», «читалка»). Keys are prefixes of the
+# customer's word (after ё → е); values are words a catalog name would use. Used only to find which product a
+# question names, never to write a reply.
+COLLOQUIAL: dict[str, tuple[str, ...]] = {
+    # brands and models
+    "айфон": ("iphone", "apple"), "айфо": ("iphone", "apple"), "афон": ("iphone",), "эпл": ("apple",),
+    "эппл": ("apple",), "аппл": ("apple",), "апл": ("apple",), "эйпл": ("apple",),
+    "сяоми": ("xiaomi",), "ксиаоми": ("xiaomi",), "ксяоми": ("xiaomi",), "шаоми": ("xiaomi",),
+    "редми": ("redmi",), "дайсон": ("dyson",), "самсунг": ("samsung",), "самсун": ("samsung",),
+    "галакси": ("galaxy",), "филипс": ("philips",), "сони": ("sony",), "делонги": ("delonghi",),
+    "борк": ("bork",), "тефаль": ("tefal",), "редмонд": ("redmond",), "китфорт": ("kitfort",),
+    "асус": ("asus",), "макбук": ("macbook",), "макбу": ("macbook",), "аймак": ("imac",), "айпад": ("ipad",),
+    "эйрподс": ("airpods",), "аирподс": ("airpods",), "эирподс": ("airpods",), "аирпод": ("airpods",),
+    "эйрпод": ("airpods",), "подсы": ("airpods",), "джибиэль": ("jbl",), "джбл": ("jbl",), "жбл": ("jbl",),
+    "лджи": ("lg",), "элджи": ("lg",), "найнбот": ("ninebot",), "нинебот": ("ninebot",), "покетбук": ("pocketbook",),
+    "вотч": ("watch",), "эйр": ("air",), "эир": ("air",), "найн": ("nine",), "макс": ("max",), "орал": ("oral",), "алиса": ("станция", "яндекс"), "алис": ("станция",),
+    "стелс": ("stels",), "стэлс": ("stels",), "форвард": ("forward",), "мерида": ("merida",), "шимано": ("shimano",),
+    "кьюб": ("cube",), "джайент": ("giant",),
+    "шульц": ("shulz",), "шульз": ("shulz",), "кугу": ("kugoo",), "куго": ("kugoo",),
+    # kinds of products
+    "телек": ("телевизор",), "телик": ("телевизор",), "ноут": ("ноутбук",),
+    "телефон": ("смартфон",), "мобил": ("смартфон",), "мобильник": ("смартфон",), "трубк": ("смартфон",),
+    "микроволн": ("микроволновая",), "свч": ("микроволновая",), "печк": ("печь",),
+    "читалк": ("книга",), "электронк": ("книга",), "ридер": ("книга",),
+    "пылик": ("пылесос",), "самокат": ("электросамокат",), "кофеварк": ("кофемашина",),
+    "бритв": ("электробритва",),
+    "часик": ("часы",), "велик": ("велосипед",), "электровелик": ("электровелосипед",),
+}
+_COLLOQUIAL_KEYS = sorted(COLLOQUIAL, key=len, reverse=True)
+
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z", "и": "i", "й": "i",
+    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f",
+    "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sh", "ъ": "", "ы": "i", "ь": "", "э": "e", "ю": "iu",
+    "я": "ia",
+})
+_SOUNDS = [("ph", "f"), ("gh", "g"), ("ck", "k"), ("qu", "kv"), ("x", "ks"), ("q", "k"), ("w", "v"), ("y", "i"),
+           ("j", "i"), ("oo", "u"), ("ee", "i"), ("ce", "se"), ("ci", "si"), ("c", "k")]
+
+
+def translit(word: str) -> str:
+    """Plain Cyrillic → Latin letters («гармин» → garmin)."""
+    return normalize(word).translate(_TRANSLIT)
+
+
+@lru_cache(maxsize=100_000)
+def sound_key(word: str) -> str:
+    """A rough spelling-independent key, so «делонги» and «DeLonghi», «филипс» and «Philips», «самсунг» and
+    «Samsung» meet: Cyrillic transliterated, a few Latin spellings made one, double letters collapsed."""
+    key = normalize(word).translate(_TRANSLIT)
+    for a, b in _SOUNDS:
+        key = key.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+@lru_cache(maxsize=100_000)
+def colloquial(word: str) -> tuple[str, ...]:
+    """Catalog words a customer's word stands for («айфона» → iphone, apple; «телек» → телевизор); () if none."""
+    word = normalize(word)
+    for key in _COLLOQUIAL_KEYS:
+        if word.startswith(key) and (len(word) - len(key) <= 3 or len(key) >= 6):
+            return COLLOQUIAL[key]
+    return ()
+
+
+def expanded_stems(text: str) -> set[str]:
+    """The stems of a text's words plus the stems of the catalog words its colloquial words stand for."""
+    out: set[str] = set()
+    for w in words(text):
+        out.add(stem(w))
+        out.add(w)  # brands lose letters to the stemmer («сони» → «сон»); the word itself still sounds like «Sony»
+        for alias in colloquial(w):
+            out.add(stem(alias))
+    return out

@@ -119,13 +119,20 @@ class DocType(str, enum.Enum):
 
 
 class Intent(str, enum.Enum):
+    """What a customer's message is about. Stored as plain strings (String(24)), so a tenant's own intents
+    (Tenant.extra["intents"], see core.ai.intents) live beside these without a schema change."""
+
     PRICE = "price"
     AVAILABILITY = "availability"
     SHIPPING = "shipping"
+    DELIVERY_TIME = "delivery_time"
+    WARRANTY = "warranty"
     RETURN = "return"
+    PAYMENT = "payment"
     DISCOUNT = "discount"
+    ORDER_STATUS = "order_status"
     COMPLAINT = "complaint"
-    PURCHASE = "purchase"
+    PURCHASE = "purchase"  # ready to buy / placing an order
     HUMAN_REQUEST = "human_request"
     GREETING = "greeting"
     OTHER = "other"

@@ -27,10 +27,14 @@ ai-mode-auto = auto
 ai-intent-price = price
 ai-intent-availability = availability
 ai-intent-shipping = delivery
+ai-intent-delivery_time = delivery time
+ai-intent-warranty = warranty
+ai-intent-payment = payment
+ai-intent-order_status = order status
 ai-intent-return = return
 ai-intent-discount = discount
 ai-intent-complaint = complaint
-ai-intent-purchase = purchase/payment
+ai-intent-purchase = purchase
 ai-intent-human_request = asks for a manager
 ai-intent-greeting = greeting
 ai-intent-other = other
@@ -98,6 +102,29 @@ ai-offline-discount_manager = { $address ->
     [ty] A manager will tell you about discounts — passing your question on.
    *[vy] A manager will answer about discounts — I am passing your question on.
 }
+ai-offline-price_from = “{ $name }” costs from { $price }: { $items }.
+ai-offline-variant_price = “{ $name }”, { $variant }: { $price }.
+ai-offline-to_order = This item is available to order.
+ai-offline-for_city = For { $city }:
+ai-offline-order_status = { $address ->
+    [ty] I'll check on your order and write back. What's the order number?
+   *[vy] I will check on your order and write back. Could you tell me the order number, please?
+}
+ai-offline-rest_manager = { $address ->
+    [ty] I'll check the rest with a manager and get back to you.
+   *[vy] I will check the rest with a manager and get back to you.
+}
+
+## `salesop ask`: a question through the AI pipeline, nothing sent or stored.
+ai-ask-help = ask the shop's AI a question as if a customer wrote it (nothing is sent or stored)
+ai-ask-help-question = the customer's question
+ai-ask-help-channel = the channel the customer would write from: telegram or vk
+ai-ask-help-mode = the dialog's AI mode for the decision (auto by default: would the reply go out on its own)
+ai-ask-reply = Reply: { $reply }
+ai-ask-meta = Intent: { $intent } · confidence { $confidence } · decision: { $decision }
+ai-ask-reasons = Why: { $reasons }
+ai-ask-sources = Sources: { $sources }
+ai-ask-no-sources = Sources: —
 
 ## The customer memory: a summary managers read on the card.
 ai-memory-asked_about = Asked about: { $topics }

@@ -27,10 +27,14 @@ ai-mode-auto = авто
 ai-intent-price = цена
 ai-intent-availability = наличие
 ai-intent-shipping = доставка
+ai-intent-delivery_time = сроки доставки
+ai-intent-warranty = гарантия
+ai-intent-payment = оплата
+ai-intent-order_status = статус заказа
 ai-intent-return = возврат
 ai-intent-discount = скидка
 ai-intent-complaint = жалоба
-ai-intent-purchase = покупка/оплата
+ai-intent-purchase = покупка
 ai-intent-human_request = просит менеджера
 ai-intent-greeting = приветствие
 ai-intent-other = другое
@@ -98,6 +102,29 @@ ai-offline-discount_manager = { $address ->
     [ty] Про скидку подскажет менеджер — передаю ему твой вопрос.
    *[vy] Про скидку подскажет менеджер — передаю ему ваш вопрос.
 }
+ai-offline-price_from = «{ $name }» стоит от { $price }: { $items }.
+ai-offline-variant_price = «{ $name }», { $variant }: { $price }.
+ai-offline-to_order = Этот товар доступен под заказ.
+ai-offline-for_city = Для города { $city }:
+ai-offline-order_status = { $address ->
+    [ty] Проверю, что с заказом, и напишу. Подскажи, пожалуйста, номер заказа.
+   *[vy] Проверю, что с заказом, и напишу. Подскажите, пожалуйста, номер заказа.
+}
+ai-offline-rest_manager = { $address ->
+    [ty] Остальное уточню у менеджера и вернусь с ответом.
+   *[vy] Остальное уточню у менеджера и вернусь с ответом.
+}
+
+## `salesop ask`: a question through the AI pipeline, nothing sent or stored.
+ai-ask-help = задать вопрос ИИ магазина, как будто его написал клиент (ничего не отправляется и не сохраняется)
+ai-ask-help-question = вопрос клиента
+ai-ask-help-channel = канал, откуда будто бы пишет клиент: telegram или vk
+ai-ask-help-mode = режим ИИ диалога для решения (по умолчанию auto: ушёл бы ответ сам)
+ai-ask-reply = Ответ: { $reply }
+ai-ask-meta = Намерение: { $intent } · уверенность { $confidence } · решение: { $decision }
+ai-ask-reasons = Почему: { $reasons }
+ai-ask-sources = Источники: { $sources }
+ai-ask-no-sources = Источники: —
 
 ## The customer memory: a summary managers read on the card.
 ai-memory-asked_about = Спрашивал(а) о: { $topics }

@@ -1,6 +1,7 @@
 """Events in: every live message, edit, deletion and block from any channel lands here, in one transaction,
 idempotently on (channel, chat, external id). Side effects (mirroring to a topic, drafting a reply) are
-follow-up tasks the caller enqueues after commit — see `Received.follow_ups`.
+follow-ups (core.followups) written in the same transaction as the message; after the commit the caller hands them
+to the task queue at once (`Received.follow_ups`), and if it dies first the follow-up relay does.
 
 Bulk history import uses its own batched writer (userbots/importer) with the same keys, so import and realtime
 never duplicate each other.
@@ -15,7 +16,8 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import events
+from . import events, followups
+from .db import lock_dialog
 from .errors import NotFound
 from .models import (
     Attachment,
@@ -33,12 +35,14 @@ from .models import (
     SuggestionState,
     TrafficTouch,
 )
+from .services import workspace
 
-# Task names the inbox asks for; handlers live where the work is (bot/ mirrors, core.ai drafts).
-MIRROR_MESSAGE = "mirror_message"
-MIRROR_EDIT = "mirror_edit"
-SUGGEST_REPLY = "suggest_reply"
-REFRESH_CARDS = "refresh_cards"
+# Task names the inbox asks for (typed in core.followups); handlers live where the work is (bot/ mirrors, core.ai
+# drafts).
+MIRROR_MESSAGE = followups.MIRROR_MESSAGE.name
+MIRROR_EDIT = followups.MIRROR_EDIT.name
+SUGGEST_REPLY = followups.SUGGEST_REPLY.name
+REFRESH_CARDS = followups.REFRESH_CARDS.name
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,12 @@ class Received:
     created: bool  # False: a duplicate, nothing changed
     new_dialog: bool = False
     outdated_suggestion_ids: list[int] = field(default_factory=list)
-    follow_ups: list[tuple[str, dict]] = field(default_factory=list)
+    follow_ups: list[tuple[str, dict]] = field(default_factory=list)  # staged already; enqueue after the commit
+
+    async def ask(self, session: AsyncSession, kind: followups.FollowUpKind, **payload) -> None:
+        """Stage a follow-up in this transaction and list it for the caller to enqueue after the commit."""
+        await followups.stage(session, kind, payload, tenant_id=self.tenant_id)
+        self.follow_ups.append((kind.name, payload))
 
 
 async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
@@ -208,6 +217,10 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
     customer_id = await upsert_customer(session, channel, msg.sender)
     dialog_id, new_dialog = await upsert_dialog(session, channel, msg.external_chat_id, customer_id)
     inbound = msg.direction == Direction.IN
+    if not inbound:
+        # The shop's own message may be a person's answer that cancels automatic replies and outdates cards (below):
+        # the lock order (core.db) wants the dialog row before its messages, commands and suggestions.
+        await lock_dialog(session, dialog_id)
 
     message_id = (
         await session.execute(
@@ -264,13 +277,18 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
             .returning(Suggestion.id)
         )).scalars())
 
+    if not inbound:
+        # Written from the shop's own account (VK's interface, the Telegram app), not sent by us: the same as a
+        # manager's answer in the topic — waiting automatic replies are cancelled, pending cards become outdated.
+        await workspace.answered_from_own_account(session, message_id)
+
     received = Received(channel.tenant_id, dialog_id, message_id, created=True, new_dialog=new_dialog,
                         outdated_suggestion_ids=outdated)
-    received.follow_ups.append((MIRROR_MESSAGE, {"message_id": message_id}))
+    await received.ask(session, followups.MIRROR_MESSAGE, message_id=message_id)
     if outdated:
-        received.follow_ups.append((REFRESH_CARDS, {"suggestion_ids": outdated}))
+        await received.ask(session, followups.REFRESH_CARDS, suggestion_ids=outdated)
     if inbound:
-        received.follow_ups.append((SUGGEST_REPLY, {"message_id": message_id}))
+        await received.ask(session, followups.SUGGEST_REPLY, message_id=message_id)
     return received
 
 
@@ -296,7 +314,7 @@ async def record_edit(session: AsyncSession, channel_id: int, chat_id: str, exte
     message.edited_at = edited_at
     message.edit_count += 1
     received = Received(message.tenant_id, message.dialog_id, message.id, created=True)
-    received.follow_ups.append((MIRROR_EDIT, {"message_id": message.id}))
+    await received.ask(session, followups.MIRROR_EDIT, message_id=message.id)
     return received
 
 
@@ -307,7 +325,7 @@ async def record_deletion(session: AsyncSession, channel_id: int, chat_id: str, 
         return None
     message.deleted_at = deleted_at
     received = Received(message.tenant_id, message.dialog_id, message.id, created=True)
-    received.follow_ups.append((MIRROR_EDIT, {"message_id": message.id}))
+    await received.ask(session, followups.MIRROR_EDIT, message_id=message.id)
     return received
 
 

@@ -1,14 +1,28 @@
 """Background tasks on taskiq: the in-process broker by default, Redis Streams (acknowledged, redelivered when a
 worker dies) when SALESOP_REDIS_URL is set. Handlers are plain async functions bound to the process's runtime at
-start-up, so no settings or connections exist at import time."""
+start-up, so no settings or connections exist at import time.
+
+Follow-up kinds (core.followups.KINDS) are durable: their rows are written where the work is asked for, a worker
+runs a task only after claiming its row, deletes the row when done, and a failure is retried by taskiq's
+SmartRetryMiddleware (exponential delay with jitter, `kind.attempts` tries) before the row is left dead for people
+to see. Other tasks (scheduled reports, voice previews, clean-ups) are plain taskiq tasks.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.kicker import AsyncKicker
+from taskiq.message import TaskiqMessage
+from taskiq.middlewares import SmartRetryMiddleware
+
+from . import followups
+from .followups import ABSENT, BUSY, FollowUpKind, Timings, UnknownFollowUp
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +37,57 @@ def build_broker(redis_url: str | None) -> AsyncBroker:
     return InMemoryBroker(await_inplace=False)
 
 
-class TaskiqQueue:
-    """core.ports.TaskQueue over a taskiq broker."""
+class FollowUpRetry(SmartRetryMiddleware):
+    """taskiq's SmartRetryMiddleware with a delay that really waits. Neither broker here honours the "delay" label
+    the stock middleware sets when it has no schedule source (the retry would run at once, and the label would feed
+    the next delay), so the retry is kicked by a timer of this process: retry n waits retry_delay · 2^(n-1), at most
+    max_retry_delay, plus up to half of that again at random. A timer lost with its process costs nothing: the row is
+    pending, and the relay hands it over after `grace` seconds."""
 
-    def __init__(self, broker: AsyncBroker):
+    def __init__(self, timings: Timings):
+        super().__init__(default_retry_count=5, default_retry_label=False, no_result_on_retry=True,
+                         default_delay=timings.retry_delay, use_jitter=True, use_delay_exponent=True,
+                         max_delay_exponent=timings.max_retry_delay)
+        self.timings = timings
+        self._timers: set[asyncio.Task] = set()
+
+    def make_delay(self, message: TaskiqMessage, retries: int) -> float:
+        delay = min(self.timings.retry_delay * 2 ** (retries - 1), self.timings.max_retry_delay)
+        return delay + random.uniform(0, delay / 2)  # noqa: S311 (jitter, not security)
+
+    async def on_send(self, kicker: AsyncKicker, message: TaskiqMessage, delay: float) -> None:
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await kicker.kiq(*message.args, **message.kwargs)
+
+        timer = asyncio.create_task(later(), name=f"retry-{message.task_name}")
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    def shutdown(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
+
+
+class TaskiqQueue:
+    """core.ports.TaskQueue over a taskiq broker. With `db`, follow-up kinds are durable (see the module docstring);
+    without one (a test's bare queue) they run as plain tasks."""
+
+    def __init__(self, broker: AsyncBroker, db=None, timings: Timings | None = None):
         self.broker = broker
+        self.db = db
+        self.timings = timings or Timings()
+        self.retry = FollowUpRetry(self.timings)
+        broker.add_middlewares(self.retry)
+        self.handled: set[str] = set()
+        self.failures = 0  # attempts that raised (for tests and logs)
 
     def register(self, name: str, handler: Handler) -> None:
+        kind = followups.KINDS.get(name)
+        if kind is not None:
+            self.register_follow_up(kind, handler)
+            return
+
         async def run(**kwargs: Any) -> Any:
             try:
                 return await handler(**kwargs)
@@ -39,14 +97,75 @@ class TaskiqQueue:
                 raise
 
         self.broker.register_task(run, task_name=name)
+        self.handled.add(name)
+
+    def register_follow_up(self, kind: FollowUpKind, handler: Handler) -> None:
+        async def run(**kwargs: Any) -> Any:
+            claimed = await followups.claim(self.db, kind, kwargs, self.timings) if self.db is not None else ABSENT
+            if claimed == BUSY:
+                return None  # another worker runs it, it is dead, or it already ran: nothing to do
+            try:
+                result = await handler(**kwargs)
+            except Exception as exc:
+                self.failures += 1
+                if claimed == ABSENT:
+                    log.exception("task %s failed (%s)", kind.name, kwargs)
+                    raise
+                error = f"{type(exc).__name__}: {exc}"
+                if await followups.fail(self.db, kind, claimed, error):
+                    log.error("follow-up %s %s failed %s times, left for a person to see: %s", kind.name, kwargs,
+                              claimed.attempts, error, exc_info=exc)
+                    return None  # no retry: the row says it is dead
+                log.warning("follow-up %s %s failed (attempt %s of %s): %s", kind.name, kwargs, claimed.attempts,
+                            kind.attempts, error)
+                raise  # the retry middleware kicks it again after a delay
+            if claimed != ABSENT and await followups.finish(self.db, claimed):
+                await self.kick(kind.name, kwargs)  # asked for again while it ran
+            return result
+
+        self.broker.register_task(run, task_name=kind.name, retry_on_error=True, max_retries=kind.attempts)
+        self.handled.add(kind.name)
+
+    def check_follow_ups(self) -> None:
+        """At start-up, after every component registered its handlers: each declared follow-up kind has one."""
+        missing = sorted(set(followups.KINDS) - self.handled)
+        if missing:
+            raise UnknownFollowUp(f"no handler registered for follow-up kinds: {', '.join(missing)}")
 
     async def enqueue(self, name: str, **kwargs: Any) -> None:
+        """Hand work to a worker. A follow-up kind gets its row first (if the caller did not stage it in its own
+        transaction), so from here on it survives a crash. A name that is neither handled here nor a declared
+        follow-up kind is an error, never dropped."""
+        kind = followups.KINDS.get(name)
+        if kind is not None and self.db is not None:
+            await followups.ensure(self.db, kind, kwargs)
+        if name not in self.handled:
+            if kind is None:
+                raise UnknownFollowUp(f"task {name!r} is not registered")
+            if self.in_process:
+                # A partial set-up (a test, a tool) without this kind's component: the row waits for a process
+                # that runs it (start-up checks that every real one does).
+                log.debug("no handler for %s in this process: the row waits", name)
+                return
+        await self.kick(name, kwargs)
+
+    async def kick(self, name: str, kwargs: dict) -> None:
+        """Send a task for work whose row exists (the relay, a re-run)."""
         task = self.broker.find_task(name)
-        if task is None:
-            # Nothing in this deployment handles it (e.g. no AI configured for drafts): nothing to do.
-            log.debug("no handler for task %s", name)
+        if task is not None:
+            await task.kiq(**kwargs)
             return
-        await task.kiq(**kwargs)
+        if self.in_process:
+            if self.db is not None and name not in followups.KINDS:
+                await followups.kill(self.db, name, followups.key_of(kwargs), f"no handler for {name!r}")
+            return
+        # Redis Streams: a worker in another process may handle it.
+        kind = followups.KINDS.get(name)
+        await AsyncKicker(task_name=name, broker=self.broker,
+                          labels={"retry_on_error": True, "max_retries": kind.attempts} if kind else {}).kiq(**kwargs)
+
+    def relay(self) -> followups.Relay:
+        return followups.Relay(self.db, self, self.timings)
 
     @property
     def in_process(self) -> bool:
@@ -54,8 +173,6 @@ class TaskiqQueue:
 
     async def receive(self, stop) -> None:
         """Consume tasks from the shared broker until `stop` is set (the `salesop worker` loop)."""
-        import asyncio
-
         from taskiq.api import run_receiver_task
 
         receiver = asyncio.create_task(run_receiver_task(self.broker, max_async_tasks=50))

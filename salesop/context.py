@@ -13,6 +13,7 @@ from core.crypto import SecretBox, load_secret_box
 from core.db import Database, DatabaseHandle, open_database
 from core.ports import Clock
 from core.settings import Settings
+from core.followups import Timings
 from core.tasks import TaskiqQueue, build_broker
 
 log = logging.getLogger("salesop")
@@ -43,7 +44,9 @@ async def app_context(settings: Settings, *, run_migrations: bool = False) -> As
         if run_migrations:
             await migrate.upgrade(handle.url)
         db = Database(handle.url, pool_size=settings.db.db_pool_size)
-        queue = TaskiqQueue(build_broker(settings.redis.redis_url))
+        # follow-ups are durable (rows in the database); their delays follow SALESOP_TIME_SCALE like the budgets
+        queue = TaskiqQueue(build_broker(settings.redis.redis_url), db=db,
+                            timings=Timings().scaled(settings.time_scale))
         try:
             yield AppContext(settings=settings, handle=handle, db=db, secrets=secrets, queue=queue,
                              clock=SystemClock())

@@ -119,6 +119,7 @@ async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] 
     for module in modules.values():
         if hasattr(module, "install"):
             module.install(ctx)
+    ctx.queue.check_follow_ups()  # a follow-up kind nobody handles is a start-up error, not work dropped later
     await ctx.queue.startup()
     served = [modules[name] for name in (SERVICES if serve is None else serve)]
     tasks = [asyncio.create_task(m.run(ctx, stop), name=m.__name__) for m in served if hasattr(m, "run")]
@@ -127,6 +128,8 @@ async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] 
     if worker and not ctx.queue.in_process:
         tasks.append(asyncio.create_task(ctx.queue.receive(stop), name="worker"))
         announce("worker", t("cli.run.worker", locale))
+    if ctx.queue.in_process or worker:  # where tasks run: follow-ups nobody handed over (a crash) go to taskiq again
+        tasks.append(asyncio.create_task(ctx.queue.relay().run(stop), name="follow-up relay"))
     announce("ready", t("cli.run.ready", locale))
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)

@@ -227,6 +227,12 @@ def status_lines(state: Readiness, locale: str) -> list[str]:
     failures = (t("status.failures.none", locale) if not state.failed_commands
                 else t("status.failures", locale, count=state.failed_commands, error=esc(state.last_failure or "—")))
     lines += _line(f.level, failures, f.fix, locale, slug=slug)
+    if state.failed_follow_ups:  # follow-up work that failed every attempt (core.followups)
+        kinds = ", ".join(t(f"followups.kind.{k}", locale) for k in state.follow_up_kinds)
+        lines += _line(state.follow_ups.level, t("followups.status.failed", locale, count=state.failed_follow_ups,
+                                                 kinds=kinds, error=esc(state.last_follow_up_failure or "—")),
+                       None, locale)
+        lines.append(f"    → {t('followups.status.fix', locale)}")
     m = state.miniapp
     lines += _line(m.level, t("status.miniapp.ok", locale) if state.webapp_url else t("status.miniapp.missing", locale),
                    m.fix, locale, slug=slug)

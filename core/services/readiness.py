@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .. import followups
 from ..errors import NotFound
 from ..models import (
     ChannelStatus,
@@ -148,6 +149,11 @@ class Readiness:
     autosend: Item = field(default_factory=lambda: Item(Level.OK))
     failures: Item = field(default_factory=lambda: Item(Level.OK))
     miniapp: Item = field(default_factory=lambda: Item(Level.OK))
+    # follow-up work (mirror, draft, memory, ...) that failed every attempt (core.followups): never dropped, shown
+    failed_follow_ups: int = 0
+    follow_up_kinds: tuple[str, ...] = ()
+    last_follow_up_failure: str | None = None
+    follow_ups: Item = field(default_factory=lambda: Item(Level.OK))
 
     @property
     def ready(self) -> bool:
@@ -158,7 +164,7 @@ class Readiness:
     def todo(self) -> int:
         levels = [g.level for g in self.groups] + [c.level for c in self.channels] + [
             i.level for i in (self.no_group, self.no_channel, self.knowledge, self.catalog, self.staff, self.ai,
-                              self.autosend, self.failures, self.miniapp)]
+                              self.autosend, self.failures, self.miniapp, self.follow_ups)]
         return sum(1 for level in levels if level is Level.TODO)
 
     @property
@@ -251,6 +257,8 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
             .order_by(OutboxCommand.updated_at.desc(), OutboxCommand.id.desc()).limit(1)
         )).scalar_one_or_none()
 
+    dead = await followups.dead(session, tenant_id)
+
     answering_staff = sum(n for code, n in staff_by_role.items() if code not in ("owner",))
     if not platform.global_autosend:
         autosend = Item(Level.INFO, Fix.GLOBAL_AUTOSEND) if tenant.autosend_allowed else Item(
@@ -278,4 +286,6 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
         autosend=autosend,
         failures=Item(Level.OK) if not failed else Item(Level.WARN, Fix.CHECK_FAILURES),
         miniapp=Item(Level.OK) if platform.webapp_url else Item(Level.WARN, Fix.SET_WEBAPP_URL),
+        failed_follow_ups=dead.count, follow_up_kinds=dead.kinds, last_follow_up_failure=dead.last_error,
+        follow_ups=Item(Level.WARN) if dead.count else Item(Level.OK),
     )

@@ -31,6 +31,8 @@ from core.ratelimit import Budget, build_rate_limiter
 
 from . import pages
 from .api import dashboard, dialogs, spend, traffic
+from .api import staff as staff_area
+from .api import roles as roles_area
 from .auth import REQUEST_LOCALE, REQUEST_USER, WEBAPP_CONTEXT, current_member, signed_in, telegram_user  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ HERE = pages.HERE
 
 # The areas in navigation order; each has `routes` (web.RouteTableDef) and `PAGES` (list[pages.Page]).
 AREAS = (dialogs, dashboard, spend, traffic)
+AREAS += (staff_area,)
+AREAS += (roles_area,)
 
 
 @web.middleware

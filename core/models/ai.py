@@ -21,7 +21,8 @@ class Suggestion(IdPk, Base):
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     dialog_id: Mapped[int] = mapped_column(ForeignKey("dialogs.id", ondelete="CASCADE"))
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))  # the customer message
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            index=True)  # the customer message
     text: Mapped[str] = mapped_column(Text, default="")
     intent: Mapped[str] = mapped_column(String(24), default="other")
     confidence: Mapped[float] = mapped_column(Float, default=0.0)

@@ -38,6 +38,14 @@ from .enums import (
 
 class Customer(IdPk, Timestamps, Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        # Mini App search by name, username or phone (digits): trigrams of one lower-cased text (migration 0011).
+        Index("ix_customers_search", text(
+            "lower((((COALESCE(display_name, ''::character varying)::text || ' '::text) || "
+            "COALESCE(username, ''::character varying)::text) || ' '::text) || "
+            "COALESCE(regexp_replace(phone::text, '[^0-9]'::text, ''::text, 'g'::text), ''::text))"),
+            postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),
+    )
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     display_name: Mapped[str] = mapped_column(String(255), default="")
@@ -101,6 +109,15 @@ class Dialog(IdPk, Timestamps, Base):
         # The dialog list: a tenant's dialogs by status, freshest first. Zero-message dialogs are filtered out.
         Index("ix_dialogs_list", "tenant_id", "status", text("last_message_at DESC NULLS LAST")),
         Index("ix_dialogs_unanswered", "tenant_id", "last_customer_message_at", postgresql_where=text("unread_count > 0")),
+        # Keyset pages of the Mini App list (core.services.dialog_search), whole and per status, channel, assignee.
+        Index("ix_dialogs_recent", "tenant_id", text("last_message_at DESC"), text("id DESC"),
+              postgresql_where=text("message_count > 0")),
+        Index("ix_dialogs_status_recent", "tenant_id", "status", text("last_message_at DESC"), text("id DESC"),
+              postgresql_where=text("message_count > 0")),
+        Index("ix_dialogs_channel_recent", "channel_id", text("last_message_at DESC"), text("id DESC"),
+              postgresql_where=text("message_count > 0")),
+        Index("ix_dialogs_assignee_recent", "assignee_id", text("last_message_at DESC"), text("id DESC"),
+              postgresql_where=text("message_count > 0 AND assignee_id IS NOT NULL")),
     )
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -150,6 +167,8 @@ class Message(IdPk, Base):
         # Idempotent ingest: a message is identified by its id inside its (channel, chat) dialog.
         UniqueConstraint("dialog_id", "external_id"),
         Index("ix_messages_history", "dialog_id", "sent_at"),
+        # Mini App search in message texts: full text with the russian configuration (migration 0011).
+        Index("ix_messages_fts", text("to_tsvector('russian'::regconfig, text)"), postgresql_using="gin"),
     )
 
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

@@ -58,7 +58,12 @@ class Event(IdPk, Base):
     """Audit trail and the agent's memory of what happened: deliveries, failures, edits, approvals, admin actions."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_tenant_time", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_events_tenant_time", "tenant_id", "created_at"),
+        # A staff member's last activity (the Mini App's staff page), migration 0011.
+        Index("ix_events_staff_activity", "actor_staff_id", "created_at",
+              postgresql_where=text("actor_staff_id IS NOT NULL")),
+    )
 
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(64))

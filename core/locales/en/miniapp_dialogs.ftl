@@ -1,0 +1,81 @@
+## Mini App: the dialog list (search, filters, pages) and a dialog's page (webapp/api/dialogs.py,
+## core/services/dialog_search.py, core/services/miniapp.py). The first texts of both pages live in miniapp.ftl.
+
+miniapp-dialogs-search = Name, phone, @username or text
+miniapp-dialogs-search-go = Search
+miniapp-dialogs-f-channel = Channel
+miniapp-dialogs-f-manager = Manager
+miniapp-dialogs-f-outcome = Outcome
+miniapp-dialogs-f-unread = Unread
+miniapp-dialogs-f-escalated = Escalated
+miniapp-dialogs-f-any = Any
+miniapp-dialogs-f-unassigned = Unassigned
+miniapp-dialogs-more = Show more
+miniapp-dialogs-assignee = Assignee: { $name }
+miniapp-dialogs-outcome-won = won
+miniapp-dialogs-outcome-lost = lost
+miniapp-dialogs-outcome-none = no outcome
+miniapp-dialogs-error-bad_cursor = This page of the list is out of date: open the list again.
+miniapp-dialogs-error-bad_filter = Unknown filter value: { $name }.
+miniapp-dialogs-error-short_query = Search needs at least { $count ->
+    [one] { $count } character
+   *[other] { $count } characters
+}.
+
+miniapp-dialog-older = Earlier messages
+miniapp-dialog-imported = from history
+miniapp-dialog-was = was: { $text }
+miniapp-dialog-deleted_at = deleted { $when }
+miniapp-dialog-not_delivered = not delivered: { $error }
+miniapp-dialog-field-email = Email
+miniapp-dialog-field-channel = Channel
+miniapp-dialog-field-assignee = Assignee
+miniapp-dialog-field-outcome = Outcome
+miniapp-dialog-field-amount = Amount
+miniapp-dialog-field-ai_cost = AI cost, $
+miniapp-dialog-field-ai_mode = AI mode
+miniapp-dialog-field-summary = Summary
+miniapp-dialog-nobody = nobody
+miniapp-dialog-assign_me = Take it
+miniapp-dialog-won = Won
+miniapp-dialog-lost = Lost
+miniapp-dialog-close = Close
+miniapp-dialog-reopen = Reopen
+miniapp-dialog-amount = Amount
+miniapp-dialog-reason = Reason it was lost
+miniapp-dialog-note = Note
+miniapp-dialog-note_add = Add note
+miniapp-dialog-tags_save = Save tags
+miniapp-dialog-tags_hint = Comma-separated
+miniapp-dialog-saved = Saved
+miniapp-dialog-escalations = Escalations
+miniapp-dialog-escalation = { $reason } · { $status } · { $by } · { $when }
+miniapp-dialog-ai_mode-off = off
+miniapp-dialog-ai_mode-learning = learning
+miniapp-dialog-ai_mode-semi_auto = with approval
+miniapp-dialog-ai_mode-auto = auto
+miniapp-dialog-draft-title = AI draft
+miniapp-dialog-draft-pending = waiting for a decision
+miniapp-dialog-draft-sent = sent as is
+miniapp-dialog-draft-edited = sent edited
+miniapp-dialog-draft-rejected = rejected
+miniapp-dialog-draft-escalated = escalated
+miniapp-dialog-draft-outdated = outdated
+miniapp-dialog-draft-failed = failed
+miniapp-dialog-draft-final = Sent to the customer: { $text }
+miniapp-dialog-draft-reason = Reason: { $reason }
+miniapp-dialog-draft-who = { $who }, { $when }
+miniapp-dialog-draft-auto = the AI itself
+miniapp-dialog-draft-meta = { $intent } · confidence { $confidence }
+miniapp-dialog-error-unknown = Dialog not found.
+miniapp-dialog-error-bad_cursor = This page of the history is out of date: open the dialog again.
+miniapp-dialog-error-note_empty = Write the note's text.
+miniapp-dialog-error-note_long = The note is longer than { $count } characters.
+miniapp-dialog-error-bad_tags = At most { $count } tags, each up to { $length } characters.
+miniapp-dialog-error-tags_hidden = Your role does not see tags and cannot change them.
+miniapp-dialog-error-no_permission = Your role does not allow this.
+miniapp-dialog-error-dialog_unknown = Dialog not found.
+miniapp-dialog-error-bad_ai_mode = AI modes: off, learning, with approval, auto.
+miniapp-dialog-error-staff_unknown = No such staff member.
+miniapp-dialog-error-bad_amount = The amount must be a number: { $raw }
+miniapp-dialog-error-bad_outcome = Outcome: won, lost, close or reopen.

@@ -1,0 +1,77 @@
+## Mini App: staff and roles (webapp/api/staff.py, webapp/api/roles.py, core/services/roles.py)
+
+miniapp-staff-title = Staff
+miniapp-staff-invite-title = Invite
+miniapp-staff-invite-role = Role
+miniapp-staff-invite-valid = Valid for
+miniapp-staff-invite-days = { $count ->
+    [one] { $count } day
+   *[other] { $count } days
+}
+miniapp-staff-invite-create = Create link
+miniapp-staff-invite-made = A link for the role “{ $role }”, valid until { $expires }. It works once: send it to one person.
+miniapp-staff-invite-no_bot = The bot cannot be reached, so no link could be made. Ask the person to write to the bot: /start { $token }
+miniapp-staff-copy = Copy
+miniapp-staff-copied = Copied
+miniapp-staff-share = Send in Telegram
+miniapp-staff-share_text = An invitation to the “{ $tenant }” team
+miniapp-staff-invitations = Waiting to be used
+miniapp-staff-invitations-none = No unused invitations
+miniapp-staff-invitation = { $role } · until { $expires } · { $by }
+miniapp-staff-people = People
+miniapp-staff-me = you
+miniapp-staff-removed = removed
+miniapp-staff-last_active = Last active: { $when }
+miniapp-staff-never = Nothing done yet
+miniapp-staff-groups = Groups: { $groups }
+miniapp-staff-no_groups = No manager groups connected
+miniapp-staff-role = Role
+miniapp-staff-remove = Remove
+miniapp-staff-remove_confirm = Remove { $name }? Their access ends at once: the bot and the app stop letting them in, they are removed from the manager groups, and their open dialogs are left without an assignee.
+miniapp-staff-removed_done = { $name } was removed. Access closed.
+miniapp-staff-role_changed = { $name } is now “{ $role }”
+
+miniapp-roles-title = Roles
+miniapp-roles-people = People with this role: { $count }
+miniapp-roles-permissions = What it allows
+miniapp-roles-fields = What it shows about a customer
+miniapp-roles-matrix = Who sees what
+miniapp-roles-save = Save role
+miniapp-roles-saved = Role “{ $role }” saved. The change applies everywhere now; topic cards are being refreshed.
+miniapp-roles-owner_note = The owner role always grants every permission.
+miniapp-roles-perm-view_conversations = See dialogs
+miniapp-roles-perm-manage_conversations = Reply, approve drafts, assign, won/lost
+miniapp-roles-perm-view_customers = See customers
+miniapp-roles-perm-manage_customers = Change customers (tags)
+miniapp-roles-perm-delete_customer_data = Delete a customer's data
+miniapp-roles-perm-view_analytics = Dashboard and analytics
+miniapp-roles-perm-view_traffic = Traffic report
+miniapp-roles-perm-view_spend = AI spend
+miniapp-roles-perm-manage_products = Product catalog
+miniapp-roles-perm-manage_knowledge_base = Knowledge base
+miniapp-roles-perm-manage_autosend = AI mode of a dialog
+miniapp-roles-perm-manage_policies = AI rules
+miniapp-roles-perm-manage_training = AI training
+miniapp-roles-perm-export_training_data = Export training data
+miniapp-roles-perm-manage_channels = Channels
+miniapp-roles-perm-manage_tenant_settings = Business settings
+miniapp-roles-perm-manage_users = Staff and roles
+miniapp-roles-perm-manage_media = Media library
+miniapp-roles-perm-view_audit_logs = Audit log
+miniapp-roles-field-phone = Phone
+miniapp-roles-field-email = Email
+miniapp-roles-field-profile_link = Profile link
+miniapp-roles-field-username = Username
+miniapp-roles-field-traffic_source = Traffic source
+miniapp-roles-field-tags = Tags
+miniapp-roles-field-notes = Notes
+miniapp-roles-field-deal_amount = Deal amount
+miniapp-roles-field-ai_cost = AI cost
+miniapp-roles-error-no_permission = Only the owner or an administrator of the business can change roles.
+miniapp-roles-error-role_unknown = There is no role “{ $role }”.
+miniapp-roles-error-bad_permission = Unknown permission: { $value }.
+miniapp-roles-error-bad_field = Unknown field: { $value }.
+miniapp-roles-error-owner_only = Only an owner can change the owner role.
+miniapp-roles-error-owner_keeps_all = The owner role cannot lose permissions: it always grants all of them.
+miniapp-roles-error-not_yours = You cannot grant permissions you do not have yourself: { $permissions }.
+miniapp-roles-error-lockout = You cannot take “Staff and roles” away from your own role: you could not give it back.

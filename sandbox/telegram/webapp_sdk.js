@@ -139,7 +139,7 @@
     if (!chrome.header) {
       var style = document.createElement("style");
       style.textContent =
-        "#tg-sandbox-header{position:sticky;top:0;z-index:2147483000;height:" + HEADER + "px;display:flex;" +
+        "#tg-sandbox-header{position:relative;z-index:2147483000;height:" + HEADER + "px;display:flex;" +
         "align-items:center;gap:8px;padding:0 10px;background:var(--tg-theme-header-bg-color,#fff);" +
         "color:var(--tg-theme-text-color,#000);border-bottom:1px solid rgba(0,0,0,.08);font:500 15px system-ui,sans-serif}" +
         "#tg-back-button{border:0;background:none;color:var(--tg-theme-link-color,#2481cc);font:inherit;cursor:pointer;padding:6px 4px}" +

@@ -14,7 +14,7 @@ PREFILL_MAX = 256
 
 
 class CardAction(CallbackData, prefix="s"):
-    action: str  # send | edit | reject | escalate
+    action: str  # send | edit | reject | escalate | confirm (send a draft a person has answered meanwhile)
     suggestion_id: int
 
 
@@ -52,6 +52,11 @@ def reply_card_buttons(data: dict, locale: str = "ru") -> InlineKeyboardMarkup:
          InlineKeyboardButton(text=t("btn.escalate", locale),
                               callback_data=CardAction(action="escalate", suggestion_id=sid).pack())],
     ])
+
+
+def send_confirm_buttons(suggestion_id: int, locale: str = "ru") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+        text=t("btn.send_anyway", locale), callback_data=CardAction(action="confirm", suggestion_id=suggestion_id).pack())]])
 
 
 def reject_reason_buttons(suggestion_id: int, locale: str = "ru") -> InlineKeyboardMarkup:

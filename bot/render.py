@@ -178,7 +178,50 @@ def reply_card(data: dict, locale: str = "ru") -> Rendered:
     elif state == "escalated":
         lines.append(t("reply.escalated", locale, who=who, at=at))
     elif state == "outdated":
-        lines.append(t("reply.outdated", locale))
+        answered = data.get("answered")
+        if answered:  # a person answered meanwhile (the topic, another card, the shop's own account)
+            key = "reply.auto_cancelled_answered" if delivery.get("state") == "cancelled" else "reply.outdated_answered"
+            lines.append(t(key, locale, who=answered_by(answered, locale), at=local_time(answered.get("at"), tz)))
+            lines.extend(_answer_lines(answered, locale))
+        else:
+            lines.append(t("reply.outdated", locale))
+    return Rendered(clip("\n".join(lines), TEXT_LIMIT), markup)
+
+
+def answered_by(answered: dict, locale: str = "ru") -> str:
+    """Who answered the customer: a staff member's name, or the shop's own account on its channel."""
+    if answered.get("who"):
+        return esc(answered["who"])
+    kind = answered.get("channel_kind") or ""
+    key = f"card.channel.{kind}"
+    channel = t(key, locale) if has(key, locale) else ("VK" if kind.startswith("vk") else "Telegram")
+    return t("reply.own_account", locale, channel=channel)
+
+
+def _answer_lines(answered: dict, locale: str) -> list[str]:
+    lines = []
+    if answered.get("text"):
+        lines.append(f"<blockquote>{esc(clip(answered['text'], DRAFT_LIMIT // 3))}</blockquote>")
+    if answered.get("media"):
+        lines.append(t("reply.answer_media", locale))
+    return lines
+
+
+def send_confirm(data: dict, locale: str = "ru") -> Rendered:
+    """Send pressed on a draft a person has answered meanwhile: what the customer got, and a second tap to send the
+    draft as well; once handled, what became of it (no button)."""
+    tz, answered = data.get("timezone"), data.get("answered") or {}
+    lines = [t("reply.confirm", locale, who=answered_by(answered, locale), at=local_time(answered.get("at"), tz)),
+             *_answer_lines(answered, locale)]
+    markup = None
+    if data["state"] == "outdated":
+        lines.append(t("reply.confirm_ask", locale))
+        markup = keyboards.send_confirm_buttons(data["suggestion_id"], locale)
+    elif data["state"] in ("sent", "edited"):
+        lines.append(t("reply.confirmed", locale, who=esc(data.get("decided_by") or ""),
+                       at=local_time(data.get("decided_at"), tz)))
+    else:
+        lines.append(t("reply.confirm_closed", locale))
     return Rendered(clip("\n".join(lines), TEXT_LIMIT), markup)
 
 

@@ -254,6 +254,8 @@ class TelegramManagerSurface:
             return render.pinned_card(data, self.history_url(data["dialog_id"]), self.locale)
         if view == "reply_card":
             return render.reply_card(data, self.locale)
+        if view == "send_confirm":
+            return render.send_confirm(data, self.locale)
         if view == "mirror_change":
             return render.mirror_change(data, self.locale)
         if view == "notice":
@@ -395,4 +397,10 @@ class TelegramManagerSurface:
 
     async def _do_ban(self, p: dict) -> Delivery:
         await self.bot.ban_chat_member(chat_id=p["chat_id"], user_id=p["user_id"])
+        return Delivery(extra={"user_id": p["user_id"]})
+
+    async def _do_unban(self, p: dict) -> Delivery:
+        # only_if_banned: someone let back into the group meanwhile stays in it (without it Telegram removes them).
+        await self.bot.unban_chat_member(chat_id=p["chat_id"], user_id=p["user_id"],
+                                         only_if_banned=p.get("only_if_banned", True))
         return Delivery(extra={"user_id": p["user_id"]})

@@ -1,4 +1,5 @@
-"""Inline buttons: reply cards (Send / Edit / Reject / Escalate, reject reasons) and pinned-card controls."""
+"""Inline buttons: reply cards (Send / Edit / Reject / Escalate, reject reasons, the confirmation a Send on a draft
+someone has answered meanwhile needs) and pinned-card controls."""
 
 from __future__ import annotations
 
@@ -25,7 +26,18 @@ def router() -> Router:
     @r.callback_query(CardAction.filter(F.action == "send"))
     async def send(query: CallbackQuery, callback_data: CardAction, session: AsyncSession, group, actor,
                    after_commit: AfterCommit, runtime: BotRuntime) -> None:
-        await ws.approve_suggestion(session, require_actor(group, actor), callback_data.suggestion_id)
+        sent = await ws.request_send(session, require_actor(group, actor), callback_data.suggestion_id,
+                                     card_message_id=query.message.message_id if query.message else None)
+        if sent is None:  # answered meanwhile: the prompt under the card shows that answer and asks to confirm
+            _toast(after_commit, query, t("ok.confirm_below", runtime.locale), alert=True)
+        else:
+            _toast(after_commit, query, t("ok.sending", runtime.locale))
+
+    @r.callback_query(CardAction.filter(F.action == "confirm"))
+    async def confirm(query: CallbackQuery, callback_data: CardAction, session: AsyncSession, group, actor,
+                      after_commit: AfterCommit, runtime: BotRuntime) -> None:
+        prompt = (query.message.chat.id, query.message.message_id) if query.message else None
+        await ws.confirm_send(session, require_actor(group, actor), callback_data.suggestion_id, prompt=prompt)
         _toast(after_commit, query, t("ok.sending", runtime.locale))
 
     @r.callback_query(CardAction.filter(F.action == "edit"))

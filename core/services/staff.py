@@ -24,7 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import events, outbox
 from ..errors import UserError
 from ..i18n import normalize, t
-from ..models import Dialog, DialogStatus, Invitation, ManagerGroup, Role, StaffMember, Tenant
+from ..models import (
+    Dialog,
+    DialogStatus,
+    Invitation,
+    ManagerGroup,
+    OutboxCommand,
+    Role,
+    StaffMember,
+    Tenant,
+)
 from ..permissions import Permission, can
 from . import workspace as ws
 
@@ -273,10 +282,36 @@ async def claim_invitation(session: AsyncSession, token: str, *, telegram_user_i
     await session.flush()
     await session.refresh(staff, ["role"])
     invitation.used_by_id, invitation.used_at = staff.id, now
+    if old_role is not None:
+        await _lift_bans(session, tenant.id, staff, key=f"invitation:{invitation.id}")
     events.record(session, "staff_joined", tenant_id=tenant.id, actor_staff_id=staff.id, staff_id=staff.id,
                   invitation_id=invitation.id, invited_by=invitation.created_by_id, old_role=old_role,
                   new_role=role.code, reactivated=old_role is not None, telegram_user_id=telegram_user_id)
     return Joined(staff.id, tenant.id, tenant.slug, tenant.name, role.code, locale, old_role is not None)
+
+
+async def _lift_bans(session: AsyncSession, tenant_id: int, staff: StaffMember, *, key: str) -> None:
+    """A removed person who comes back may join the managers' groups again: the ban their removal queued is lifted
+    (unbanChatMember with only_if_banned, so whoever is in a group meanwhile stays in it); a ban that has not run yet
+    is simply cancelled."""
+    waiting_bans = (await session.execute(
+        select(OutboxCommand.id).where(
+            OutboxCommand.tenant_id == tenant_id, OutboxCommand.kind == ws.Kind.BAN,
+            OutboxCommand.state.in_(outbox.RUNNABLE),
+            OutboxCommand.payload["user_id"].as_integer() == staff.telegram_user_id)
+    )).scalars().all()
+    for command_id in waiting_bans:
+        await outbox.cancel(session, command_id, reason="the person was invited again")
+    groups = list((await session.execute(
+        select(ManagerGroup).where(ManagerGroup.tenant_id == tenant_id, ManagerGroup.is_active.is_(True))
+        .order_by(ManagerGroup.id)
+    )).scalars())
+    for group in groups:
+        await outbox.enqueue(
+            session, kind=ws.Kind.UNBAN, destination=outbox.tg_group(group.chat_id),
+            idempotency_key=f"unban:{group.id}:{staff.id}:{key}", tenant_id=tenant_id,
+            payload={"chat_id": group.chat_id, "user_id": staff.telegram_user_id, "only_if_banned": True},
+        )
 
 
 # ----------------------------------------------------------------------------------------------- the staff

@@ -38,6 +38,7 @@ from ..models import (
     DialogTopic,
     Direction,
     Escalation,
+    Event,
     ManagerGroup,
     Message,
     MessageEdit,
@@ -72,12 +73,15 @@ class Kind:
     INBOX = "post_inbox"  # {chat_id, thread_id, tenant_id, reply_to}: the unanswered-dialogs list
     REACT = "react"  # {chat_id, message_id, emoji}
     BAN = "ban_member"  # {chat_id, user_id}
+    UNBAN = "unban_member"  # {chat_id, user_id, only_if_banned}: a removed person invited again may rejoin
+    SEND_CONFIRM = "post_send_confirm"  # {topic_id, suggestion_id, reply_to}: Send on a card a person answered meanwhile
+    EDIT_SEND_CONFIRM = "edit_send_confirm"  # {chat_id, message_id, suggestion_id}: that prompt once it is handled
     NOTIFY_ESCALATION = "notify_escalation"  # {escalation_id, chat_id}; destination: the escalation chat
     SEND_CUSTOMER = "send_customer_message"  # {dialog_id, chat_id, text, media, ...}; destination: channel_dest
 
 
 # Calls that Telegram does not count as messages of the group (no "N messages a minute" token needed).
-NOT_GROUP_MESSAGES = frozenset({Kind.PIN_CARD, Kind.REACT, Kind.BAN})
+NOT_GROUP_MESSAGES = frozenset({Kind.PIN_CARD, Kind.REACT, Kind.BAN, Kind.UNBAN})
 
 
 class Marker(str, enum.Enum):
@@ -609,6 +613,100 @@ async def queue_card_edit(session: AsyncSession, suggestion_id: int) -> bool:
     return True
 
 
+# A person's answer made a pending draft outdated (payload: suggestion_id, via, staff_id, command_id | message_id).
+OUTDATED_BY_ANSWER = "suggestion_outdated_by_answer"
+
+
+def _record_outdating(session: AsyncSession, suggestion_id: int, dialog: Dialog, answer: dict | None,
+                      now: datetime) -> None:
+    if answer is None:
+        return
+    events.record(session, OUTDATED_BY_ANSWER, tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=answer.get("staff_id"), command_id=answer.get("command_id"),
+                  suggestion_id=suggestion_id, via=answer["via"], message_id=answer.get("message_id"),
+                  at=now.isoformat())
+
+
+async def outdating_answer(session: AsyncSession, suggestion: Suggestion) -> dict | None:
+    """The person's answer that made this draft outdated — what the customer got instead: {via, who (a staff name,
+    None for the shop's own account), channel_kind, at, text, media} — or None when none did (a newer customer
+    message outdated it, or nothing did). The text is read where it lives (the send, the message), so forgetting a
+    customer forgets it here too."""
+    event = (await session.execute(
+        select(Event).where(Event.dialog_id == suggestion.dialog_id, Event.kind == OUTDATED_BY_ANSWER,
+                            Event.payload["suggestion_id"].as_integer() == suggestion.id)
+        .order_by(Event.id.desc()).limit(1)
+    )).scalar_one_or_none()
+    if event is None:
+        return None
+    p = event.payload
+    text, media = "", False
+    if event.command_id is not None and (command := await session.get(OutboxCommand, event.command_id)) is not None:
+        text, media = command.payload.get("text") or "", bool(command.payload.get("media"))
+    elif p.get("message_id") and (message := await session.get(Message, p["message_id"])) is not None:
+        text = message.text or ""
+        media = (await session.execute(
+            select(Attachment.id).where(Attachment.message_id == message.id).limit(1))).first() is not None
+    staff = await session.get(StaffMember, event.actor_staff_id) if event.actor_staff_id else None
+    dialog = await session.get(Dialog, suggestion.dialog_id)
+    channel = await session.get(ChannelAccount, dialog.channel_id)
+    return {"via": p.get("via"), "who": staff.name if staff else None, "channel_kind": channel.kind.value,
+            "at": p.get("at") or event.created_at.isoformat(), "text": text, "media": media}
+
+
+async def request_send(session: AsyncSession, actor: Actor, suggestion_id: int, *, card_message_id: int | None = None,
+                       now: datetime | None = None) -> OutboxCommand | None:
+    """Send pressed on a card. A draft that a person's answer made outdated (its card may not have lost its buttons
+    yet, or the manager's screen is behind) is not sent: a prompt replying to the card shows what the customer got —
+    the text, who, when — with a confirm button (confirm_send); only that second tap sends. Returns the send, or
+    None when the confirmation was asked for."""
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    suggestion = await _lock_suggestion(session, actor, suggestion_id)
+    if suggestion.state == SuggestionState.OUTDATED and await outdating_answer(session, suggestion) is not None:
+        dialog = await session.get(Dialog, suggestion.dialog_id)
+        found = await topic_for_dialog(session, dialog)
+        if found is not None:
+            topic, group = found
+            # One prompt per draft: pressing Send again does not post another.
+            await _topic_command(session, group, topic, Kind.SEND_CONFIRM, f"send-confirm:{suggestion.id}",
+                                 suggestion_id=suggestion.id, reply_to=card_message_id)
+        events.record(session, "suggestion_send_confirm_asked", tenant_id=actor.tenant_id, dialog_id=dialog.id,
+                      actor_staff_id=actor.staff_id, suggestion_id=suggestion.id)
+        return None
+    return await approve_suggestion(session, actor, suggestion_id, now=now)
+
+
+async def confirm_send(session: AsyncSession, actor: Actor, suggestion_id: int, *,
+                       prompt: tuple[int, int] | None = None, now: datetime | None = None) -> OutboxCommand:
+    """The second tap: the manager saw what the customer already got and sends the draft as well. `prompt` (chat id,
+    message id) is the confirmation prompt, which then loses its button."""
+    now = _now(now)
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    suggestion = await _lock_suggestion(session, actor, suggestion_id)
+    if suggestion.state == SuggestionState.PENDING:
+        return await approve_suggestion(session, actor, suggestion_id, now=now)
+    if suggestion.state != SuggestionState.OUTDATED:
+        raise WorkspaceError("card_done", "this card has been handled already", state=suggestion.state.value)
+    if await outdating_answer(session, suggestion) is None:
+        raise WorkspaceError("card_outdated", "a newer customer message made this draft outdated")
+    suggestion.state, suggestion.final_text = SuggestionState.SENT, suggestion.text
+    suggestion.decided_by_id, suggestion.decided_at = actor.staff_id, now
+    await _sample(session, suggestion, TrainingAction.SENT, suggestion.text)
+    events.record(session, "suggestion_approved", tenant_id=actor.tenant_id, dialog_id=suggestion.dialog_id,
+                  actor_staff_id=actor.staff_id, suggestion_id=suggestion.id, after_answer=True)
+    command = await _send_suggestion(session, actor, suggestion, suggestion.text, now)
+    if prompt is not None:
+        chat_id, message_id = prompt
+        await outbox.enqueue(
+            session, kind=Kind.EDIT_SEND_CONFIRM, destination=outbox.tg_group(chat_id),
+            idempotency_key=_key(f"send-confirm-edit:{suggestion.id}"), tenant_id=actor.tenant_id,
+            dialog_id=suggestion.dialog_id,
+            payload={"chat_id": chat_id, "message_id": message_id, "suggestion_id": suggestion.id},
+        )
+    await queue_card_edit(session, suggestion.id)
+    return command
+
+
 async def _lock_suggestion(session: AsyncSession, actor: Actor, suggestion_id: int) -> Suggestion:
     dialog_id = (await session.execute(
         select(Suggestion.dialog_id).where(Suggestion.id == suggestion_id))).scalar_one_or_none()
@@ -626,6 +724,8 @@ async def _pending(session: AsyncSession, actor: Actor, suggestion_id: int) -> S
     actor.require(Permission.MANAGE_CONVERSATIONS)
     suggestion = await _lock_suggestion(session, actor, suggestion_id)
     if suggestion.state == SuggestionState.OUTDATED:
+        if await outdating_answer(session, suggestion) is not None:
+            raise WorkspaceError("card_answered", "the customer has been answered meanwhile")
         raise WorkspaceError("card_outdated", "a newer customer message made this draft outdated")
     if suggestion.state != SuggestionState.PENDING:
         raise WorkspaceError("card_done", "this card has been handled already", state=suggestion.state.value)
@@ -654,7 +754,8 @@ async def _send_suggestion(session: AsyncSession, actor: Actor, suggestion: Sugg
         # The AI queued the reply awaiting approval: approve that command (with the final text) instead of a copy.
         waiting.payload = {**waiting.payload, "text": text, "staff_id": actor.staff_id}
         await outbox.approve(session, waiting.id, staff_id=actor.staff_id)
-        await _after_manager_answer(session, dialog, except_command_id=waiting.id, now=now)
+        await _after_manager_answer(session, dialog, except_command_id=waiting.id, now=now,
+                                    answer={"via": "card", "staff_id": actor.staff_id, "command_id": waiting.id})
         return waiting
     return await send_to_customer(
         session, dialog, text=text, origin=CommandOrigin.AI, staff_id=actor.staff_id, suggestion_id=suggestion.id,
@@ -807,27 +908,36 @@ async def send_to_customer(session: AsyncSession, dialog: Dialog, *, text: str, 
                  "staff_id": staff_id, "suggestion_id": suggestion_id, "topic_message": topic_message},
     )
     if staff_id is not None:
-        await _after_manager_answer(session, dialog, except_command_id=command.id, now=now)
+        answer = {"via": "card" if suggestion_id else "topic", "staff_id": staff_id, "command_id": command.id}
+        await _after_manager_answer(session, dialog, except_command_id=command.id, now=now, answer=answer)
     return command
 
 
-async def _after_manager_answer(session: AsyncSession, dialog: Dialog, *, except_command_id: int,
-                                 now: datetime) -> None:
+async def _after_manager_answer(session: AsyncSession, dialog: Dialog, *, except_command_id: int | None,
+                                 now: datetime, answer: dict | None = None) -> None:
     """A person answered: the dialog is no longer unread, and automatic replies that have not left yet (an AI reply
-    waiting out its human-like delay, a night auto-reply) are not wanted any more; their cards say so."""
-    waiting = (await session.execute(
-        select(OutboxCommand.id, OutboxCommand.suggestion_id).where(
-            OutboxCommand.dialog_id == dialog.id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
-            OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
-            OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, *outbox.RUNNABLE]),
-            OutboxCommand.payload["staff_id"].astext.is_(None), OutboxCommand.id != except_command_id,
-        )
-    )).all()
+    waiting out its human-like delay, a night auto-reply) are not wanted any more; their cards say so.
+
+    `answer` is that answer — {via: topic | card | own_account, staff_id, command_id or message_id}: every draft it
+    makes outdated keeps it (an OUTDATED_BY_ANSWER event), so the card can show what the customer got instead. The
+    caller holds the dialog row (the lock order, core.db)."""
+    conditions = [
+        OutboxCommand.dialog_id == dialog.id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
+        OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
+        OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, *outbox.RUNNABLE]),
+        OutboxCommand.payload["staff_id"].astext.is_(None),
+    ]
+    if except_command_id is not None:
+        conditions.append(OutboxCommand.id != except_command_id)
+    waiting = (await session.execute(select(OutboxCommand.id, OutboxCommand.suggestion_id).where(*conditions))).all()
+    reason = "the shop answered from its own account" if (answer or {}).get("via") == "own_account" \
+        else "a manager answered"
     for command_id, suggestion_id in waiting:
-        if await outbox.cancel(session, command_id, reason="a manager answered") and suggestion_id is not None:
+        if await outbox.cancel(session, command_id, reason=reason) and suggestion_id is not None:
             suggestion = await session.get(Suggestion, suggestion_id)
             if suggestion is not None and suggestion.state == SuggestionState.PENDING:
                 suggestion.state = SuggestionState.OUTDATED
+                _record_outdating(session, suggestion.id, dialog, answer, now)
                 await queue_card_edit(session, suggestion_id)
     # Any other draft still waiting on its card answered a moment a person has now answered: sending it as well
     # would give the customer a second, overlapping answer. Its card loses its buttons.
@@ -840,11 +950,45 @@ async def _after_manager_answer(session: AsyncSession, dialog: Dialog, *, except
         .execution_options(synchronize_session="fetch")
     )).scalars().all()
     for suggestion_id in earlier:
+        _record_outdating(session, suggestion_id, dialog, answer, now)
         await queue_card_edit(session, suggestion_id)
     dialog.unread_count = 0
     await session.execute(
         update(Message).where(Message.dialog_id == dialog.id, Message.is_read.is_(False)).values(is_read=True)
     )
+
+
+async def _our_echo(session: AsyncSession, message: Message) -> bool:
+    """An outgoing message the channel reports that is one of our own sends: recorded as delivered, or a send still
+    in flight whose text holds this message's (a long reply goes out in parts; a file may come back without text)."""
+    if await _sent_by_us(session, message):
+        return True
+    in_flight = select(OutboxCommand.id).where(
+        OutboxCommand.dialog_id == message.dialog_id, OutboxCommand.kind == Kind.SEND_CUSTOMER,
+        OutboxCommand.state == CommandState.IN_FLIGHT,
+    )
+    if message.text:
+        in_flight = in_flight.where(OutboxCommand.payload["text"].astext.contains(message.text, autoescape=True))
+    return (await session.execute(in_flight.limit(1))).first() is not None
+
+
+async def answered_from_own_account(session: AsyncSession, message_id: int, now: datetime | None = None) -> bool:
+    """The shop wrote to the customer from its own account — VK's interface, the Telegram app of a connected
+    account — and not through us: that is a person's answer like one written in the topic. Automatic replies still
+    waiting are cancelled and pending cards become outdated (they show this answer). core.inbox calls it for every
+    new outgoing message, holding the dialog row. Returns whether it was such an answer."""
+    message = await session.get(Message, message_id)
+    if message is None or message.direction != Direction.OUT or message.is_imported \
+            or message.author_staff_id is not None or SENT_BY_COMMAND in (message.extra or {}):
+        return False
+    if await _our_echo(session, message):
+        return False  # our own reply coming back from the channel
+    dialog = await lock_dialog(session, message.dialog_id)
+    await _after_manager_answer(session, dialog, except_command_id=None, now=now or message.sent_at,
+                                answer={"via": "own_account", "message_id": message.id})
+    events.record(session, "shop_answered_from_own_account", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  message_id=message.id)
+    return True
 
 
 async def _dialog(session: AsyncSession, actor: Actor, dialog_id: int) -> Dialog:

@@ -12,6 +12,7 @@ Surface calls (kind → payload) that bot/surface.py implements:
   pin          {chat_id, message_id}
   react        {chat_id, message_id, emoji}
   ban          {chat_id, user_id}
+  unban        {chat_id, user_id, only_if_banned}
 Every answer may carry extra.api_calls (Telegram messages it took, for the rate budget).
 
 Gateway calls: send_customer_message → ChannelGateway.send; edit_customer_message and delete_customer_message
@@ -252,7 +253,37 @@ class WorkspaceCommands:
             return None
         _, group = await self._topic(session, commands[0])
         return Call("surface", "edit", {"chat_id": group.chat_id, "message_id": card.telegram_message_id,
-                                        "view": "reply_card", "data": await views.reply_card(session, suggestion)})
+                                        "view": "reply_card", "data": await self._reply_card(session, suggestion)})
+
+    @staticmethod
+    async def _reply_card(session: AsyncSession, suggestion: Suggestion) -> dict:
+        """A card's data; an outdated one says what the customer got instead when a person's answer outdated it."""
+        data = await views.reply_card(session, suggestion)
+        data["answered"] = await ws.outdating_answer(session, suggestion)
+        return data
+
+    async def _send_confirm_data(self, session: AsyncSession, suggestion: Suggestion) -> dict:
+        card = await self._reply_card(session, suggestion)
+        return {k: card.get(k) for k in ("suggestion_id", "state", "text", "answered", "decided_by", "decided_at",
+                                         "timezone")}
+
+    async def _prepare_post_send_confirm(self, session, commands):
+        """Send pressed on a card a person's answer made outdated: the prompt with what the customer got and the
+        confirm button, replying to the card — unless the draft was handled meanwhile."""
+        command = commands[0]
+        suggestion = await session.get(Suggestion, command.payload["suggestion_id"])
+        if suggestion is None or suggestion.state != SuggestionState.OUTDATED:
+            return None
+        return await self._post(session, command, "send_confirm", await self._send_confirm_data(session, suggestion),
+                                reply_to=command.payload.get("reply_to"))
+
+    async def _prepare_edit_send_confirm(self, session, commands):
+        p = commands[0].payload
+        suggestion = await session.get(Suggestion, p["suggestion_id"])
+        if suggestion is None:
+            return None
+        return Call("surface", "edit", {"chat_id": p["chat_id"], "message_id": p["message_id"], "view": "send_confirm",
+                                        "data": await self._send_confirm_data(session, suggestion)})
 
     async def _prepare_post_notice(self, session, commands):
         p = commands[0].payload
@@ -276,6 +307,21 @@ class WorkspaceCommands:
 
     async def _prepare_ban_member(self, session, commands):
         return Call("surface", "ban", dict(commands[0].payload))
+
+    async def _prepare_unban_member(self, session, commands):
+        command = commands[0]
+        p = command.payload
+        # Commands without a dialog share no lane: a ban of the same person still in flight in this group (removed and
+        # invited again at once) must land first, or it would undo the unban. Tried again shortly, nobody is told.
+        earlier_ban = (await session.execute(
+            select(OutboxCommand.id).where(
+                OutboxCommand.kind == Kind.BAN, OutboxCommand.destination == command.destination,
+                OutboxCommand.id < command.id, OutboxCommand.state == CommandState.IN_FLIGHT,
+                OutboxCommand.payload["user_id"].as_integer() == int(p["user_id"])).limit(1)
+        )).first()
+        if earlier_ban is not None:
+            raise DeliveryError("an earlier ban of this person is still in flight", code="transient")
+        return Call("surface", "unban", {"only_if_banned": True, **p})
 
     async def _prepare_notify_escalation(self, session, commands):
         p = commands[0].payload
@@ -442,6 +488,9 @@ class WorkspaceCommands:
         await self._count(session, commands[0], delivery)
 
     async def _record_edit_reply_card(self, session, commands, delivery, now):
+        await self._count(session, commands[0], delivery)
+
+    async def _record_post_send_confirm(self, session, commands, delivery, now):
         await self._count(session, commands[0], delivery)
 
     async def _record_send_customer_message(self, session, commands, delivery, now):

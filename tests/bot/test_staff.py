@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from bot.runtime import BotRuntime
 from bot.setup import build_dispatcher
-from core.models import Dialog, Invitation, StaffMember
+from core.models import CommandState, Dialog, Invitation, OutboxCommand, StaffMember
 from core.services import staff
+from core.services import workspace as ws
 from core.services.readiness import Platform
 from core.services.tenants import create_tenant
 
@@ -247,3 +248,39 @@ async def test_staff_of_several_businesses_choose_one_first(desk: Desk):
                                         .order_by(Invitation.id.desc()).limit(1))).scalar_one()
     assert stored.used_at is None
     assert len(bot_messages(desk, desk.owner)) == 2
+
+
+def _group_status(desk: Desk, user: dict) -> str:
+    return {m["user"]["id"]: m["status"] for m in desk.group()["members"]}.get(user["id"], "left")
+
+
+async def test_a_removed_person_invited_again_is_unbanned_in_the_managers_group(desk: Desk):
+    manager = await staff_member(desk, desk.tenant_id, desk.manager)
+    async with desk.db.unit_of_work() as session:
+        await staff.remove_staff(session, desk.tenant_id, manager.id, actor=None, via="cli")
+    await desk.settle()
+    assert _group_status(desk, desk.manager) == "kicked"
+
+    # Invited again: the ban is lifted — they are not put back into the group, but may join it again.
+    [welcome] = await say(desk, desk.manager, f"/start {await invitation(desk, desk.tenant_id, 'manager')}")
+    assert "С возвращением в Магазин" in welcome["text"]
+    assert _group_status(desk, desk.manager) == "left"
+    async with desk.db.unit_of_work() as session:
+        [unban] = (await session.execute(select(OutboxCommand).where(OutboxCommand.kind == ws.Kind.UNBAN))).scalars()
+    assert unban.state == CommandState.DONE and unban.payload["only_if_banned"] is True
+
+    # Removed again, then let back into the group by an admin before they claim a new link: the unban (only if
+    # banned) leaves them in the group, where a plain unbanChatMember would have removed them.
+    async with desk.db.unit_of_work() as session:
+        await staff.remove_staff(session, desk.tenant_id, manager.id, actor=None, via="cli",
+                                 now=datetime.now(UTC) + timedelta(seconds=5))
+    await desk.settle()
+    assert _group_status(desk, desk.manager) == "kicked"
+    desk.sb.set_member(desk.group_chat_id, desk.manager["id"], "member")
+    await say(desk, desk.manager, f"/start {await invitation(desk, desk.tenant_id, 'manager')}")
+    assert (await staff_member(desk, desk.tenant_id, desk.manager)).is_active
+    assert _group_status(desk, desk.manager) == "member"
+    async with desk.db.unit_of_work() as session:
+        states = (await session.execute(select(OutboxCommand.state).where(OutboxCommand.kind == ws.Kind.UNBAN)
+                                        .order_by(OutboxCommand.id))).scalars().all()
+    assert states == [CommandState.DONE, CommandState.DONE]

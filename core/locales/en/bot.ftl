@@ -53,6 +53,7 @@ btn-send = ✅ Send
 btn-edit = ✏️ Edit
 btn-reject = ❌ Reject
 btn-escalate = 🆘 Escalate
+btn-send_anyway = ✅ Send it anyway
 
 ## The reply card: an AI draft and what became of it.
 reply-title = 💡 <b>Draft reply</b>
@@ -75,6 +76,16 @@ reply-escalated = 🆘 Handed to a senior · { $who } · { $at }
 reply-outdated = ⌛ Outdated: the customer wrote again
 reply-auto_cancelled = ⌛ Automatic reply cancelled: a manager answered
 reply-final = Final text:
+# A person answered while the draft waited: who ($who: a name, or reply-own_account) and when; their text follows.
+reply-outdated_answered = ⌛ Not sent: the customer was answered · { $who } · { $at }
+reply-auto_cancelled_answered = ⏹ Automatic reply cancelled: the customer was answered · { $who } · { $at }
+reply-own_account = the shop's account ({ $channel })
+reply-answer_media = 📎 with an attachment
+# Send pressed on such a draft: a prompt under the card, and a second tap.
+reply-confirm = ⚠️ The customer has already been answered · { $who } · { $at }:
+reply-confirm_ask = Send the AI draft as well, on top of that answer?
+reply-confirmed = ✅ The draft was sent as well · { $who } · { $at }
+reply-confirm_closed = The draft was not sent.
 
 ## Why a manager rejected a draft.
 reject-wrong = Wrong in substance
@@ -177,6 +188,7 @@ escalation-reason-manager = a manager's decision
 
 ## Callback toasts.
 ok-sending = Sending to the customer…
+ok-confirm_below = The customer has already been answered: see the answer under the card and confirm there if the draft should go as well.
 ok-rejected = Rejected
 ok-reason = Reason saved
 ok-escalated = Handed to a senior
@@ -194,6 +206,7 @@ error-no_permission = Your role does not allow this.
 error-card_unknown = Card not found.
 error-card_outdated = This draft is outdated: the customer wrote again. Wait for the new one.
 error-card_done = This card has been handled already.
+error-card_answered = The customer was answered meanwhile: press Send on the card to see that answer and confirm.
 error-empty_text = The text is empty — nothing to send.
 error-note_empty = Write the note's text: /note text
 error-not_a_dialog_topic = This works only in a dialog's topic.

@@ -53,6 +53,7 @@ btn-send = ✅ Отправить
 btn-edit = ✏️ Изменить
 btn-reject = ❌ Отклонить
 btn-escalate = 🆘 Эскалировать
+btn-send_anyway = ✅ Всё равно отправить
 
 ## The reply card: an AI draft and what became of it.
 reply-title = 💡 <b>Черновик ответа</b>
@@ -75,6 +76,16 @@ reply-escalated = 🆘 Передано старшему · { $who } · { $at }
 reply-outdated = ⌛ Устарело: клиент написал ещё
 reply-auto_cancelled = ⌛ Автоответ отменён: ответил менеджер
 reply-final = Итоговый текст:
+# Пока черновик ждал, клиенту ответил человек: кто ($who: имя или reply-own_account) и когда; ниже его текст.
+reply-outdated_answered = ⌛ Не отправлено: клиенту уже ответили · { $who } · { $at }
+reply-auto_cancelled_answered = ⏹ Автоответ отменён: клиенту уже ответили · { $who } · { $at }
+reply-own_account = аккаунт магазина ({ $channel })
+reply-answer_media = 📎 с вложением
+# «Отправить» на таком черновике: сообщение под карточкой и второе нажатие.
+reply-confirm = ⚠️ Клиенту уже ответили · { $who } · { $at }:
+reply-confirm_ask = Отправить черновик ИИ ещё и поверх этого ответа?
+reply-confirmed = ✅ Черновик тоже отправлен · { $who } · { $at }
+reply-confirm_closed = Черновик не отправлен.
 
 ## Why a manager rejected a draft.
 reject-wrong = Неверно по сути
@@ -183,6 +194,7 @@ escalation-reason-manager = решение менеджера
 
 ## Callback toasts.
 ok-sending = Отправляю клиенту…
+ok-confirm_below = Клиенту уже ответили: ответ — под карточкой, там же можно подтвердить отправку черновика.
 ok-rejected = Отклонено
 ok-reason = Причина сохранена
 ok-escalated = Передано старшему
@@ -200,6 +212,7 @@ error-no_permission = Вашей роли это недоступно.
 error-card_unknown = Карточка не найдена.
 error-card_outdated = Черновик устарел: клиент написал ещё. Дождитесь нового.
 error-card_done = Карточка уже обработана.
+error-card_answered = Клиенту уже ответили: нажмите «Отправить» на карточке, чтобы увидеть ответ и подтвердить.
 error-empty_text = Пустой текст — нечего отправлять.
 error-note_empty = Напишите текст заметки: /note текст
 error-not_a_dialog_topic = Это работает только в теме диалога.

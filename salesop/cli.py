@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "salesop.commands.staff",
     "salesop.commands.customers",
     "salesop.commands.reports",
+    "salesop.commands.ask",
 ]
 
 

@@ -106,13 +106,12 @@ def all_intents(custom: dict[str, tuple[str, ...]] | None = None) -> list[str]:
 
 
 def _hits(keys: tuple[str, ...], norm: str, tokens: list[str]) -> int:
-    hits = 0
-    for key in keys:
-        if not key.isalnum():  # a phrase ("сколько стоит", "есть?"): matched in the text as written
-            hits += norm.count(key)
-        else:
-            # Short keys ("hi", "pay") match whole words only, or they would fire inside other words.
-            hits += sum(1 for t in tokens if (t == key if len(key) <= 3 else t.startswith(key)))
+    """Phrases ("сколько стоит", "есть?") as often as the text has them; words once each, however many keys they
+    match («доставка» is one hit, not one for «доставк» and one for «достав»)."""
+    hits = sum(norm.count(key) for key in keys if not key.isalnum())
+    words_ = [key for key in keys if key.isalnum()]
+    # Short keys ("hi", "pay") match whole words only, or they would fire inside other words.
+    hits += sum(1 for t in tokens if any(t == key if len(key) <= 3 else t.startswith(key) for key in words_))
     return hits
 
 

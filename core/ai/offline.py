@@ -122,11 +122,18 @@ def split_parts(question: str) -> list[str]:
     """The questions inside a message, in order; fragments too short to ask anything join the previous part."""
     pieces = [p.strip(" ,.;") for p in _PART_SPLIT.split(question) if p and p.strip(" ,.;!?")]
     parts: list[str] = []
+    pending = ""  # a greeting or a word of its own («Привет!») joins the part after it
     for piece in pieces:
-        if parts and len(_content_stems(piece)) == 0 and not _topics(piece):
+        empty = len(_content_stems(piece)) == 0 and not _topics(piece)
+        if empty and parts:
             parts[-1] = f"{parts[-1]} {piece}"
+        elif empty:
+            pending = f"{pending} {piece}".strip()
         else:
-            parts.append(piece)
+            parts.append(f"{pending} {piece}".strip())
+            pending = ""
+    if pending:
+        parts.append(pending)
     return parts or [question.strip()]
 
 
@@ -563,7 +570,9 @@ def _names_most(part: str, product: ProductFact) -> bool:
 
 
 def _names(word: str, product: ProductFact) -> bool:
-    return name_match({word, stem(word), *(stem(a) for a in colloquial(word))}, product.name)[0] > 0
+    """The word names the product or says what it is («беспроводные наушники»: the description says wireless)."""
+    said = {word, stem(word), *(stem(a) for a in colloquial(word))}
+    return name_match(said, product.name)[0] > 0 or name_match(said, product.description)[0] > 0
 
 
 def _subject_words(text_: str) -> list[str]:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
+from core.ai.texts import intent_name
+
 from . import keyboards
 from .texts import has, t
 
@@ -140,7 +142,9 @@ def reply_card(data: dict, locale: str = "ru") -> Rendered:
     lines = [title]
     if data.get("text"):
         lines.append(f"<blockquote>{esc(clip(data['text'], DRAFT_LIMIT))}</blockquote>")
-    lines.append(t("reply.meta", locale, intent=t(f"intent.{data['intent']}", locale), confidence=_percent(data["confidence"])))
+    intent = data["intent"]  # a tenant's own intent has no text of the bot's: the AI's name for it, or itself
+    intent_text = t(f"intent.{intent}", locale) if has(f"intent.{intent}", locale) else intent_name(intent, locale)
+    lines.append(t("reply.meta", locale, intent=intent_text, confidence=_percent(data["confidence"])))
     if data.get("decision_reason") and state != "failed":
         lines.append(t("reply.reason", locale, reason=esc(clip(data["decision_reason"], 300))))
     if data.get("sources"):

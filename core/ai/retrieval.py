@@ -544,3 +544,14 @@ async def chunk_texts(session: AsyncSession, chunk_ids: list[int]) -> dict[int, 
         return {}
     rows = await session.execute(select(KnowledgeChunk.id, KnowledgeChunk.text).where(KnowledgeChunk.id.in_(chunk_ids)))
     return {r[0]: r[1] for r in rows}
+
+
+CARD_SOURCES = 5
+
+
+async def card_sources(session: AsyncSession, reply: str, sources: list[dict]) -> list[str]:
+    """What a suggestion card lists as its sources: the ones the reply used, each once — «Доставка — По России»,
+    «Кофемашина DeLonghi Magnifica S (TD-001)»."""
+    ids = [s["chunk_id"] for s in sources if s.get("chunk_id") is not None and not s.get("product")]
+    used = used_sources(reply or "", sources, await chunk_texts(session, ids))
+    return [s["label"] for s in used][:CARD_SOURCES]

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..ai.retrieval import card_sources
 from ..media import MediaStore, UnsafeStorageKey
 from ..models import (
     Attachment,
@@ -126,7 +127,7 @@ async def reply_card(session: AsyncSession, suggestion: Suggestion) -> dict:
         "confidence": suggestion.confidence,
         "decision": suggestion.decision.value,
         "decision_reason": suggestion.decision_reason,
-        "sources": [s.get("title") or s.get("name") or s.get("sku") or "" for s in (suggestion.sources or [])][:5],
+        "sources": await card_sources(session, suggestion.text, suggestion.sources or []),
         "state": suggestion.state.value,
         "final_text": suggestion.final_text,
         "reject_reason": suggestion.reject_reason,

@@ -239,3 +239,14 @@ async def test_salesop_ask_runs_the_pipeline_and_stores_nothing(db, settings, of
         for model in (Customer, Dialog, Message, Suggestion, OutboxCommand):
             assert (await session.execute(select(func.count()).select_from(model))).scalar_one() == 0, model
     assert shop.tenant_id
+
+
+async def test_the_card_lists_the_sources_the_reply_used_once_each(db, settings, offline_providers):
+    from core.services import workspace_views
+
+    question = "Сколько стоит кофемашина DeLonghi Magnifica S? И сколько стоит доставка в Екатеринбург?"
+    suggestion = await _draft(db, settings, offline_providers, question)
+    assert len(suggestion.sources) > 2  # retrieval found more than the reply used
+    async with db.unit_of_work() as session:
+        card = await workspace_views.reply_card(session, await session.get(Suggestion, suggestion.id))
+    assert sorted(card["sources"]) == ["Доставка — По России", "Кофемашина DeLonghi Magnifica S (TD-001)"]

@@ -27,6 +27,7 @@ from aiogram.types import (
     MenuButtonDefault,
     Message,
     User,
+    WebAppInfo,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,6 +146,15 @@ def help_text(members: list[Membership], locale: str) -> str:
     if not members:
         lines += ["", t("help.stranger", locale)]
     return "\n".join(lines)
+
+
+def help_button(members: list[Membership], locale: str, runtime: BotRuntime) -> InlineKeyboardMarkup | None:
+    """Staff get the full help (docs/help, rendered in the Mini App at /help) a tap away, when the app is served."""
+    url = runtime.platform.webapp_url
+    if not members or not url:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+        text=t("miniapp.help.bot_button", locale), web_app=WebAppInfo(url=f"{url}/help"))]])
 
 
 # --------------------------------------------------------------------------------------------------- /status
@@ -317,7 +327,7 @@ def router() -> Router:
     async def help_(message: Message, session: AsyncSession, bot: Bot, runtime: BotRuntime,
                     after_commit: AfterCommit) -> None:
         members, locale = await who(session, message)
-        _answer(after_commit, message, help_text(members, locale))
+        _answer(after_commit, message, help_text(members, locale), help_button(members, locale, runtime))
         own_menu(after_commit, bot, message.chat.id, members, locale, runtime)
 
     @r.message(Command("language"))

@@ -186,3 +186,54 @@ def _clamp(value) -> float:
         return max(0.0, min(1.0, float(value)))
     except (TypeError, ValueError):
         return 0.0
+
+
+# ---------------------------------------------------------------------------------------- a tenant's own intents
+
+MAX_TENANT_INTENTS = 30
+MAX_INTENT_WORDS = 30
+
+
+async def set_tenant_intent(session, tenant_id: int, name: str, words_: list[str], *,
+                            actor_staff_id: int | None = None) -> dict[str, tuple[str, ...]]:
+    """Define (or redefine) one of the tenant's own intents: its name and the words or phrases that mean it. Recorded
+    as an "intents_changed" event. Never commits. Returns the tenant's intents after the change."""
+    from .. import events
+    from ..errors import UserError
+    from ..models import Tenant
+
+    name = name.strip().lower().replace("-", "_")
+    if not CUSTOM_INTENT_NAME.fullmatch(name) or name in INTENTS:
+        raise UserError(f"an intent name is 2–24 latin letters, digits or _ and not a built-in one: {name}",
+                        code="ai.intents.bad-name", name=name)
+    cleaned = list(dict.fromkeys(normalize(w).strip() for w in words_ if w.strip()))
+    if not cleaned or len(cleaned) > MAX_INTENT_WORDS:
+        raise UserError(f"an intent needs 1–{MAX_INTENT_WORDS} words", code="ai.intents.bad-words",
+                        max=MAX_INTENT_WORDS)
+    tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    current = {k: list(v) for k, v in tenant_intents(tenant).items()}
+    if name not in current and len(current) >= MAX_TENANT_INTENTS:
+        raise UserError(f"at most {MAX_TENANT_INTENTS} intents", code="ai.intents.too-many", max=MAX_TENANT_INTENTS)
+    old = current.get(name)
+    current[name] = cleaned
+    tenant.extra = {**(tenant.extra or {}), "intents": current}
+    events.record(session, "intents_changed", tenant_id=tenant_id, actor_staff_id=actor_staff_id, intent=name,
+                  old=old, new=cleaned)
+    return tenant_intents(tenant)
+
+
+async def remove_tenant_intent(session, tenant_id: int, name: str, *,
+                               actor_staff_id: int | None = None) -> dict[str, tuple[str, ...]]:
+    from .. import events
+    from ..errors import UserError
+    from ..models import Tenant
+
+    tenant = await session.get(Tenant, tenant_id, with_for_update=True)
+    current = {k: list(v) for k, v in tenant_intents(tenant).items()}
+    if name not in current:
+        raise UserError(f"no intent {name}", code="ai.intents.unknown", name=name)
+    old = current.pop(name)
+    tenant.extra = {**(tenant.extra or {}), "intents": current}
+    events.record(session, "intents_changed", tenant_id=tenant_id, actor_staff_id=actor_staff_id, intent=name,
+                  old=old, new=None)
+    return tenant_intents(tenant)

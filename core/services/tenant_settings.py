@@ -41,6 +41,7 @@ from .. import events
 from ..crypto import SecretBox
 from ..errors import ConfigError, UserError
 from ..i18n import t
+from ..ai.intents import CUSTOM_INTENT_NAME, tenant_intents
 from ..models import AddressForm, DelayProfile, Intent, NightMode, Tenant, Tone
 
 EVENT_KIND = "settings_changed"
@@ -347,6 +348,9 @@ class _List(_Type):
 
 
 class _Intent(_Choice):
+    """A built-in intent, or a name shaped like a tenant's own (core.ai.intents.tenant_intents): `update` then checks
+    that the tenant has defined it."""
+
     accepts_key = "settings.accepts.intent"
 
     def __init__(self):
@@ -354,6 +358,23 @@ class _Intent(_Choice):
 
     def accepts(self):
         return self.accepts_key, {"choices": ", ".join(self.values)}
+
+    def parse(self, key, text):
+        word = text.lower().replace("-", "_")
+        if word not in self.values and CUSTOM_INTENT_NAME.fullmatch(word):
+            return word
+        return super().parse(key, text)
+
+
+def _check_tenant_intents(tenant: Tenant, parsed: Mapping[str, Any]) -> None:
+    """intents_* may name the tenant's own intents (Tenant.extra["intents"]), and nothing else."""
+    custom = list(tenant_intents(tenant))
+    known = [i.value for i in Intent] + custom
+    for key in ("intents_autosend", "intents_force_handoff", "intents_no_learning"):
+        for name in parsed.get(key) or []:
+            if name not in known:
+                raise SettingsError(key, "value", accepts=("settings.accepts.intent", {"choices": ", ".join(known)}),
+                                    value=_shown(name))
 
 
 class _ChatId(_Type):
@@ -702,6 +723,7 @@ async def update(session: AsyncSession, tenant_id: int, changes: Mapping[str, An
         raise SettingsError("-", "nothing")
     parsed = parse(changes, text=text)
     tenant = await _locked_tenant(session, tenant_id)
+    _check_tenant_intents(tenant, parsed)
     needs_secret = "elevenlabs_api_key" in parsed and parsed["elevenlabs_api_key"] is not None
     if needs_secret and secrets is None:
         raise ConfigError("storing elevenlabs_api_key needs the master key")

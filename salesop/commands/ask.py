@@ -16,7 +16,7 @@ from datetime import datetime
 
 from core.ai import decision as engine
 from core.ai import handoff
-from core.ai.intents import classify, tenant_intents
+from core.ai.intents import classify, remove_tenant_intent, set_tenant_intent, tenant_intents
 from core.ai.pipeline import Generated, Snapshot, SuggestionPipeline
 from core.ai.providers import AIProviders, build_providers
 from core.ai.retrieval import chunk_texts, used_sources
@@ -139,6 +139,21 @@ def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> N
     p.add_argument("question", help=_("ai.ask.help-question"))
     p.set_defaults(handler=cmd_ask)
 
+    intents = sub.add_parser("intents", help=_("ai.intents.help")).add_subparsers(dest="intents_cmd", required=True)
+    p = intents.add_parser("set", help=_("ai.intents.help-set"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("name", help=_("ai.intents.help-name"))
+    p.add_argument("words", help=_("ai.intents.help-words"))
+    p.set_defaults(handler=cmd_intents)
+    p = intents.add_parser("remove", help=_("ai.intents.help-remove"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("name", help=_("ai.intents.help-name"))
+    p.set_defaults(handler=cmd_intents)
+    p = intents.add_parser("list", help=_("ai.intents.help-list"))
+    p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
+    p.add_argument("--json", action="store_true", help=_("cli.help.json"))
+    p.set_defaults(handler=cmd_intents)
+
 
 def source_label(source: dict) -> str:
     if source.get("kind") == "product":
@@ -165,4 +180,26 @@ async def cmd_ask(settings: Settings, args) -> int:
         print(t("ai.ask.reasons", lang, reasons="; ".join(answer.reasons)))
     labels = [source_label(s) for s in answer.sources]
     print(t("ai.ask.sources", lang, sources=", ".join(labels)) if labels else t("ai.ask.no-sources", lang))
+    return 0
+
+
+async def cmd_intents(settings: Settings, args) -> int:
+    """salesop intents set|remove|list --tenant S: the tenant's own intents (Tenant.extra["intents"]); once defined,
+    the classifier answers them and intents_autosend / intents_force_handoff may name them."""
+    async with app_context(settings, run_migrations=True) as ctx:
+        async with ctx.db.unit_of_work() as session:
+            tenant = await tenant_service.get_tenant(session, args.tenant)
+            if args.intents_cmd == "set":
+                custom = await set_tenant_intent(session, tenant.id, args.name, args.words.split(","))
+            elif args.intents_cmd == "remove":
+                custom = await remove_tenant_intent(session, tenant.id, args.name)
+            else:
+                custom = tenant_intents(tenant)
+    if getattr(args, "json", False):
+        print_json({name: list(words) for name, words in custom.items()})
+    elif not custom:
+        print(t("ai.intents.none", settings.language))
+    else:
+        for name, words in custom.items():
+            print(t("ai.intents.line", settings.language, name=name, words=", ".join(words)))
     return 0

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from core.ai.intents import classify_local, tenant_intents
 from core.ai.offline import split_parts
@@ -250,3 +250,28 @@ async def test_the_card_lists_the_sources_the_reply_used_once_each(db, settings,
     async with db.unit_of_work() as session:
         card = await workspace_views.reply_card(session, await session.get(Suggestion, suggestion.id))
     assert sorted(card["sources"]) == ["Доставка — По России", "Кофемашина DeLonghi Magnifica S (TD-001)"]
+
+
+async def test_a_tenant_defines_its_own_intent_and_routes_it(db, settings, offline_providers, env):
+    from core.services import tenant_settings
+
+    await make_shop(db, offline_providers, settings)
+    done = run("intents", "set", "--tenant", "shop", "installation", "установк, монтаж, подключить", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "installation: установк, монтаж, подключить"
+    bad = run("intents", "set", "--tenant", "shop", "price", "цена", env=env)
+    assert bad.returncode == 1 and "не встроенное" in bad.stderr
+    listed = json.loads(run("intents", "list", "--tenant", "shop", "--json", env=env).stdout)
+    assert listed == {"installation": ["установк", "монтаж", "подключить"]}
+
+    # The settings' intent lists accept it now, and nothing undefined.
+    async with db.unit_of_work() as session:
+        tenant = (await session.execute(select(Tenant))).scalar_one()
+        await tenant_settings.update_from_text(session, tenant.id, ["intents_force_handoff=installation, complaint"])
+        with pytest.raises(tenant_settings.SettingsError) as refused:
+            await tenant_settings.update_from_text(session, tenant.id, ["intents_autosend=montage"])
+        assert refused.value.key == "intents_autosend" and "installation" in refused.value.text("en")
+    answer = json.loads(run("ask", "--tenant", "shop", "--json", "Нужен монтаж телевизора на стену", env=env).stdout)
+    assert answer["intent"] == "installation" and answer["decision"] == "escalate"
+
+    assert run("intents", "remove", "--tenant", "shop", "installation", env=env).stdout.strip() == "Своих намерений нет"

@@ -126,6 +126,20 @@ ai-ask-reasons = Why: { $reasons }
 ai-ask-sources = Sources: { $sources }
 ai-ask-no-sources = Sources: —
 
+## A tenant's own intents (`salesop intents`).
+ai-intents-bad-name = An intent name is 2–24 latin letters, digits or _, and not a built-in one: “{ $name }”
+ai-intents-bad-words = An intent needs 1 to { $max } words
+ai-intents-too-many = At most { $max } intents of your own
+ai-intents-unknown = No intent “{ $name }” of your own
+ai-intents-help = the shop's own intents: the words that tell them
+ai-intents-help-set = define an intent: its name and comma-separated words
+ai-intents-help-remove = remove an intent of your own
+ai-intents-help-list = list your own intents
+ai-intents-help-name = the intent's name (latin letters, digits, _)
+ai-intents-help-words = comma-separated words and phrases
+ai-intents-none = No intents of your own
+ai-intents-line = { $name }: { $words }
+
 ## The customer memory: a summary managers read on the card.
 ai-memory-asked_about = Asked about: { $topics }
 ai-memory-interested_in = Interested in: { $products }

@@ -126,6 +126,20 @@ ai-ask-reasons = Почему: { $reasons }
 ai-ask-sources = Источники: { $sources }
 ai-ask-no-sources = Источники: —
 
+## A tenant's own intents (`salesop intents`).
+ai-intents-bad-name = Имя намерения — от 2 до 24 латинских букв, цифр или _, и не встроенное: «{ $name }»
+ai-intents-bad-words = У намерения должно быть от 1 до { $max } слов
+ai-intents-too-many = Не больше { $max } своих намерений
+ai-intents-unknown = Нет своего намерения «{ $name }»
+ai-intents-help = свои намерения магазина: слова, по которым их узнавать
+ai-intents-help-set = задать намерение: имя и слова через запятую
+ai-intents-help-remove = удалить своё намерение
+ai-intents-help-list = показать свои намерения
+ai-intents-help-name = имя намерения (латиница, цифры, _)
+ai-intents-help-words = слова и фразы через запятую
+ai-intents-none = Своих намерений нет
+ai-intents-line = { $name }: { $words }
+
 ## The customer memory: a summary managers read on the card.
 ai-memory-asked_about = Спрашивал(а) о: { $topics }
 ai-memory-interested_in = Интересовался(ась) товарами: { $products }

@@ -167,3 +167,31 @@ async def test_an_answer_from_the_telegram_app_cancels_the_waiting_ai_reply(desk
         assert card["reply_markup"] is None
         assert "клиенту уже ответили · аккаунт магазина (Telegram)" in card["text"]
         assert "Сейчас всё расскажу." in card["text"]
+
+
+async def test_in_learning_mode_the_silent_draft_is_compared_with_the_shops_own_answer(desk: Desk):
+    """As with a reply in the topic: the AI's silent draft and the answer from the shop's account become a training
+    pair, and the desk's other pending draft is outdated by that answer."""
+    anna = desk.customer()
+    received = await desk.customer_writes(anna, "Есть доставка в Казань?")
+    async with desk.db.unit_of_work() as session:
+        silent = Suggestion(tenant_id=received.tenant_id, dialog_id=received.dialog_id, message_id=received.message_id,
+                            text="Да, доставляем в Казань за 3 дня.", inputs={"dialog_mode": "learning"})
+        session.add(silent)
+        await session.flush()
+        silent_id = silent.id
+    pending_id = await desk.suggest(received, "Доставка в Казань — 3 дня.")
+    await desk.settle()
+
+    await desk.receive(desk.inbound(anna, "Да, в Казань за 2–3 дня, 400 ₽.", direction=Direction.OUT))
+    await desk.settle()
+    async with desk.db.unit_of_work() as session:
+        silent = await session.get(Suggestion, silent_id)
+        pending = await session.get(Suggestion, pending_id)
+        compared = (await session.execute(select(Event).where(Event.kind == "learning_compared"))).scalars().all()
+    assert (silent.state, silent.final_text) == (SuggestionState.EDITED, "Да, в Казань за 2–3 дня, 400 ₽.")
+    assert [e.payload["suggestion_id"] for e in compared] == [silent_id]
+    assert pending.state == SuggestionState.OUTDATED
+    topic = await desk.topic(received.dialog_id)
+    card = _card(desk, topic.thread_id, "Доставка в Казань — 3 дня.")
+    assert "клиенту уже ответили · аккаунт магазина (Telegram)" in card["text"] and card["reply_markup"] is None

@@ -7,8 +7,14 @@ the Telegram login service the manager bot's /connect_telegram drives (ctx.servi
 run(ctx, stop): realtime ingest for every live channel — VK communities over the Bots Long Poll, VK user accounts
 by polling their conversation list, Telegram accounts through Telethon — started at once when a channel is added
 (`salesop channel add` or /connect_telegram, in any process: the add's transaction NOTIFYs, the component LISTENs)
-and rescanned every half minute besides, so a channel starts without a restart, and a channel whose token was
+and rescanned every few seconds besides, so a channel starts without a restart, and a channel whose token was
 revoked stops until a person reconnects it.
+
+Replicas: each channel runs in exactly one process at a time. The supervisor takes the channel's lease
+(core.leases, "channel:<id>") before starting it, renews its leases every heartbeat, and stops a channel at once when
+its lease is lost; a channel whose lease another replica holds is left to it, and taken over at a later look once
+that holder stopped renewing (it died). The new holder catches up from the channel's stored update state (VK's ts,
+Telegram's pts), and the start-gap logic fills from history what the state no longer covers.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 
+from core.leases import LeaseTimings, Leases, channel_lease
 from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import ChannelAccount, ChannelKind, ChannelStatus
 from core.ports import DeliveryError
@@ -29,7 +36,8 @@ from .texts import t
 
 log = logging.getLogger(__name__)
 
-RESCAN_SECONDS = 30.0
+RESCAN_SECONDS = 30.0  # at most: with leases the supervisor looks every LeaseTimings.poll (5 s, scaled), so a
+# dead replica's channels are taken over in time
 
 
 def _media_fetcher(ctx: AppContext):
@@ -83,8 +91,10 @@ USERBOT_KINDS = (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELE
 class UserbotSupervisor:
     """One task per live channel; started, restarted after a crash, and stopped as channels come and go."""
 
-    def __init__(self, ctx: AppContext, accounts, gateway: UserbotGateway):
+    def __init__(self, ctx: AppContext, accounts, gateway: UserbotGateway, leases: Leases | None = None):
         self.ctx = ctx
+        self.leases = leases or Leases(ctx.db, LeaseTimings().scaled(ctx.settings.time_scale))
+
         self.accounts = accounts
         self.gateway = gateway
         self.running: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
@@ -100,6 +110,7 @@ class UserbotSupervisor:
     async def run(self, stop: asyncio.Event) -> None:
         from salesop.runner import announce
 
+        heartbeats = asyncio.create_task(self._heartbeats(stop), name="userbot-leases")
         try:
             first = True
             while not stop.is_set():
@@ -111,13 +122,34 @@ class UserbotSupervisor:
                     announce("userbots", f"realtime ingest: {kinds}")
                     first = False
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-                await asyncio.wait(waiters, timeout=RESCAN_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waiters, timeout=min(RESCAN_SECONDS, self.leases.timings.poll,
+                                                        self.leases.timings.heartbeat),
+                                   return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waiters:
                     waiter.cancel()
         finally:
+            heartbeats.cancel()
+            await asyncio.gather(heartbeats, return_exceptions=True)
             await self._unlisten()
             await self.stop_all()
+            await self.leases.release_all()  # another replica takes them over at its next look
             await self.gateway.close()
+
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        """Renew the leases every heartbeat, in a task of its own (a slow scan or stop must not let them expire); a
+        channel whose lease was lost stops at once."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self.leases.timings.heartbeat)
+                return
+            except TimeoutError:
+                pass
+            for name in await self.leases.renew():
+                channel_id = int(name.split(":", 1)[1])
+                if channel_id in self.running:
+                    log.warning("channel %s: lease lost, stopping it here", channel_id)
+                    await self._stop(channel_id, at_once=True)
+                    self.wake.set()  # the scan looks again (and leaves the channel to its new holder)
 
     async def _listen(self) -> None:
         """LISTEN for added channels on a connection of our own, (re)opened whenever it is gone (a database
@@ -169,21 +201,30 @@ class UserbotSupervisor:
             task, _ = self.running.pop(channel_id)
             if not task.cancelled() and task.exception() is not None:
                 log.error("channel %s stopped with an error; restarting", channel_id, exc_info=task.exception())
-            self.accounts.remove(channel_id)
+            self.accounts.remove(channel_id)  # (its lease is kept: the restart below is this same holder)
         async with self.ctx.db.unit_of_work() as session:
             channels = await channel_service.live_channels(session, USERBOT_KINDS)
         wanted = {c.id for c in channels}
         for channel_id in [c for c in self.running if c not in wanted]:
             await self._stop(channel_id)
+        for name in [n for n in self.leases.held if int(n.split(":", 1)[1]) not in wanted]:
+            await self.leases.release(name)
         started: dict[str, int] = {}
         for channel in channels:
             if channel.id in self.running:
                 continue
+            if await self.leases.acquire(channel_lease(channel.id)) is None:
+                continue  # another replica runs it
             try:
+                async with self.ctx.db.unit_of_work() as session:  # its update state as the last holder left it
+                    channel = await channel_service.get_channel(session, channel.id)
                 if await self._start(channel):
                     started[channel.kind.value] = started.get(channel.kind.value, 0) + 1
+                else:
+                    await self.leases.release(channel_lease(channel.id))
             except Exception as exc:  # one broken channel (undecryptable token…) must not stop the others
                 log.exception("channel %s cannot start", channel.id)
+                await self.leases.release(channel_lease(channel.id))
                 async with self.ctx.db.unit_of_work() as session:
                     await channel_service.set_status(session, channel.id, ChannelStatus.ERROR, str(exc)[:500])
         return started
@@ -213,12 +254,21 @@ class UserbotSupervisor:
         self.running[channel.id] = (task, channel_stop)
         return True
 
-    async def _stop(self, channel_id: int) -> None:
+    async def _stop(self, channel_id: int, *, at_once: bool = False) -> None:
+        """Stop a channel and give its lease back. `at_once`: the lease is lost — another replica may be starting the
+        channel now, so nothing more may be read or sent here: the task is cancelled, not asked to finish."""
         task, channel_stop = self.running.pop(channel_id)
         channel_stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 30)
+        if at_once:
+            self.accounts.remove(channel_id)  # no more sends through this process's client
+            task.cancel()
+            await asyncio.wait([task], timeout=30)
+        else:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 30)
         self.accounts.remove(channel_id)
+        if not at_once:
+            await self.leases.release(channel_lease(channel_id))
 
     async def stop_all(self) -> None:
         for channel_id in list(self.running):

@@ -9,6 +9,11 @@ bulk writer asks for no follow-up tasks at all.
 - VK (userbots.vk.importer): execute batches of 25 calls at the token's rate bound, a catch-up pass for
   conversations that moved while the import ran, one more try for conversations VK refused alone.
 - Telegram (userbots.telegram.history): a takeout session where Telegram grants one, dialogs newest first.
+
+One import per channel at a time across processes: a session advisory lock (released by PostgreSQL the moment the
+holder's connection dies, kill -9 included, so a killed import resumes at once), and under it the channel's import
+lease (core.leases, "import:<id>") with its heartbeat, which makes the holder visible and stops the import at once if
+its exclusivity is ever lost (its database session died and another process took the lock and the lease).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sqlalchemy import text
 from core.crypto import SecretBox
 from core.db import Database
 from core.errors import Conflict
+from core.leases import LeaseTimings, Leases, import_lease
 from core.models import ChannelKind, ImportStatus
 from core.services import channels as channel_service
 from core.settings import Settings
@@ -104,7 +110,8 @@ class _ImportLock:
 
 
 async def run_import(db: Database, secrets: SecretBox, settings: Settings, channel_id: int, *,
-                     progress: bool = True, telegram_client_factory=None, workers: int | None = None) -> ImportReport:
+                     progress: bool = True, telegram_client_factory=None, workers: int | None = None,
+                     lease_timings: LeaseTimings | None = None) -> ImportReport:
     """Import (or resume importing) the history of one channel. Raises ImportStopped with a person-readable reason
     when the channel needs attention; the checkpoint is kept either way."""
     started = time.monotonic()
@@ -114,10 +121,47 @@ async def run_import(db: Database, secrets: SecretBox, settings: Settings, chann
     lock = _ImportLock(db, channel_id)
     await lock.acquire()
     try:
-        return await _import_locked(db, settings, channel, credentials, started, progress=progress,
-                                    telegram_client_factory=telegram_client_factory, workers=workers, secrets=secrets)
+        timings = lease_timings or LeaseTimings().scaled(settings.time_scale)
+        return await _under_lease(db, timings, channel_id, lambda: _import_locked(
+            db, settings, channel, credentials, started, progress=progress,
+            telegram_client_factory=telegram_client_factory, workers=workers, secrets=secrets))
     finally:
         await asyncio.shield(lock.release())
+
+
+class LeaseLost(Conflict):
+    """The import's lease went to another process: this one stopped at once (the checkpoint is kept)."""
+
+
+async def _under_lease(db: Database, timings: LeaseTimings, channel_id: int, work):
+    """Run `work()` holding the channel's import lease, renewed every heartbeat; lost, the import is cancelled at once.
+    Taken by force: holding the advisory lock proves that whoever held the lease before is gone."""
+    leases = Leases(db, timings)
+    name = import_lease(channel_id)
+    await leases.acquire(name, force=True)
+    task = asyncio.ensure_future(work())
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(leases.timings.heartbeat)
+            if name in await leases.renew():
+                task.cancel()
+                return
+
+    beating = asyncio.create_task(heartbeat(), name=f"import-lease-{channel_id}")
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if beating.done() and not beating.cancelled() and not leases.holds(name):
+            raise LeaseLost(f"the import of channel {channel_id} lost its lease to another process") from None
+        raise
+    finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.shield(leases.release_all())
 
 
 async def _import_locked(db: Database, settings: Settings, channel, credentials: str, started: float, *,

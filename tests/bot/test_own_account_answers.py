@@ -84,7 +84,7 @@ async def test_an_answer_from_vks_interface_cancels_the_waiting_ai_reply(vk_desk
     # The card lost its buttons and says why, with what the customer got.
     card = _card(desk, thread_id, "Автоответ отменён")
     assert card["reply_markup"] is None
-    assert "Автоответ отменён: клиенту уже ответили · аккаунт магазина (VK (сообщество))" in card["text"]
+    assert "Автоответ отменён: клиенту уже ответили · аккаунт магазина, VK (сообщество)" in card["text"]
     assert "Здравствуйте! Подскажу всё по размерам." in card["text"]
     # The answer is in the topic too (mirrored as the shop's message), and the dialog is no longer unread.
     assert any("Подскажу всё по размерам" in (m.get("text") or "") for m in desk.thread(thread_id)
@@ -165,7 +165,7 @@ async def test_an_answer_from_the_telegram_app_cancels_the_waiting_ai_reply(desk
             "Здравствуйте! Сейчас всё расскажу."]
         card = _card(desk, thread_id, "Автоответ отменён")
         assert card["reply_markup"] is None
-        assert "клиенту уже ответили · аккаунт магазина (Telegram)" in card["text"]
+        assert "клиенту уже ответили · аккаунт магазина, Telegram" in card["text"]
         assert "Сейчас всё расскажу." in card["text"]
 
 
@@ -194,4 +194,4 @@ async def test_in_learning_mode_the_silent_draft_is_compared_with_the_shops_own_
     assert pending.state == SuggestionState.OUTDATED
     topic = await desk.topic(received.dialog_id)
     card = _card(desk, topic.thread_id, "Доставка в Казань — 3 дня.")
-    assert "клиенту уже ответили · аккаунт магазина (Telegram)" in card["text"] and card["reply_markup"] is None
+    assert "клиенту уже ответили · аккаунт магазина, Telegram" in card["text"] and card["reply_markup"] is None

@@ -79,7 +79,7 @@ reply-final = Final text:
 # A person answered while the draft waited: who ($who: a name, or reply-own_account) and when; their text follows.
 reply-outdated_answered = ⌛ Not sent: the customer was answered · { $who } · { $at }
 reply-auto_cancelled_answered = ⏹ Automatic reply cancelled: the customer was answered · { $who } · { $at }
-reply-own_account = the shop's account ({ $channel })
+reply-own_account = the shop's account, { $channel }
 reply-answer_media = 📎 with an attachment
 # Send pressed on such a draft: a prompt under the card, and a second tap.
 reply-confirm = ⚠️ The customer has already been answered · { $who } · { $at }:

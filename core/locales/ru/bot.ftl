@@ -79,7 +79,7 @@ reply-final = Итоговый текст:
 # Пока черновик ждал, клиенту ответил человек: кто ($who: имя или reply-own_account) и когда; ниже его текст.
 reply-outdated_answered = ⌛ Не отправлено: клиенту уже ответили · { $who } · { $at }
 reply-auto_cancelled_answered = ⏹ Автоответ отменён: клиенту уже ответили · { $who } · { $at }
-reply-own_account = аккаунт магазина ({ $channel })
+reply-own_account = аккаунт магазина, { $channel }
 reply-answer_media = 📎 с вложением
 # «Отправить» на таком черновике: сообщение под карточкой и второе нажатие.
 reply-confirm = ⚠️ Клиенту уже ответили · { $who } · { $at }:

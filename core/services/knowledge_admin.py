@@ -126,6 +126,7 @@ async def save_document(session: AsyncSession, tenant_id: int, *, indexer: Index
         document.category, document.tags, document.content_hash = category, tag_list, digest
         await session.flush()
         await indexer.index_document(session, document)
+        await session.refresh(document)  # updated_at, set by the database
         events.record(session, "kb_document_saved", tenant_id=tenant_id, actor_staff_id=actor_staff_id,
                       document_id=document.id, title=title, status=status)
     return document

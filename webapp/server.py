@@ -31,6 +31,9 @@ from core.ratelimit import Budget, build_rate_limiter
 
 from . import pages
 from .api import dashboard, dialogs, spend, traffic
+from .api import audit, catalog, escalations, knowledge
+from .api import help as help_area
+from .api import settings as settings_area
 from .api import staff as staff_area
 from .api import roles as roles_area
 from .auth import REQUEST_LOCALE, REQUEST_USER, WEBAPP_CONTEXT, current_member, signed_in, telegram_user  # noqa: F401 (re-exported)
@@ -47,6 +50,7 @@ HERE = pages.HERE
 
 # The areas in navigation order; each has `routes` (web.RouteTableDef) and `PAGES` (list[pages.Page]).
 AREAS = (dialogs, dashboard, spend, traffic)
+AREAS += (escalations, knowledge, catalog, settings_area, audit, help_area)
 AREAS += (staff_area,)
 AREAS += (roles_area,)
 

@@ -17,6 +17,7 @@ from .dialogs import (
 )
 from .enums import *  # noqa: F401,F403
 from .knowledge import EMBEDDING_DIM, KnowledgeChunk, KnowledgeDocument, Product
+from .media import MediaChannelRef, QuickReply  # noqa: F401 (the media library's quick replies)
 from .outbox import Event, OutboxCommand, ProcessedUpdate, ReportRun
 from .reliability import ChannelLease, FollowUp, FollowUpState
 from .tenants import Invitation, ManagerGroup, Role, StaffMember, Tenant

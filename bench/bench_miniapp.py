@@ -169,6 +169,8 @@ async def main() -> None:
     parser.add_argument("--dialogs", type=int, default=200_000)
     parser.add_argument("--messages", type=int, default=4_000_000)
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--reuse", action="store_true",
+                        help="the database (SALESOP_DATABASE_URL) is loaded already: rebuild 0011's indexes and time")
     args = parser.parse_args()
 
     from alembic.script import ScriptDirectory
@@ -184,12 +186,16 @@ async def main() -> None:
         bench.embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
         bench.url = bench.embedded.url("bench")
     before = ScriptDirectory.from_config(migrate.alembic_config()).get_revision("0011").down_revision
-    await migrate.upgrade(bench.url, before)
+    if args.reuse:
+        await migrate.downgrade(bench.url, before)
+    else:
+        await migrate.upgrade(bench.url, before)
     db = Database(bench.url, pool_size=2)
     try:
         t0 = time.perf_counter()
-        await setup(db)
-        for what, sql in load_sql(args.dialogs, args.messages):
+        if not args.reuse:
+            await setup(db)
+        for what, sql in ([] if args.reuse else load_sql(args.dialogs, args.messages)):
             started = time.perf_counter()
             async with db.engine.connect() as c:
                 raw = await c.get_raw_connection()

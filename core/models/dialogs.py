@@ -39,11 +39,11 @@ from .enums import (
 class Customer(IdPk, Timestamps, Base):
     __tablename__ = "customers"
     __table_args__ = (
-        # Mini App search by name, username or phone (digits): trigrams of one lower-cased text (migration 0011).
+        # Mini App search by name, username or phone (without + - ( ) . and spaces): trigrams of one lower-cased text (migration 0011).
         Index("ix_customers_search", text(
             "lower((((COALESCE(display_name, ''::character varying)::text || ' '::text) || "
             "COALESCE(username, ''::character varying)::text) || ' '::text) || "
-            "COALESCE(regexp_replace(phone::text, '[^0-9]'::text, ''::text, 'g'::text), ''::text))"),
+            "COALESCE(translate(phone::text, '+-() .'::text, ''::text), ''::text))"),
             postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),
     )
 

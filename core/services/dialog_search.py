@@ -6,15 +6,16 @@ after it, so page 100 costs what page 1 costs (indexes of migration 0011: ix_dia
 per-channel and per-assignee siblings).
 
 Search (`q`) finds dialogs by the customer's name, username or phone (a trigram index over one lower-cased text of
-the three, phone as digits: substrings match, "1122" finds +7 999 000-11-22), and by message text (Postgres full text
-with the russian configuration, which stems Russian and English words: "чайник" finds "чайника"). Both parts are
-asked separately under the same order and cursor and merged, so the union's page is exact:
+the three, the phone without + - ( ) . and spaces: substrings match, "000-11-22" finds +7 999 000-11-22), and by
+message text (Postgres full text with the russian configuration, which stems Russian and English words: "чайник"
+finds "чайника"). Both parts are asked separately under the same order and cursor and merged, so the union's page is
+exact. Each part picks its way by how many rows the term matches:
 
-- a text term that few messages hold (under TEXT_PROBE of them — order numbers, product names) is looked up once in
-  the full-text index; the page is then cut from those dialogs;
-- a term that many messages hold walks the dialogs from the newest in growing batches and asks the full-text index
-  only about each batch's messages (a bitmap AND), until the page is full — common words find their page in the
-  first batch or two instead of reading every message that holds them.
+- few (under TEXT_PROBE: a surname, a phone, an order number, a product name; the planner's statistics say so for
+  texts) — every match is read from its index, and the page is cut from those dialogs;
+- many (a common first name or word) — the dialogs are walked from the newest in growing batches, each tested on its
+  own (its customer; its messages, stopping at the first that holds every stem of the query as a substring), until
+  the page is full: a common term fills its page in the first batch instead of reading every row that holds it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, literal_column, select, tuple_
+from sqlalchemy import and_, exists, func, literal_column, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import UserError
@@ -35,7 +36,7 @@ PAGE = 30
 MAX_PAGE = 100
 MIN_QUERY = 3  # trigram search needs three characters
 TEXT_PROBE = 5000  # matching messages looked at before switching to the batch walk
-FIRST_BATCH = 400
+FIRST_BATCH = 100
 MAX_BATCH = 25_600
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TS_CONFIG = "russian"
@@ -43,10 +44,11 @@ TS_CONFIG = "russian"
 # The customer's searchable text, as the trigram index ix_customers_search holds it (migration 0011).
 CUSTOMER_SEARCH = literal_column(
     "lower(coalesce(customers.display_name, '') || ' ' || coalesce(customers.username, '') || ' ' || "
-    "coalesce(regexp_replace(customers.phone, '[^0-9]', '', 'g'), ''))"
+    "coalesce(translate(customers.phone, '+-() .', ''), ''))"
 )
 # The message's full-text vector, as the GIN index ix_messages_fts holds it.
 MESSAGE_TSV = literal_column("to_tsvector('russian'::regconfig, messages.text)")
+PHONE_SIGNS = "+-() ."  # left out of the phone in the index: "+7 (999) 000-11-22" is searched as 79990001122
 PHONE_LIKE = re.compile(r"[+\d][\d\s()+\-.]{2,}")
 
 
@@ -163,27 +165,49 @@ async def _by_customer(session: AsyncSession, tenant_id: int, filters: Filters, 
         if Field.USERNAME.value not in filters.hidden:
             parts.append(func.coalesce(Customer.username, ""))
         if Field.PHONE.value not in filters.hidden:
-            parts.append(func.coalesce(func.regexp_replace(Customer.phone, "[^0-9]", "", "g"), ""))
+            parts.append(func.coalesce(func.translate(Customer.phone, PHONE_SIGNS, ""), ""))
         matching = matching.where(func.lower(func.concat_ws(" ", *parts)).like(pattern))
-    query = _base(tenant_id, filters, cursor).where(Dialog.customer_id.in_(matching))
+    # Few matching customers (a surname, a phone): take them all from the trigram index, then their dialogs. Many (a
+    # common first name): walk the dialogs from the newest and test each one's customer instead.
+    ids = list((await session.execute(matching.limit(TEXT_PROBE))).scalars())
+    if len(ids) < TEXT_PROBE:
+        if not ids:
+            return []
+        query = _base(tenant_id, filters, cursor).where(Dialog.customer_id.in_(ids))
+    else:
+        query = _base(tenant_id, filters, cursor).where(Dialog.customer_id.in_(matching))
     return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
+
+
+async def _estimated_messages(session: AsyncSession, tenant_id: int, match) -> float:
+    """The planner's estimate of the messages holding the term (from the column statistics: no rows are read)."""
+    sql = select(Message.id).where(Message.tenant_id == tenant_id, match).compile(
+        dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+    plan = (await session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"))).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, cursor: Cursor | None,
                    limit: int) -> list[tuple[int, datetime]]:
     tsquery = func.websearch_to_tsquery(literal_column(f"'{TS_CONFIG}'::regconfig"), filters.q)
-    if not (await session.execute(select(func.numnode(tsquery)))).scalar_one():
+    stems = list((await session.execute(
+        select(func.unnest(func.tsvector_to_array(func.to_tsvector(literal_column(f"'{TS_CONFIG}'::regconfig"),
+                                                                    filters.q)))))).scalars())
+    if not stems:
         return []  # only stop words: the text part finds nothing
     match = MESSAGE_TSV.op("@@")(tsquery)
-    probe = list((await session.execute(
-        select(Message.dialog_id).where(Message.tenant_id == tenant_id, match).limit(TEXT_PROBE)
-    )).scalars())
-    if len(probe) < TEXT_PROBE:  # every matching message is known: cut the page from their dialogs
-        if not probe:
-            return []
-        query = _base(tenant_id, filters, cursor).where(Dialog.id.in_(sorted(set(probe))))
-        return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
-    # A common term: walk the dialogs from the newest, asking the index about each batch's messages only.
+    if await _estimated_messages(session, tenant_id, match) < TEXT_PROBE:
+        probe = list((await session.execute(
+            select(Message.dialog_id).where(Message.tenant_id == tenant_id, match).limit(TEXT_PROBE)
+        )).scalars())
+        if len(probe) < TEXT_PROBE:  # every matching message is known: cut the page from their dialogs
+            if not probe:
+                return []
+            query = _base(tenant_id, filters, cursor).where(Dialog.id.in_(sorted(set(probe))))
+            return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
+    # A common term: walk the dialogs from the newest; for each, stop at its first message holding every stem (a
+    # substring test, far cheaper per message than building its text vector, and the same words: the stems).
+    holds = and_(*(Message.text.ilike("%" + _escape(stem) + "%") for stem in stems))
     found: list[tuple[int, datetime]] = []
     batch, after = FIRST_BATCH, cursor
     while len(found) < limit:
@@ -192,7 +216,7 @@ async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, curs
             break
         ids = [r[0] for r in rows]
         hits = set((await session.execute(
-            select(Message.dialog_id).where(Message.dialog_id.in_(ids), match).distinct()
+            select(Dialog.id).where(Dialog.id.in_(ids), exists().where(Message.dialog_id == Dialog.id, holds))
         )).scalars())
         found.extend(tuple(r) for r in rows if r[0] in hits)
         if len(rows) < batch:
@@ -200,6 +224,10 @@ async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, curs
         after = Cursor(rows[-1][1], rows[-1][0])
         batch = min(batch * 4, MAX_BATCH)
     return found[:limit]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 - ix_dialogs_recent (+ per status, channel, assignee): keyset pages in list order (last_message_at DESC, id DESC),
   only dialogs with messages (the list never shows the others);
-- ix_customers_search: trigrams (pg_trgm) of the customer's lower-cased name, username and phone digits, for
+- ix_customers_search: trigrams (pg_trgm) of the customer's lower-cased name, username and phone (without + - ( ) spaces and dots), for
   substring search;
 - ix_messages_fts: full text of message texts with the russian configuration (Russian stems; English words go
   through the english stemmer in that configuration);
@@ -25,7 +25,7 @@ depends_on = None
 
 RECENT = "message_count > 0"
 CUSTOMER_SEARCH = ("lower(coalesce(display_name, '') || ' ' || coalesce(username, '') || ' ' || "
-                   "coalesce(regexp_replace(phone, '[^0-9]', '', 'g'), ''))")
+                   "coalesce(translate(phone, '+-() .', ''), ''))")
 
 
 def upgrade() -> None:

@@ -197,3 +197,26 @@ async def test_the_switches_act_through_the_workspace_with_the_member_as_actor(s
             ("dialog_won", me)} <= kinds
     assert customer.tags == ["vip", "опт"]
     assert (await client.post("/api/dialogs/999999/note", json={"text": "x"}, headers=ivan)).status == 404
+
+
+async def test_common_terms_walk_the_dialogs_and_find_the_same(shop, monkeypatch):
+    """With every term counted as common (the path 200,000 dialogs take for frequent words and names), search still
+    finds exactly the same dialogs, in the same order, page after page."""
+    from core.services import dialog_search
+
+    d = shop["dialogs"]
+    expected = {q: await ids(shop, f"q={q}") for q in ("чайник", "Мария", "Вопрос", "строка 77")}
+    assert expected["Вопрос"] == list(reversed(d))
+    monkeypatch.setattr(dialog_search, "TEXT_PROBE", 1)
+    monkeypatch.setattr(dialog_search, "FIRST_BATCH", 2)
+    for q, found in expected.items():
+        assert await ids(shop, f"q={q}") == found, q
+    seen, cursor = [], ""
+    while True:
+        page = await (await shop["client"].get(f"/api/dialogs?q=вопрос&limit=4{cursor}",
+                                               headers=auth(shop, "Ivan"))).json()
+        seen += [x["id"] for x in page["dialogs"]]
+        if not page["next_cursor"]:
+            break
+        cursor = "&cursor=" + page["next_cursor"]
+    assert seen == list(reversed(d))

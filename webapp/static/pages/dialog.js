@@ -19,7 +19,7 @@ MiniApp.pages.dialog = async (root, ctx) => {
 
   function showDialog(d) {
     const c = d.customer;
-    root.querySelector("#customer").replaceChildren(
+    root.querySelector("#customer").replaceChildren(...[
       el("b", {}, c.name || `#${d.id}`),
       field(t("miniapp.dialog.field.status"), statuses[d.status] || d.status, "status"),
       field(t("miniapp.dialog.field.channel"), d.channel.title || d.channel.kind, "channel"),
@@ -36,7 +36,7 @@ MiniApp.pages.dialog = async (root, ctx) => {
       field(t("miniapp.dialog.field.ai_cost"), d.ai_cost_usd, "ai_cost"),
       field(t("miniapp.dialog.field.summary"), d.summary, "summary"),
       c.notes ? el("div", { class: "field", "data-field": "notes" }, el("span", {}, t("miniapp.dialog.field.notes") + ":"),
-                   el("div", { style: "white-space: pre-wrap" }, c.notes)) : null);
+                   el("div", { style: "white-space: pre-wrap" }, c.notes)) : null].filter(Boolean));
     const esc = root.querySelector("#escalations");
     esc.replaceChildren(...(d.escalations.length ? [el("h3", { class: "section-title" }, t("miniapp.dialog.escalations")),
       ...d.escalations.map(e => el("div", { class: "muted escalation" },

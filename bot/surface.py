@@ -59,6 +59,11 @@ GENERAL_THREAD = 1  # never sent explicitly: Telegram answers "message thread no
 TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 TOPIC_CLOSED = "topic_closed"
 NOT_MODIFIED = ("message is not modified", "topic_not_modified")
+# Refusals that say what the bot may not do in a chat (Bot API texts, lower-cased; TDLib's codes for the same).
+NO_RIGHTS = ("not enough rights", "chat_admin_required", "need administrator rights", "chat_write_forbidden",
+             "have no rights to send")
+GROUP_GONE = ("bot was kicked", "bot is not a member", "user_kicked", "chat_forbidden")
+CHAT_GONE = ("chat not found", "group chat was upgraded to a supergroup", "channel_private", "peer_id_invalid")
 MESSAGE_GONE = ("message to edit not found", "message to pin not found", "message to react not found",
                 "message can't be edited")
 
@@ -137,15 +142,18 @@ class TelegramManagerSurface:
             raise DeliveryError(f"Too Many Requests: retry after {error.retry_after}",
                                 retry_after=error.retry_after / self.time_scale, code="flood") from None
         except TelegramForbiddenError as error:
-            code = "blocked" if _is(error, "blocked") else "forbidden"
+            code = "blocked" if _is(error, "blocked") else "kicked" if _is(error, GROUP_GONE) else (
+                "rights" if _is(error, NO_RIGHTS) else "forbidden")
             raise DeliveryError(error.message, permanent=True, code=code) from None
         except TelegramEntityTooLarge as error:
             raise DeliveryError(error.message, permanent=True, code="too_large") from None
         except (TelegramServerError, TelegramNetworkError) as error:
             raise DeliveryError(error.message, code="transient") from None
         except (TelegramBadRequest, TelegramNotFound) as error:
-            code = "rights" if _is(error, "not enough rights") else (
-                "not_forum" if _is(error, "not a forum") else "bad_request")
+            # rights / not_forum / chat_gone in a manager group are causes people can fix: the dispatcher parks or
+            # moves such commands and tells the owner (core.services.workspace.group_refused), never fails them.
+            code = "rights" if _is(error, NO_RIGHTS) else "not_forum" if _is(error, "not a forum") else (
+                "chat_gone" if _is(error, CHAT_GONE) else "bad_request")
             raise DeliveryError(error.message, permanent=True, code=code) from None
 
     async def download(self, file_id: str) -> bytes:

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from . import outbox
-from .db import Database
+from .db import Database, retry_transaction
 from .models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
@@ -108,6 +108,7 @@ class DispatcherStats:
     skipped: int = 0
     retried: int = 0
     failed: int = 0
+    held: int = 0  # batches refused for a cause people can fix: parked or moved to another group, not failed
     rate_limited: int = 0  # "retry after" answers received
     typing: int = 0  # "typing…" shown to customers (calls that succeeded)
     api_calls: dict[str, int] = field(default_factory=dict)  # per destination
@@ -212,10 +213,17 @@ class Dispatcher:
 
     async def _anything_due(self, horizon: float) -> bool:
         now = self.clock.now()
+        due_by = now + timedelta(seconds=horizon)
+        # A command behind one in its lane that is not due (e.g. parked until its manager group is fixed) waits too.
+        earlier = aliased(OutboxCommand)
+        lane_waits = exists().where(
+            earlier.dialog_id == OutboxCommand.dialog_id, earlier.destination == OutboxCommand.destination,
+            earlier.id < OutboxCommand.id, earlier.state.in_(outbox.RUNNABLE), earlier.not_before > due_by,
+        )
         async with self.db.unit_of_work() as session:
             found = (await session.execute(
                 select(OutboxCommand.id).where(
-                    (OutboxCommand.state.in_(outbox.RUNNABLE) & (OutboxCommand.not_before <= now + timedelta(seconds=horizon)))
+                    (OutboxCommand.state.in_(outbox.RUNNABLE) & (OutboxCommand.not_before <= due_by) & ~lane_waits)
                     | (OutboxCommand.state == CommandState.IN_FLIGHT)
                 ).limit(1)
             )).first()
@@ -512,17 +520,32 @@ class Dispatcher:
 
     async def _failed(self, batch: Batch, error: DeliveryError) -> None:
         now = self.clock.now()
-        retrying = False
-        async with self.db.unit_of_work() as session:
-            commands = await self._reload(session, batch)
-            for command in commands:
-                retrying = await outbox.fail(session, command, error.reason, now=now, retry_after=error.retry_after,
-                                             permanent=error.permanent)
-            try:
-                async with session.begin_nested():
-                    await self.executor.record_failure(session, commands, error, retrying=retrying)
-            except Exception:
-                log.exception("recording the failure of commands %s failed", batch.ids)
+        retrying = held = False
+
+        async def record() -> None:
+            nonlocal retrying, held
+            async with self.db.unit_of_work() as session:
+                commands = await self._reload(session, batch)
+                # A cause people can fix (the bot lacks rights in a manager group, was removed): the commands wait
+                # or move, marked in this same unit of work — never failed for good (WorkspaceCommands.hold).
+                held = bool(commands) and error.retry_after is None and \
+                    await self.executor.hold(session, commands, error, now=now)
+                if held:
+                    return
+                for command in commands:
+                    retrying = await outbox.fail(session, command, error.reason, now=now,
+                                                 retry_after=error.retry_after, permanent=error.permanent)
+                try:
+                    async with session.begin_nested():
+                        await self.executor.record_failure(session, commands, error, retrying=retrying)
+                except Exception:
+                    log.exception("recording the failure of commands %s failed", batch.ids)
+
+        await retry_transaction(record, what=f"failure of commands {batch.ids}")
+        if held:
+            self.stats.held += 1
+            log.info("commands %s wait for their manager group: %s", batch.ids, error.reason)
+            return
         if error.retry_after is not None:
             self.stats.rate_limited += 1
             # The far side is closed for exactly this long for everything going there, not just this command.

@@ -28,6 +28,8 @@ def router() -> Router:
 
     @r.my_chat_member()
     async def bot_membership_changed(event: ChatMemberUpdated, session: AsyncSession) -> None:
+        # Added, promoted, demoted or removed: the group's health is recorded once however the updates interleave
+        # with /connect (core.services.workspace.connect_group), and what waits for the group moves, waits or resumes.
         status = event.new_chat_member.status
         if status in ("left", "kicked"):
             await ws.disconnect_group(session, event.chat.id)
@@ -45,7 +47,7 @@ def router() -> Router:
         await ws.connect_group(
             session, chat_id=message.chat.id, title=message.chat.title or "", is_forum=bool(message.chat.is_forum),
             bot_rights=_rights(member), by_telegram_user_id=message.from_user.id,
-            tenant_slug=(command.args or "").strip() or None,
+            tenant_slug=(command.args or "").strip() or None, asked=True, reply_to=message.message_id,
         )
 
     @r.message(Command("inbox"))

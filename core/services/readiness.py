@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import followups
+from .. import followups, outbox
 from ..errors import NotFound
 from ..models import (
     ChannelStatus,
@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..permissions import BUILTIN_ROLES
 from ..settings import Settings
+from . import workspace
 from .channels import list_channels
 
 FAILED_WINDOW = timedelta(days=1)
@@ -94,6 +95,7 @@ class GroupCheck:
     rotated: bool  # full: new dialogs go to a newer group
     level: Level
     fix: Fix | None
+    parked: int = 0  # outbox commands waiting for this group to be fixed (core.services.workspace: park, resume)
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ class Readiness:
         return self.global_autosend and self.tenant_autosend and (self.openai or self.offline_autosend)
 
 
-def _group(group: ManagerGroup) -> GroupCheck:
+def _group(group: ManagerGroup, parked: int = 0) -> GroupCheck:
     rights = tuple(r for r in group.missing_rights if r != "topics")
     forum = group.is_forum and "topics" not in group.missing_rights
     if not group.is_active:
@@ -184,7 +186,8 @@ def _group(group: ManagerGroup) -> GroupCheck:
     else:
         level, fix = Level.OK, None
     return GroupCheck(chat_id=group.chat_id, title=group.title, is_active=group.is_active, is_forum=forum,
-                      missing_rights=rights, rotated=group.rotated_to_id is not None, level=level, fix=fix)
+                      missing_rights=rights, rotated=group.rotated_to_id is not None, level=level, fix=fix,
+                      parked=parked)
 
 
 CHANNEL_LEVELS = {
@@ -211,7 +214,13 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
     if tenant is None:
         raise NotFound(f"no tenant {tenant_id}")
 
-    groups = [_group(g) for g in (await session.execute(
+    parked = dict((await session.execute(
+        select(OutboxCommand.destination, func.count(OutboxCommand.id)).where(
+            OutboxCommand.tenant_id == tenant_id, OutboxCommand.state.in_(outbox.RUNNABLE),
+            OutboxCommand.result.has_key(workspace.PARKED))
+        .group_by(OutboxCommand.destination)
+    )).all())
+    groups = [_group(g, parked.get(outbox.tg_group(g.chat_id), 0)) for g in (await session.execute(
         select(ManagerGroup).where(ManagerGroup.tenant_id == tenant_id).order_by(ManagerGroup.id)
     )).scalars()]
 

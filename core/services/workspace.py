@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, and_, cast, func, or_, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import events, outbox
+from .. import events, followups, outbox
 from ..ai import learning
 from ..db import lock_dialog
 from ..errors import UserError
@@ -70,6 +70,8 @@ class Kind:
     POST_REPLY_CARD = "post_reply_card"  # {topic_id, suggestion_id}
     EDIT_REPLY_CARD = "edit_reply_card"  # {topic_id, suggestion_id}
     NOTICE = "post_notice"  # {chat_id, thread_id, topic_id?, key, params, reply_to?} (a short system text)
+    GROUP_ALERT = "post_group_alert"  # {chat_id, key, params, locale?}: a group broke or works again; destination: the
+    # group (its General topic) or a person's private chat (rendered in their locale)
     INBOX = "post_inbox"  # {chat_id, thread_id, tenant_id, reply_to}: the unanswered-dialogs list
     REACT = "react"  # {chat_id, message_id, emoji}
     BAN = "ban_member"  # {chat_id, user_id}
@@ -181,16 +183,82 @@ async def load_actor(session: AsyncSession, tenant_id: int, telegram_user_id: in
 class GroupStatus:
     group: ManagerGroup
     missing: list[str]  # "topics" when the forum mode is off, else the rights the bot lacks
+    resumed: int = 0  # parked commands that went out again because the group works again
+
+
+async def _lock_group(session: AsyncSession, chat_id: int) -> ManagerGroup | None:
+    """The group's row FOR UPDATE, read afresh: what changes a group's health is decided holding it, so that two
+    updates at once (the bot added and /connect, a refusal and the rights update) decide once."""
+    return (await session.execute(
+        select(ManagerGroup).where(ManagerGroup.chat_id == chat_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )).scalar_one_or_none()
 
 
 async def connect_group(session: AsyncSession, *, chat_id: int, title: str, is_forum: bool, bot_rights: dict,
-                        by_telegram_user_id: int, tenant_slug: str | None = None) -> GroupStatus:
-    """The bot was added (or promoted) in a supergroup, or someone typed /connect: register the group for the tenant
-    of the person who did it and say exactly what is still missing."""
+                        by_telegram_user_id: int, tenant_slug: str | None = None,
+                        asked: bool = False, reply_to: int | None = None) -> GroupStatus:
+    """The bot was added (or promoted, or demoted) in a supergroup, or someone typed /connect (`asked`): register the
+    group for the tenant of the person who did it and say exactly what is still missing.
+
+    Idempotent: the bot-added event and /connect at once make one row (INSERT … ON CONFLICT on the chat id, then the
+    row locked). What changed decides what is said: a new group is told whether it is ready; a group that works again
+    resumes what was parked for it and the dialogs that reached no topic anywhere (group_fixed); a working group that
+    lost rights hands its waiting work to a healthy group or parks it, and people are told once (group_broke). A rights
+    change in a group already connected counts whoever made it; registering a group takes an owner or admin."""
+    known = await group_by_chat(session, chat_id)
+    if known is not None and not asked:
+        tenant = await session.get(Tenant, known.tenant_id)
+        staff = (await session.execute(select(StaffMember).where(
+            StaffMember.tenant_id == tenant.id, StaffMember.telegram_user_id == by_telegram_user_id)
+        )).scalar_one_or_none()
+    else:
+        staff, tenant = await _connecting_owner(session, by_telegram_user_id, tenant_slug)
+    missing = ([] if is_forum else ["topics"]) + [r for r in REQUIRED_RIGHTS if not bot_rights.get(r)]
+    if missing:
+        await _lock_waiting_dialogs(session, outbox.tg_group(chat_id))  # lock order: dialog rows before the group's
+    inserted = (await session.execute(
+        insert(ManagerGroup)
+        .values(tenant_id=tenant.id, chat_id=chat_id, title=title[:255], is_forum=is_forum, missing_rights=missing,
+                is_active=True, message_count=0)
+        .on_conflict_do_nothing(index_elements=["chat_id"])
+        .returning(ManagerGroup.id)
+    )).scalar_one_or_none()
+    group = await _lock_group(session, chat_id)
+    if group.tenant_id != tenant.id:
+        raise WorkspaceError("connect_taken", "this group already belongs to another business")
+    was_broken = inserted is None and _broken(group)
+    group.title, group.is_forum, group.missing_rights, group.is_active = title[:255], is_forum, missing, True
+    await session.flush()
+    if not missing:
+        # A fresh group replaces the tenant's full ones: their new dialogs (and channels pointing there) come here.
+        await session.execute(
+            update(ManagerGroup)
+            .where(ManagerGroup.tenant_id == tenant.id, ManagerGroup.id != group.id,
+                   ManagerGroup.message_count >= ROTATE_AFTER, ManagerGroup.rotated_to_id.is_(None))
+            .values(rotated_to_id=group.id)
+        )
+    events.record(session, "manager_group_connected", tenant_id=tenant.id, actor_staff_id=staff.id if staff else None,
+                  chat_id=chat_id, missing=missing, new=inserted is not None)
+    status = GroupStatus(group, missing)
+    if missing:
+        if inserted is not None or asked:
+            await notice(session, group, key="group_missing", params={"missing": missing}, reply_to=reply_to)
+        if inserted is None:
+            await group_broke(session, group, was_healthy=not was_broken)
+    elif was_broken:
+        status.resumed = await group_fixed(session, group, reply_to=reply_to if asked else None)
+    elif inserted is not None or asked:
+        await notice(session, group, key="group_ready", reply_to=reply_to)
+    return status
+
+
+async def _connecting_owner(session: AsyncSession, telegram_user_id: int,
+                            tenant_slug: str | None) -> tuple[StaffMember, Tenant]:
     query = (
         select(StaffMember, Tenant)
         .join(Tenant, Tenant.id == StaffMember.tenant_id)
-        .where(StaffMember.telegram_user_id == by_telegram_user_id, StaffMember.is_active.is_(True))
+        .where(StaffMember.telegram_user_id == telegram_user_id, StaffMember.is_active.is_(True))
     )
     if tenant_slug:
         query = query.where(Tenant.slug == tenant_slug)
@@ -203,39 +271,21 @@ async def connect_group(session: AsyncSession, *, chat_id: int, title: str, is_f
     if len(candidates) > 1:
         raise WorkspaceError("connect_choose_tenant", "you manage several businesses: /connect <slug>",
                              slugs=", ".join(sorted(t.slug for _, t in candidates)))
-    staff, tenant = candidates[0]
-    missing = ([] if is_forum else ["topics"]) + [r for r in REQUIRED_RIGHTS if not bot_rights.get(r)]
-    group = await group_by_chat(session, chat_id)
-    if group is not None and group.tenant_id != tenant.id:
-        raise WorkspaceError("connect_taken", "this group already belongs to another business")
-    if group is None:
-        group = ManagerGroup(tenant_id=tenant.id, chat_id=chat_id, title=title[:255])
-        session.add(group)
-    group.title = title[:255]
-    group.is_forum = is_forum
-    group.missing_rights = missing
-    group.is_active = True
-    await session.flush()
-    if not missing:
-        # A fresh group replaces the tenant's full ones: their new dialogs (and channels pointing there) come here.
-        await session.execute(
-            update(ManagerGroup)
-            .where(ManagerGroup.tenant_id == tenant.id, ManagerGroup.id != group.id,
-                   ManagerGroup.message_count >= ROTATE_AFTER, ManagerGroup.rotated_to_id.is_(None))
-            .values(rotated_to_id=group.id)
-        )
-    events.record(session, "manager_group_connected", tenant_id=tenant.id, actor_staff_id=staff.id,
-                  chat_id=chat_id, missing=missing)
-    await notice(session, group, key="group_missing" if missing else "group_ready", params={"missing": missing})
-    return GroupStatus(group, missing)
+    return candidates[0]
 
 
 async def disconnect_group(session: AsyncSession, chat_id: int) -> None:
-    """The bot left or was removed: new dialogs go elsewhere; topics stay mapped in case it comes back."""
-    group = await group_by_chat(session, chat_id)
-    if group is not None and group.is_active:
+    """The bot left or was removed: new dialogs go elsewhere, so does the work waiting for the group (group_broke);
+    topics stay mapped in case it comes back (then what waits for it there resumes)."""
+    if await group_by_chat(session, chat_id) is None:
+        return
+    await _lock_waiting_dialogs(session, outbox.tg_group(chat_id))  # lock order: dialog rows before the group's
+    group = await _lock_group(session, chat_id)
+    if group.is_active:
+        was_healthy = not _broken(group)
         group.is_active = False
         events.record(session, "manager_group_disconnected", tenant_id=group.tenant_id, chat_id=chat_id)
+        await group_broke(session, group, was_healthy=was_healthy)
 
 
 async def notice(session: AsyncSession, group: ManagerGroup, *, key: str, params: dict | None = None,
@@ -333,14 +383,20 @@ async def _has_topic(session: AsyncSession, dialog: Dialog, group: ManagerGroup)
 
 async def route_dialog(session: AsyncSession, dialog: Dialog) -> ManagerGroup | None:
     """The manager group a dialog lives in: the connected group that holds its topic, else the one the tenant's
-    routing picks (see GROUP_ROUTINGS above) — then remembered on the dialog and recorded as "dialog_routed"."""
-    if dialog.manager_group_id is not None:
-        group = await session.get(ManagerGroup, dialog.manager_group_id)
-        if group is not None and group.is_active and await _has_topic(session, dialog, group):
-            return group
+    routing picks (see GROUP_ROUTINGS above) — then remembered on the dialog and recorded as "dialog_routed".
+
+    A dialog leaves the group holding its topic when the bot was removed from it, or when the group cannot make
+    topics and this dialog's topic was never created there while a ready group can take it: its waiting work moves
+    along (_move_dialog). With no ready group to go to, it stays where its topic is and waits (group_broke)."""
+    current = await session.get(ManagerGroup, dialog.manager_group_id) if dialog.manager_group_id else None
+    has_topic = current is not None and await _has_topic(session, dialog, current)
+    if has_topic and current.is_active and not await _may_leave(session, dialog, current):
+        return current
     groups = await _healthy_groups(session, dialog.tenant_id)
     if not groups:
         return None
+    if has_topic and current.is_active and all(g.missing_rights for g in groups):
+        return current  # nowhere ready to go: it waits in its group
     tenant = await session.get(Tenant, dialog.tenant_id)
     mode = tenant.group_routing if tenant.group_routing in GROUP_ROUTINGS else ROUND_ROBIN
     chosen, reason = None, "round_robin"
@@ -357,7 +413,333 @@ async def route_dialog(session: AsyncSession, dialog: Dialog) -> ManagerGroup | 
     dialog.manager_group_id = chosen.id
     events.record(session, "dialog_routed", tenant_id=dialog.tenant_id, dialog_id=dialog.id, group_id=chosen.id,
                   mode=mode, reason=reason, previous_group_id=previous)
+    if has_topic and chosen.id != current.id:
+        await _move_dialog(session, dialog, current, chosen)
     return chosen
+
+
+async def _may_leave(session: AsyncSession, dialog: Dialog, group: ManagerGroup) -> bool:
+    """Whether a dialog may leave the group holding its topic: the bot is gone from it, or the group cannot take
+    work and the dialog's topic was never created there (nothing of its history is there)."""
+    if not group.is_active:
+        return True
+    if not group.missing_rights:
+        return False
+    thread = (await session.execute(
+        select(DialogTopic.thread_id).where(DialogTopic.dialog_id == dialog.id,
+                                            DialogTopic.manager_group_id == group.id)
+    )).first()
+    return thread is None or thread[0] is None
+
+
+# ------------------------------------------------------------------------ groups that cannot work: park, move, resume
+#
+# Telegram refuses work in a manager group for causes people can fix: the bot lacks an administrator right ("not
+# enough rights to create a topic", CHAT_ADMIN_REQUIRED), topics were turned off, the bot was removed ("bot was
+# kicked", "chat not found"). Such a refusal never fails a command for good (core.dispatcher asks group_refused in
+# the unit of work that records the failure; the my_chat_member update and /connect come through connect_group and
+# disconnect_group):
+# - the group is marked (missing_rights / is_active) in that same unit of work, so routing skips it;
+# - each dialog waiting for it moves to a ready group of the tenant when it may leave (route_dialog: its topic was
+#   never created there, or the bot is gone): a topic there, its recent messages and pending cards with it;
+# - the rest waits PARKED: the commands stay queued (state queued, not_before PARKED_UNTIL, result["parked"] saying
+#   for which group and why) and hold their dialog's lane, so nothing behind them overtakes them;
+# - the owners and admins of the tenant who talked to the bot (a private message) and the group's General topic (when
+#   the bot is still in it) are told once what is missing and how to fix it (an event marks it told);
+# - when the group works again (the bot promoted, re-added, or /connect), the parked commands go out again in their
+#   order under the group's budget, the dialogs that reached no topic anywhere meanwhile are mirrored (a durable
+#   follow-up each), and the same people are told it is fixed.
+
+PARKED = "parked"  # OutboxCommand.result key of a command waiting for its manager group to be fixed
+PARKED_UNTIL = datetime(2999, 1, 1, tzinfo=UTC)  # a parked command's not_before: queued, never due by itself
+GROUP_ALERTED = "manager_group_alerted"  # event: the owners and General were told what the group lacks
+GROUP_FIXED = "manager_group_fixed"  # event: they were told it works again
+WAITING_LIMIT = 200  # dialogs handled at once when a group breaks (the rest as their own commands are refused)
+MISSED_LIMIT = 500  # dialogs that reached no topic, filled in at once when a group works again
+# Words of a "not enough rights to …" refusal → the right it names; else the command's kind says it.
+REFUSED_RIGHTS = ((("topic",), "can_manage_topics"), (("pin",), "can_pin_messages"),
+                  (("restrict", "ban"), "can_restrict_members"), (("delete",), "can_delete_messages"))
+KIND_RIGHTS = {Kind.CREATE_TOPIC: "can_manage_topics", Kind.EDIT_TOPIC: "can_manage_topics",
+               Kind.PIN_CARD: "can_pin_messages", Kind.BAN: "can_restrict_members", Kind.UNBAN: "can_restrict_members"}
+SEND_RIGHT = "can_send_messages"  # the bot may not even post there
+
+
+def _broken(group: ManagerGroup) -> bool:
+    return not group.is_active or bool(group.missing_rights)
+
+
+def refusal_problem(kind: str, code: str, reason: str) -> tuple[str, str | None]:
+    """(problem, right) of a refusal: "removed" (the bot is not in the group, or the chat is gone), "topics" (the
+    forum mode is off) or "rights" with the right it lacks."""
+    if code in ("kicked", "chat_gone"):
+        return "removed", None
+    if code == "not_forum":
+        return "topics", "topics"
+    text = (reason or "").lower()
+    for needles, right in REFUSED_RIGHTS:
+        if any(needle in text for needle in needles):
+            return "rights", right
+    return "rights", KIND_RIGHTS.get(kind, SEND_RIGHT)
+
+
+def _problem(group: ManagerGroup) -> tuple[str, str]:
+    if not group.is_active:
+        return "removed", ""
+    if "topics" in group.missing_rights:
+        return "topics", ""
+    known = [r for r in REQUIRED_RIGHTS if r in group.missing_rights]
+    return "rights", (known or group.missing_rights or [SEND_RIGHT])[0]
+
+
+def _parked() -> object:
+    return OutboxCommand.state.in_(outbox.RUNNABLE) & OutboxCommand.result.has_key(PARKED)
+
+
+async def _lock_waiting_dialogs(session: AsyncSession, destination: str, also=()) -> list[Dialog]:
+    """The dialogs with work queued for a group and not parked yet (and `also`), locked in id order — taken before
+    the group's row, as core.db's lock order wants (the dialog row first)."""
+    ids = set((await session.execute(
+        select(OutboxCommand.dialog_id).where(
+            OutboxCommand.destination == destination, OutboxCommand.state.in_(outbox.RUNNABLE),
+            OutboxCommand.dialog_id.is_not(None), ~OutboxCommand.result.has_key(PARKED))
+        .group_by(OutboxCommand.dialog_id).order_by(OutboxCommand.dialog_id).limit(WAITING_LIMIT)
+    )).scalars())
+    ids |= {i for i in also if i is not None}
+    if not ids:
+        return []
+    return list((await session.execute(
+        select(Dialog).where(Dialog.id.in_(ids)).order_by(Dialog.id).with_for_update()
+    )).scalars())
+
+
+async def group_refused(session: AsyncSession, chat_id: int, commands: list[OutboxCommand], *, code: str,
+                        reason: str, now: datetime | None = None) -> bool:
+    """Telegram refused `commands` (claimed, in flight) in a chat for a cause people can fix. When the chat is a
+    manager group: it is marked, the commands and the work waiting there are moved or parked, people are told once
+    (see above), and True is returned — the commands did not fail. False: not a manager group, fail as usual."""
+    if await group_by_chat(session, chat_id) is None:
+        return False
+    problem, right = refusal_problem(commands[0].kind, code, reason)
+    dialogs = await _lock_waiting_dialogs(session, outbox.tg_group(chat_id), also=[c.dialog_id for c in commands])
+    group = await _lock_group(session, chat_id)
+    was_healthy = not _broken(group)
+    if problem == "removed":
+        group.is_active = False
+    elif right not in group.missing_rights:
+        group.missing_rights = [*group.missing_rights, right]
+    events.record(session, "manager_group_refused", tenant_id=group.tenant_id, chat_id=chat_id, group_id=group.id,
+                  problem=problem, right=right, code=code, reason=(reason or "")[:300],
+                  command_ids=[c.id for c in commands])
+    await group_broke(session, group, dialogs=dialogs, was_healthy=was_healthy, held=commands, now=now)
+    return True
+
+
+async def group_broke(session: AsyncSession, group: ManagerGroup, *, dialogs: list[Dialog] | None = None,
+                      was_healthy: bool, held: list[OutboxCommand] = (), now: datetime | None = None) -> None:
+    """The group (locked, already marked) cannot take work. Each dialog waiting for it (locked by the caller) moves
+    to a ready group when it may leave; a dialog whose command was refused (`held`, in flight) and cannot move is
+    parked; the others keep their queue (their topic exists: posts there may still work) and park when refused.
+    People are told once — when the group worked before, or when work had to wait or move."""
+    now = _now(now)
+    destination = outbox.tg_group(group.chat_id)
+    refused = {c.dialog_id for c in held}
+    moved, moved_to, parked = 0, None, 0
+    for dialog in dialogs or []:
+        if dialog.manager_group_id != group.id:
+            await _cancel_lane(session, dialog.id, destination, "the dialog lives in another manager group now")
+            continue
+        if await _may_leave(session, dialog, group):
+            chosen = await route_dialog(session, dialog)
+            if chosen is not None and chosen.id != group.id:
+                moved, moved_to = moved + 1, chosen
+                continue
+        if dialog.id in refused or not group.is_active:
+            parked += await _park_lane(session, dialog.id, destination, group, now)
+    for command in held:
+        dialog = await session.get(Dialog, command.dialog_id) if command.dialog_id else None
+        if command.kind == Kind.GROUP_ALERT or (dialog is not None and dialog.manager_group_id != group.id):
+            # moved along with its dialog, or the group cannot be told (its owners are)
+            command.state, command.updated_at = CommandState.CANCELLED, now
+            command.last_error = f"manager group {group.chat_id} cannot take it: " + (
+                "its dialog moved to another group" if dialog is not None else "not told")
+        else:
+            _park(command, group, now)
+            parked += 1
+    if (was_healthy or moved or parked) and not await _told(session, group):
+        await _tell_broken(session, group, moved=moved, moved_to=moved_to)
+
+
+def _park(command: OutboxCommand, group: ManagerGroup, now: datetime) -> None:
+    problem, right = _problem(group)
+    command.state, command.not_before, command.updated_at = CommandState.QUEUED, PARKED_UNTIL, now
+    command.attempts = max(0, command.attempts - 1)  # the refusal was no attempt of the command's own
+    command.result = {**(command.result or {}), PARKED: {"group_id": group.id, "problem": problem, "right": right}}
+    command.last_error = f"waiting for manager group {group.chat_id}: {problem} {right}".strip()
+
+
+async def _park_lane(session: AsyncSession, dialog_id: int, destination: str, group: ManagerGroup,
+                     now: datetime) -> int:
+    problem, right = _problem(group)
+    mark = {PARKED: {"group_id": group.id, "problem": problem, "right": right}}
+    result = await session.execute(
+        update(OutboxCommand)
+        .where(OutboxCommand.dialog_id == dialog_id, OutboxCommand.destination == destination,
+               OutboxCommand.state.in_(outbox.RUNNABLE))
+        .values(not_before=PARKED_UNTIL, updated_at=now,
+                result=func.coalesce(OutboxCommand.result, type_coerce({}, JSONB)).op("||")(type_coerce(mark, JSONB)),
+                last_error=f"waiting for manager group {group.chat_id}: {problem} {right}".strip())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount > 0)
+
+
+async def _cancel_lane(session: AsyncSession, dialog_id: int, destination: str, reason: str) -> int:
+    """Drop a dialog's queued work for a group it no longer lives in (its topic is elsewhere now)."""
+    result = await session.execute(
+        update(OutboxCommand)
+        .where(OutboxCommand.dialog_id == dialog_id, OutboxCommand.destination == destination,
+               OutboxCommand.state.in_(outbox.RUNNABLE))
+        .values(state=CommandState.CANCELLED, last_error=reason, updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def _move_dialog(session: AsyncSession, dialog: Dialog, old: ManagerGroup, new: ManagerGroup) -> None:
+    """The dialog left `old` for `new` (route_dialog): what still waited there is dropped, and the new group gets a
+    topic with the dialog's recent messages and its pending reply cards — as the old topic would have shown them."""
+    dropped = await _cancel_lane(session, dialog.id, outbox.tg_group(old.chat_id), f"moved to manager group {new.id}")
+    topic, _ = await ensure_topic(session, dialog, new)
+    has_media = select(Attachment.id).where(Attachment.message_id == Message.id).exists()
+    already = select(OutboxCommand.id).where(
+        OutboxCommand.idempotency_key == func.concat("mirror:", Message.id, f":{topic.id}")).exists()
+    recent = (await session.execute(
+        select(Message, has_media)
+        .where(Message.dialog_id == dialog.id, Message.is_imported.is_(False), Message.author_staff_id.is_(None),
+               ~Message.extra.has_key(SENT_BY_COMMAND), ~already)
+        .order_by(Message.id.desc()).limit(LATE_MIRROR_WINDOW)
+    )).all()
+    for message, media in reversed(recent):
+        if not await _sent_by_us(session, message):
+            await _topic_command(session, new, topic, Kind.MIRROR, _mirror_key(message.id, topic.id),
+                                 **_mirror_payload(message, media))
+    # Cards meant for the old topic (queued or shown there) and still waiting for a decision are shown here too.
+    cards = (await session.execute(
+        select(Suggestion.id).where(
+            Suggestion.dialog_id == dialog.id, Suggestion.state == SuggestionState.PENDING,
+            select(OutboxCommand.id).where(OutboxCommand.idempotency_key == func.concat("card:", Suggestion.id))
+            .exists())
+        .order_by(Suggestion.id)
+    )).scalars().all()
+    for suggestion_id in cards:
+        await _topic_command(session, new, topic, Kind.POST_REPLY_CARD, f"card:{suggestion_id}:{topic.id}",
+                             suggestion_id=suggestion_id)
+    events.record(session, "dialog_moved", tenant_id=dialog.tenant_id, dialog_id=dialog.id, from_group_id=old.id,
+                  group_id=new.id, dropped=dropped, mirrored=len(recent), cards=len(cards))
+
+
+async def group_fixed(session: AsyncSession, group: ManagerGroup, *, reply_to: int | None = None) -> int:
+    """The group (locked, marked healthy) works again: its parked commands go out again in their order, the
+    dialogs of the tenant that reached no topic anywhere are mirrored (a follow-up each, run by the task workers),
+    and whoever was told it broke is told it is fixed (else the group hears it is ready). Returns the commands
+    resumed."""
+    now = datetime.now(UTC)
+    destination = outbox.tg_group(group.chat_id)
+    parked = (OutboxCommand.destination == destination) & _parked()
+    # Parked work of a dialog that moved to another group meanwhile is not done here: its topic lives there.
+    await session.execute(
+        update(OutboxCommand)
+        .where(parked, OutboxCommand.dialog_id.in_(select(Dialog.id).where(Dialog.manager_group_id != group.id)))
+        .values(state=CommandState.CANCELLED, updated_at=now, last_error="its dialog moved to another manager group")
+        .execution_options(synchronize_session=False)
+    )
+    resumed = (await session.execute(
+        update(OutboxCommand).where(parked)
+        .values(not_before=now, attempts=0, updated_at=now, last_error=None,
+                result=OutboxCommand.result.op("-", return_type=JSONB)(cast(PARKED, Text)))
+        .returning(OutboxCommand.id, OutboxCommand.dialog_id)
+        .execution_options(synchronize_session=False)
+    )).all()
+    missed = await _stage_missed(session, group.tenant_id)
+    dialogs = len({dialog_id for _, dialog_id in resumed if dialog_id is not None}) + missed
+    events.record(session, "manager_group_resumed", tenant_id=group.tenant_id, group_id=group.id,
+                  chat_id=group.chat_id, resumed=len(resumed), missed=missed)
+    if await _told(session, group):
+        await _tell_fixed(session, group, dialogs=dialogs)
+    else:
+        await notice(session, group, key="group_ready", reply_to=reply_to)
+    return len(resumed)
+
+
+async def _stage_missed(session: AsyncSession, tenant_id: int) -> int:
+    """Dialogs with live messages that no group took (the tenant had none that could): a mirror follow-up for the
+    latest message of each, which routes the dialog and posts its recent messages in order."""
+    rows = (await session.execute(
+        select(func.max(Message.id))
+        .join(Dialog, Dialog.id == Message.dialog_id)
+        .where(Dialog.tenant_id == tenant_id, Dialog.manager_group_id.is_(None), Message.is_imported.is_(False),
+               Message.author_staff_id.is_(None))
+        .group_by(Message.dialog_id).order_by(Message.dialog_id).limit(MISSED_LIMIT)
+    )).scalars().all()
+    for message_id in rows:
+        await followups.stage(session, followups.MIRROR_MESSAGE, {"message_id": message_id}, tenant_id=tenant_id)
+    return len(rows)
+
+
+async def _told(session: AsyncSession, group: ManagerGroup) -> bool:
+    """Whether people were told this group broke and not yet that it works again."""
+    last = (await session.execute(
+        select(Event.kind).where(Event.tenant_id == group.tenant_id, Event.kind.in_([GROUP_ALERTED, GROUP_FIXED]),
+                                 Event.payload["group_id"].as_integer() == group.id)
+        .order_by(Event.id.desc()).limit(1)
+    )).scalar_one_or_none()
+    return last == GROUP_ALERTED
+
+
+async def reachable_admins(session: AsyncSession, tenant_id: int) -> list[StaffMember]:
+    """Owners and admins of the tenant (who may change its settings) the bot can write to: those who talked to it —
+    joined by opening its link in a private chat ("staff_joined"). Telegram lets a bot write to nobody else."""
+    talked = select(Event.id).where(Event.tenant_id == tenant_id, Event.kind == "staff_joined",
+                                    Event.actor_staff_id == StaffMember.id).exists()
+    staff = (await session.execute(
+        select(StaffMember).where(StaffMember.tenant_id == tenant_id, StaffMember.is_active.is_(True), talked)
+        .order_by(StaffMember.id)
+    )).scalars().all()
+    return [s for s in staff if can(s.role.permissions, Permission.MANAGE_TENANT_SETTINGS)]
+
+
+async def _alert(session: AsyncSession, tenant_id: int, chat_id: int, key: str, params: dict,
+                 locale: str | None = None) -> None:
+    """A message about a group's health: in its General topic (the bot's language), or privately to a person in
+    theirs (`locale`)."""
+    await outbox.enqueue(
+        session, kind=Kind.GROUP_ALERT, idempotency_key=_key("group-alert"), tenant_id=tenant_id,
+        destination=outbox.tg_group(chat_id) if chat_id < 0 else outbox.tg_chat(chat_id),
+        payload={"chat_id": chat_id, "key": key, "params": params, "locale": locale},
+    )
+
+
+async def _tell_broken(session: AsyncSession, group: ManagerGroup, *, moved: int, moved_to: ManagerGroup | None) -> None:
+    problem, right = _problem(group)
+    params = {"problem": problem, "right": right, "moved": moved, "moved_to": moved_to.title if moved_to else ""}
+    if group.is_active:
+        await _alert(session, group.tenant_id, group.chat_id, "groups.general.broken", params)
+    people = await reachable_admins(session, group.tenant_id)
+    for person in people:
+        await _alert(session, group.tenant_id, person.telegram_user_id, "groups.owner.broken",
+                     {**params, "title": group.title}, locale=person.locale)
+    events.record(session, GROUP_ALERTED, tenant_id=group.tenant_id, group_id=group.id, chat_id=group.chat_id,
+                  problem=problem, right=right, moved=moved, general=group.is_active, told=[p.id for p in people])
+
+
+async def _tell_fixed(session: AsyncSession, group: ManagerGroup, *, dialogs: int) -> None:
+    await _alert(session, group.tenant_id, group.chat_id, "groups.general.fixed", {"dialogs": dialogs})
+    people = await reachable_admins(session, group.tenant_id)
+    for person in people:
+        await _alert(session, group.tenant_id, person.telegram_user_id, "groups.owner.fixed",
+                     {"title": group.title, "dialogs": dialogs}, locale=person.locale)
+    events.record(session, GROUP_FIXED, tenant_id=group.tenant_id, group_id=group.id, chat_id=group.chat_id,
+                  dialogs=dialogs, told=[p.id for p in people])
 
 
 # -------------------------------------------------------------------------------------------------- topics

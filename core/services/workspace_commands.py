@@ -31,7 +31,8 @@ from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import events
+from .. import events, outbox
+from ..i18n import t
 from ..models import (
     Attachment,
     AuthorKind,
@@ -62,6 +63,9 @@ from .workspace import Kind, Marker
 log = logging.getLogger(__name__)
 
 MAX_COALESCED = 50
+# Refusals in a manager group that people can fix (WorkspaceCommands.hold): never "failed for good".
+GROUP_REFUSALS = frozenset({"rights", "not_forum", "kicked", "chat_gone"})
+GROUP_DESTINATION = outbox.tg_group(0)[:-1]  # "tg:group:"
 MAX_ALBUM = 10  # sendMediaGroup takes 2–10 items
 
 
@@ -294,6 +298,16 @@ class WorkspaceCommands:
         return Call("surface", "post", {"chat_id": p["chat_id"], "thread_id": thread_id, "topic": topic_info,
                                         "view": "notice", "data": {"key": p["key"], "params": p.get("params", {})},
                                         "reply_to": p.get("reply_to")})
+
+    async def _prepare_post_group_alert(self, session, commands):
+        """A group broke or works again (core.services.workspace, groups that cannot work): in its General topic in the
+        bot's language, or in a person's private chat in theirs (the text made here, the surface only shows it)."""
+        p = commands[0].payload
+        data = {"key": p["key"], "params": p.get("params") or {}}
+        if p.get("locale"):
+            data = {"key": "groups.text", "params": {"text": t(p["key"], p["locale"], **data["params"])}}
+        return Call("surface", "post", {"chat_id": p["chat_id"], "thread_id": None, "topic": None, "view": "keyed",
+                                        "data": data, "reply_to": None})
 
     async def _prepare_post_inbox(self, session, commands):
         p = commands[0].payload
@@ -570,6 +584,19 @@ class WorkspaceCommands:
 
     # --------------------------------------------------------------------------------------------- failure
 
+    async def hold(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError, *,
+                   now: datetime) -> bool:
+        """A refusal whose cause people can fix never fails a command for good: the bot lacks a right in a manager
+        group, its topics are off, the bot was removed or the chat is gone (bot/surface.py's codes rights, not_forum,
+        kicked, chat_gone). In the unit of work recording the failure, the group is marked and the commands move to
+        another group with their dialog or wait parked until it is fixed, and people are told once
+        (core.services.workspace.group_refused). Returns whether the commands were held so; if not, they fail."""
+        head = commands[0]
+        if error.code not in GROUP_REFUSALS or not head.destination.startswith(GROUP_DESTINATION):
+            return False
+        chat_id = int(head.destination[len(GROUP_DESTINATION):])
+        return await ws.group_refused(session, chat_id, commands, code=error.code, reason=error.reason, now=now)
+
     async def record_failure(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError,
                              *, retrying: bool) -> None:
         """What people see when a command failed for good. Retries (rate limits, network) stay invisible."""
@@ -585,9 +612,6 @@ class WorkspaceCommands:
             await self._edit_failed(session, head, error)
         elif head.kind == sent_replies.DELETE_CUSTOMER:
             await self._delete_failed(session, head, error)
-        elif head.kind in (Kind.CREATE_TOPIC,) and error.code in ("rights", "not_forum"):
-            topic, group = await self._topic(session, head)
-            group.missing_rights = sorted(set(group.missing_rights or []) | {error.code})
 
     async def _customer_send_failed(self, session: AsyncSession, command: OutboxCommand, error: DeliveryError) -> None:
         p = command.payload

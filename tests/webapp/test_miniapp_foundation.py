@@ -55,7 +55,7 @@ async def test_a_page_is_rendered_for_the_member_in_their_language(two_shops):
     assert view["texts"]["miniapp.dialogs.none"] == "Диалогов нет"
     assert view["texts"]["miniapp.dialogs.messages"] == "{count} сообщ."  # variables stay for the script
     assert all(k.startswith(("miniapp.common.", "miniapp.dialogs.")) for k in view["texts"])
-    assert [n["name"] for n in view["nav"]] == ["dialogs"]
+    assert [n["name"] for n in view["nav"]] == ["dialogs", "escalations", "help"]
     assert view["member"]["hidden_fields"] == ["ai_cost", "email", "profile_link", "traffic_source"]
 
     english = await (await client.get("/view/dialogs", headers=auth(two_shops, "olga"))).json()
@@ -67,7 +67,8 @@ async def test_pages_are_refused_server_side_and_home_is_the_first_page_one_may_
     refused = await client.get("/view/dialogs", headers=auth(two_shops, "anna"))  # tech: no conversations
     assert refused.status == 403 and "Техспециалист" in (await refused.json())["error"]
     home = await (await client.get("/view/", headers=auth(two_shops, "anna"))).json()
-    assert home["page"] == "nothing" and home["nav"] == [] and "Техспециалист" in home["html"]
+    # tech: the knowledge base first; help is open to every staff member
+    assert home["page"] == "knowledge" and [n["name"] for n in home["nav"]] == ["knowledge", "catalog", "help"]
     assert (await (await client.get("/view/", headers=auth(two_shops, "ivan"))).json())["page"] == "dialogs"
 
 

@@ -383,7 +383,9 @@ def _knowledge_part(topic: str, part: str, question: str, sentences: list[_Sente
 
 
 def _lower_first(text_: str) -> str:
-    if len(text_) > 1 and text_[0].isupper() and text_[1].islower():
+    """«Доставка до …» → «доставка до …», «В другие города» → «в другие города»; «СДЭК …» stays."""
+    first = text_.split(" ", 1)[0]
+    if first[:1].isupper() and (len(first) == 1 or first[1:].islower()):
         return text_[0].lower() + text_[1:]
     return text_
 

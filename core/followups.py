@@ -279,8 +279,8 @@ async def dead(session: AsyncSession, tenant_id: int) -> DeadCount:
 
 
 class Relay:
-    """Hands to taskiq again what nobody runs: at start every pending row (the in-memory queue of a process that died
-    is gone, the rows are not) and dead rows with fresh attempts; then, every `poll` seconds, pending rows nobody
+    """Hands to taskiq again what nobody runs: at start every pending row (with the in-process broker: the in-memory
+    queue of a process that died is gone, the rows are not) and dead rows with fresh attempts; then, every `poll` seconds, pending rows nobody
     handed over for `grace` seconds and running rows whose lease ran out. Several processes may run one: a row is
     handed over by one of them per pass, and a worker runs it only if it claims it."""
 
@@ -301,7 +301,9 @@ class Relay:
                     revived = await revive_dead(self.db)
                     if revived:
                         log.warning("%s failed follow-ups are tried again", revived)
-                await self.once(everything=first)
+                # An in-process queue died with its process: at start everything pending is handed over. Redis
+                # Streams keep what was sent (and redeliver it), so there only what nobody handed over for a while.
+                await self.once(everything=first and self.queue.in_process)
                 first = False
             except Exception:  # a database restart: the next pass tries again
                 log.exception("follow-up relay pass failed")

@@ -141,6 +141,31 @@ async def test_a_failing_follow_up_is_retried_with_backoff_then_succeeds(desk):
         await queue.shutdown()
 
 
+async def test_retries_over_redis_streams(desk, redis_url):
+    from core.tasks import build_broker
+
+    calls: list[int] = []
+
+    async def reembed(tenant_id: int):
+        calls.append(tenant_id)
+        if len(calls) <= 2:
+            raise ConnectionError("embedder unreachable")
+
+    queue = TaskiqQueue(build_broker(redis_url), db=desk.db, timings=FAST)
+    queue.register(followups.REEMBED_STALE.name, reembed)
+    await queue.startup()
+    stop = asyncio.Event()
+    receiver = asyncio.create_task(queue.receive(stop))
+    try:
+        await queue.enqueue(followups.REEMBED_STALE.name, tenant_id=desk.tenant_id)  # the row, then the stream
+        await eventually(lambda: len(calls) == 3, "the third attempt, through Redis")
+        await eventually(lambda: _none_left(desk.db), "the row gone")
+    finally:
+        stop.set()
+        await asyncio.wait_for(receiver, 10)
+        await queue.shutdown()
+
+
 async def test_a_follow_up_that_always_fails_ends_dead_and_status_shows_it(desk):
     from bot.handlers.private import status_lines
 

@@ -30,8 +30,6 @@ from .providers import AIProviders, build_providers
 
 log = logging.getLogger(__name__)
 
-ALREADY_DRAFTED = "already drafted"  # PipelineResult.skipped of a message that has its suggestion
-
 
 @dataclass
 class AIService:
@@ -54,7 +52,9 @@ def install(ctx) -> AIService:
         follow_ups = list(result.follow_ups)
         async with ctx.db.unit_of_work() as session:
             tenant_id = await session.scalar(select(Message.tenant_id).where(Message.id == message_id))
-            if result.skipped == ALREADY_DRAFTED:  # a re-run after a crash: the card may never have been asked for
+            if result.skipped and result.suggestion_id is None:
+                # e.g. "already drafted": a re-run after a crash, whose card may never have been asked for (the card
+                # handler does nothing for a card already posted, an outdated draft or learning mode)
                 follow_ups += [(followups.POST_SUGGESTION_CARD.name, {"suggestion_id": suggestion_id})
                                for suggestion_id in (await session.execute(
                                    select(Suggestion.id).where(Suggestion.message_id == message_id))).scalars()]

@@ -660,40 +660,56 @@ async def group_fixed(session: AsyncSession, group: ManagerGroup, *, reply_to: i
         .returning(OutboxCommand.id, OutboxCommand.dialog_id)
         .execution_options(synchronize_session=False)
     )).all()
-    missed = await _stage_missed(session, group.tenant_id)
-    dialogs = len({dialog_id for _, dialog_id in resumed if dialog_id is not None}) + missed
+    alert = await _last_alert(session, group)
+    told = alert is not None and alert.kind == GROUP_ALERTED
+    missed = await _stage_missed(session, group, since=alert.created_at if told else None)
+    dialogs = len({dialog_id for _, dialog_id in resumed if dialog_id is not None} | set(missed))
     events.record(session, "manager_group_resumed", tenant_id=group.tenant_id, group_id=group.id,
-                  chat_id=group.chat_id, resumed=len(resumed), missed=missed)
-    if await _told(session, group):
+                  chat_id=group.chat_id, resumed=len(resumed), missed=len(missed))
+    if told:
         await _tell_fixed(session, group, dialogs=dialogs)
     else:
         await notice(session, group, key="group_ready", reply_to=reply_to)
     return len(resumed)
 
 
-async def _stage_missed(session: AsyncSession, tenant_id: int) -> int:
-    """Dialogs with live messages that no group took (the tenant had none that could): a mirror follow-up for the
-    latest message of each, which routes the dialog and posts its recent messages in order."""
+async def _stage_missed(session: AsyncSession, group: ManagerGroup, *, since: datetime | None) -> list[int]:
+    """Dialogs whose live messages reached no topic because no group of the tenant could take them: never routed,
+    or (when the group broke at `since`) living in this group or one the bot is gone from and written to since. A
+    mirror follow-up for the latest message of each routes the dialog and posts what its topic does not show yet,
+    in order (mirror posts are keyed per message and topic: nothing shown twice). Returns their dialog ids."""
+    stale = Dialog.manager_group_id.is_(None)
+    if since is not None:
+        gone = select(ManagerGroup.id).where(ManagerGroup.tenant_id == group.tenant_id,
+                                             ManagerGroup.is_active.is_(False))
+        stale = or_(stale, and_(or_(Dialog.manager_group_id == group.id, Dialog.manager_group_id.in_(gone)),
+                                Dialog.last_message_at >= since))
     rows = (await session.execute(
-        select(func.max(Message.id))
+        select(Message.dialog_id, func.max(Message.id))
         .join(Dialog, Dialog.id == Message.dialog_id)
-        .where(Dialog.tenant_id == tenant_id, Dialog.manager_group_id.is_(None), Message.is_imported.is_(False),
+        .where(Dialog.tenant_id == group.tenant_id, stale, Message.is_imported.is_(False),
                Message.author_staff_id.is_(None))
         .group_by(Message.dialog_id).order_by(Message.dialog_id).limit(MISSED_LIMIT)
-    )).scalars().all()
-    for message_id in rows:
-        await followups.stage(session, followups.MIRROR_MESSAGE, {"message_id": message_id}, tenant_id=tenant_id)
-    return len(rows)
+    )).all()
+    for _, message_id in rows:
+        await followups.stage(session, followups.MIRROR_MESSAGE, {"message_id": message_id},
+                              tenant_id=group.tenant_id)
+    return [dialog_id for dialog_id, _ in rows]
+
+
+async def _last_alert(session: AsyncSession, group: ManagerGroup) -> Event | None:
+    """The latest time people were told this group broke (GROUP_ALERTED) or works again (GROUP_FIXED)."""
+    return (await session.execute(
+        select(Event).where(Event.tenant_id == group.tenant_id, Event.kind.in_([GROUP_ALERTED, GROUP_FIXED]),
+                            Event.payload["group_id"].as_integer() == group.id)
+        .order_by(Event.id.desc()).limit(1)
+    )).scalar_one_or_none()
 
 
 async def _told(session: AsyncSession, group: ManagerGroup) -> bool:
     """Whether people were told this group broke and not yet that it works again."""
-    last = (await session.execute(
-        select(Event.kind).where(Event.tenant_id == group.tenant_id, Event.kind.in_([GROUP_ALERTED, GROUP_FIXED]),
-                                 Event.payload["group_id"].as_integer() == group.id)
-        .order_by(Event.id.desc()).limit(1)
-    )).scalar_one_or_none()
-    return last == GROUP_ALERTED
+    last = await _last_alert(session, group)
+    return last is not None and last.kind == GROUP_ALERTED
 
 
 async def reachable_admins(session: AsyncSession, tenant_id: int) -> list[StaffMember]:

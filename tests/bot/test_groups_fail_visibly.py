@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
-from core.models import CommandState, Dialog, Event, ManagerGroup, OutboxCommand
+from core.models import CommandState, Dialog, Event, FollowUp, ManagerGroup, OutboxCommand
+from core import followups
 from core.services import workspace as ws
 
 from .desk import RIGHTS, Desk
@@ -241,3 +242,54 @@ async def test_the_bot_added_and_connect_at_once_register_one_group(desk: Desk):
     assert rows == 1 and group.missing_rights == [] and group.is_active
     assert not [t for t in _general(desk, chat["id"]) if "⛔" in t]  # nobody was told the update failed
     assert _general(desk, chat["id"], "Группа подключена")
+
+
+async def _workers_done(desk: Desk) -> None:
+    """The desk runs the inbox's follow-ups in place (Desk.receive); a worker would have deleted their rows."""
+    async with desk.db.unit_of_work() as session:
+        await session.execute(delete(FollowUp))
+
+
+async def _relay(desk: Desk) -> list[dict]:
+    """What the follow-up relay does with mirror rows nobody ran: hand them to their task (here, run in place)."""
+    due = [(name, payload) for name, payload in await followups.due(desk.db, followups.Timings(), everything=True)
+           if name == followups.MIRROR_MESSAGE.name]
+    for name, payload in due:
+        await desk.tasks[name](**payload)
+    return [payload for _, payload in due]
+
+
+async def test_dialogs_that_reached_no_group_are_filled_in_when_the_bot_comes_back(desk: Desk):
+    admin = await _admin(desk)
+    known = desk.customer("Борис", None)
+    old = (await desk.customer_writes(known, "добрый день")).dialog_id
+    await desk.settle()
+    # The tenant's only group loses the bot: what customers write now reaches no topic anywhere — it waits.
+    await desk.sb.remove_bot_from_group(desk.group_chat_id, by_user_id=desk.owner["id"])
+    await desk.settle()
+    await desk.customer_writes(known, "вы тут?")
+    newcomer = desk.customer("Вика", None)
+    new = (await desk.customer_writes(newcomer, "первое")).dialog_id
+    await desk.customer_writes(newcomer, "второе")
+    await desk.settle()
+    async with desk.db.unit_of_work() as session:
+        assert (await session.get(Dialog, new)).manager_group_id is None
+    assert len(_private(desk, admin, "Manager group “Менеджеры”: the bot was removed from it")) == 1
+    await _workers_done(desk)
+
+    # The owner adds the bot back: both dialogs are filled in, in order, and the admin hears it is fixed.
+    await desk.sb.add_bot_to_group(desk.group_chat_id, rights=RIGHTS, by_user_id=desk.owner["id"])
+    await desk.settle()
+    assert len(await _relay(desk)) == 2  # a mirror follow-up for each dialog that reached no topic
+    await desk.settle()
+    chat_id, thread_id = await _topic_of(desk, new)
+    assert chat_id == desk.group_chat_id
+    shown = _thread_text(desk, chat_id, thread_id)
+    assert shown.index("первое") < shown.index("второе")
+    chat_id, thread_id = await _topic_of(desk, old)
+    shown = _thread_text(desk, chat_id, thread_id)
+    lines = shown.split("\n")  # its topic existed before: only what it did not show yet is posted
+    assert lines.count("добрый день") == 1 and lines.count("вы тут?") == 1
+    assert lines.index("добрый день") < lines.index("вы тут?")
+    assert len(_private(desk, admin, "“Менеджеры” works again. The 2 dialogs")) == 1
+    assert await _commands(desk, CommandState.FAILED) == []

@@ -78,6 +78,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("reopen", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.reopen"),
     Command("delete", Where.TOPIC, P.MANAGE_CONVERSATIONS, "cmd.delete"),
     Command("voice", Where.TOPIC, P.MANAGE_CONVERSATIONS, "voice.cmd"),
+    Command("save", Where.PRIVATE, P.MANAGE_MEDIA, "media.cmd.save"),
+    Command("q", Where.TOPIC, P.MANAGE_CONVERSATIONS, "media.cmd.q"),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 

@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 
 from .handlers import business, cards, groups, private, sent, settings, staff, topics, voice
+from .handlers import media
 from .handlers import reports
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
@@ -29,6 +30,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
         staff.router(),  # /start <invitation>, /invite, /staff (before private: a deep link is also a /start)
         settings.router(),  # /settings in private and in groups (this chat receives reports / escalations)
         business.router(services),  # Telegram Business: the shop's account connected to the bot, its chats
+        media.router(services),  # /save <name> with a file in private chat; /q <words> in topics (before private, topics)
         private.router(),  # /start, /help, /status, /language in private chat
     )
     if "telegram_login" in services:  # private chat: an owner connects a Telegram account (userbots area)

@@ -35,6 +35,7 @@ from core.db import Database
 from core.models import ChannelKind, ChannelStatus
 from core.ports import Delivery, DeliveryError
 from core.services import channels as channel_service
+from core.services import media_library
 from core.settings import Settings
 
 from .texts import t
@@ -50,6 +51,17 @@ VK_RETRY_AFTER = {6: 1.0, 9: 60.0, 29: 600.0, 10: 5.0}
 VK_CHANGE_ERRORS = {909: "too_old", 924: "too_old", 100: "gone"}
 
 MediaFetcher = Callable[[dict], Awaitable[bytes]]
+VK_BAD_ATTACHMENT = 100  # "One of the parameters specified was missing or invalid: attachment ... is invalid"
+
+
+async def remember_media(db: Database, work) -> None:
+    """Note what a channel now holds of a library file (core.services.media_library) in a unit of work of its own: a
+    cache, so a failure to note it is logged and never fails a send that went out."""
+    try:
+        async with db.unit_of_work() as session:
+            await work(session)
+    except Exception:
+        log.warning("what the channel holds of a library file was not noted", exc_info=True)
 
 
 def random_id(idempotency_key: str, part: int = 0, *, bits: int = 31) -> int:
@@ -203,17 +215,24 @@ class UserbotGateway:
         channel = await self._vk_channel(channel_id)
         peer_id = int(chat_id)
         text = payload.get("text") or ""
+        media = payload.get("media") or []
         async with self._vk_errors(channel_id):
-            attachments = [await self._vk_upload(channel, peer_id, item) for item in payload.get("media") or []]
-            parts = split_text(text, VK_MAX_TEXT) if text else [""]
-            ids = []
-            for n, part in enumerate(parts):
-                params = {"peer_id": peer_id, "random_id": random_id(key, n), "message": part}
-                if n == 0 and attachments:
-                    params["attachment"] = ",".join(attachments)
-                if not part and "attachment" not in params:
-                    continue
-                ids.append((await channel.api.request("messages.send", params))["response"])
+            try:
+                attachments, ids = await self._vk_deliver(channel_id, channel, peer_id, text, media, key)
+            except VKAPIError as exc:
+                # A library file's attachment cached from an earlier upload that VK no longer has (deleted from the
+                # community's documents or photos): forgotten, uploaded again, sent again with the same random_id.
+                cached = [i for i in media if i.get("vk_attachment") and i.get("media_item_id")]
+                if exc.code != VK_BAD_ATTACHMENT or not cached:
+                    raise
+
+                async def forget(session) -> None:
+                    for item in cached:
+                        await media_library.forget_channel_ref(session, item["media_item_id"], channel_id)
+
+                await remember_media(self.db, forget)
+                media = [{k: v for k, v in i.items() if k != "vk_attachment"} for i in media]
+                attachments, ids = await self._vk_deliver(channel_id, channel, peer_id, text, media, key)
         if not ids:
             raise DeliveryError("nothing to send: no text and no media", permanent=True, code="empty")
         extra = {"message_ids": [str(i) for i in ids], "text_message_ids": [str(i) for i in ids],
@@ -221,6 +240,27 @@ class UserbotGateway:
         if attachments:
             extra["attachment"] = ",".join(attachments)  # given again when the text is edited, so they stay
         return Delivery(external_id=str(ids[0]), extra=extra)
+
+    async def _vk_deliver(self, channel_id: int, channel: _VKChannel, peer_id: int, text: str, media: list[dict],
+                          key: str) -> tuple[list[str], list[int]]:
+        attachments = []
+        for item in media:
+            attachment = await self._vk_upload(channel, peer_id, item)
+            if item.get("media_item_id") and attachment != item.get("vk_attachment"):
+                # a library file uploaded through this community or account: later sends reuse the attachment
+                await remember_media(self.db, lambda session, i=item["media_item_id"], a=attachment:
+                                     media_library.remember_channel_ref(session, i, channel_id, a))
+            attachments.append(attachment)
+        parts = split_text(text, VK_MAX_TEXT) if text else [""]
+        ids = []
+        for n, part in enumerate(parts):
+            params = {"peer_id": peer_id, "random_id": random_id(key, n), "message": part}
+            if n == 0 and attachments:
+                params["attachment"] = ",".join(attachments)
+            if not part and "attachment" not in params:
+                continue
+            ids.append((await channel.api.request("messages.send", params))["response"])
+        return attachments, ids
 
     async def _edit_vk(self, channel_id: int, chat_id: str, external_ids: list[str], text: str,
                        previous_text: str | None, delivered: dict) -> Delivery:
@@ -427,6 +467,13 @@ class TelegramBusinessSender:
                    "video_note": (bot.send_video_note, "video_note"), "sticker": (bot.send_sticker, "sticker")}
         method, field_name = senders.get(kind, (bot.send_document, "document"))
         sent = await method(chat_id=chat_id, business_connection_id=connection_id, **{field_name: file})
+        if item.get("media_item_id") and not item.get("telegram_file_id"):
+            value = getattr(sent, field_name, None)
+            file_id = (value[-1] if isinstance(value, list) and value else value)
+            file_id = getattr(file_id, "file_id", None)
+            if file_id:  # a library file the bot uploaded: sent again by its file id, without the bytes
+                await remember_media(self.db, lambda session: media_library.remember_telegram_file_id(
+                    session, item["media_item_id"], file_id))
         return sent.message_id
 
     async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:

@@ -1,6 +1,7 @@
 """salesop ask --tenant S [--channel telegram|vk] [--mode auto] [--json] "question"
 
-Runs a question through the same pipeline a live customer message goes through — intent, retrieval, generation,
+Runs a question (core.ai.ask, shared with the Mini App's test question) through the same pipeline a live customer
+message goes through — intent, retrieval, generation,
 self-check, the decision under the tenant's current settings — and sends and stores nothing. The dialog's AI mode
 is "auto" unless --mode says otherwise, so the decision answers "would this reply leave on its own?".
 
@@ -11,123 +12,18 @@ with kind product | document, and sku or title), checks, basis, model, mode, cha
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 
-from core.ai import decision as engine
-from core.ai import handoff
-from core.ai.intents import classify, remove_tenant_intent, set_tenant_intent, tenant_intents
-from core.ai.pipeline import Generated, Snapshot, SuggestionPipeline
-from core.ai.providers import AIProviders, build_providers
-from core.ai.retrieval import chunk_texts, used_sources
-from core.ai.selfcheck import check_reply
-from core.ai.textutil import detect_language
-from core.clock import SystemClock
-from core.db import Database
+from core.ai.ask import CHANNELS, ask, source_label
+from core.ai.intents import remove_tenant_intent, set_tenant_intent, tenant_intents
+from core.ai.providers import build_providers
 from core.i18n import DEFAULT_LOCALE, t, translator
-from core.models import AIMode, Customer, Dialog, Message, Tenant
+from core.models import AIMode
 from core.services import tenants as tenant_service
 from core.settings import Settings
 
 from ..cli import print_json
 from ..context import app_context
 
-CHANNELS = ("telegram", "vk")
-
-
-@dataclass
-class Answer:
-    reply: str
-    intent: str
-    confidence: float
-    decision: str
-    reasons: list[str]
-    sources: list[dict]
-    checks: dict = field(default_factory=dict)
-    basis: str = ""
-    model: str = ""
-    mode: str = AIMode.AUTO.value
-    channel: str = "telegram"
-    retrieved: list[dict] = field(default_factory=list)  # every hit, best first
-    products: list[str] = field(default_factory=list)  # SKUs of the products the question names, best first
-
-    def as_dict(self) -> dict:
-        out = asdict(self)
-        out.pop("retrieved")
-        out.pop("products")
-        return out
-
-
-class _Clock:
-    def __init__(self, at: datetime | None):
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at or SystemClock().now()
-
-
-async def ask(db: Database, providers: AIProviders, settings: Settings, tenant_id: int, question: str, *,
-              channel: str = "telegram", mode: str = AIMode.AUTO.value, now: datetime | None = None,
-              locale: str | None = None) -> Answer:
-    """The pipeline's answer to `question` as if a new customer of `tenant_id` wrote it, with nothing sent or stored
-    (spend is not recorded either: nothing was asked by a customer)."""
-    pipeline = SuggestionPipeline(db, providers, settings, _Clock(now))
-    async with db.unit_of_work() as session:
-        tenant = await session.get(Tenant, tenant_id)
-        session.expunge(tenant)
-    language = detect_language(question) or (tenant.language or "ru")[:2].lower()
-    customer = Customer(tenant_id=tenant.id, first_name=None, display_name="", summary=None, notes=None, memory={})
-    dialog = Dialog(tenant_id=tenant.id, ai_mode=AIMode(mode))
-    recent = [{"role": "user", "content": question}]
-    snapshot = Snapshot(tenant=tenant, dialog=dialog, customer=customer, message=Message(text=question),
-                        customer_text=question, recent=recent, customer_language=language)
-
-    intent = await classify(providers.llm, question, recent, custom=tenant_intents(tenant))
-    query_vector, _ = await pipeline._embed_query(question)
-    async with db.unit_of_work() as session:
-        hits = await pipeline._retrieve(session, tenant.id, question, query_vector)
-        products = pipeline._prompt_products(question, hits)
-        documents = [h for h in hits if h.product is None][:4]
-        generated, _ = await pipeline._generate(snapshot, intent, hits, products, documents, [])
-        facts = await pipeline._check_facts(session, snapshot, generated, products,
-                                            [h for h in hits if h.product is None])
-        texts_by_id = await chunk_texts(session, [h.chunk_id for h in hits if h.product is None])
-    report = check_reply(generated.text, facts) if generated.error is None else None
-    decided = engine.decide(_inputs(pipeline, tenant, mode, intent.intent, generated, report, question, now))
-    sources = used_sources(generated.text, [h.as_source() for h in hits], texts_by_id)
-    return Answer(
-        reply=generated.text, intent=intent.intent, confidence=round(generated.confidence, 4),
-        decision=decided.decision.value, reasons=decided.reasons,
-        sources=[_public(s) for s in sources],
-        checks=report.checks if report else {}, basis=generated.basis, model=generated.model, mode=mode,
-        channel=channel, retrieved=[h.as_source() for h in hits], products=[p.sku for p in products],
-    )
-
-
-def _public(source: dict) -> dict:
-    if source["kind"] == "product":
-        return {"kind": "product", "sku": source["sku"], "name": source["name"]}
-    return {"kind": "document", "title": source["label"]}
-
-
-def _inputs(pipeline: SuggestionPipeline, tenant: Tenant, mode: str, intent: str, generated: Generated, report,
-            question: str, now: datetime | None) -> engine.DecisionInputs:
-    moment = now or SystemClock().now()
-    return engine.DecisionInputs(
-        intent=intent, confidence=round(generated.confidence, 4), t_auto=tenant.t_auto,
-        t_escalate=tenant.t_escalate, global_autosend=pipeline.settings.ai.global_autosend,
-        tenant_autosend=tenant.autosend_allowed, dialog_mode=mode,
-        intents_autosend=list(tenant.intents_autosend or []),
-        intents_force_handoff=list(tenant.intents_force_handoff or []),
-        offline=pipeline.providers.offline, offline_autosend_allowed=tenant.offline_autosend_allowed,
-        within_hours=engine.within_working_hours(tenant, moment), night_mode=tenant.night_mode.value,
-        check_failures=report.failures if report else [], needs_human=generated.needs_human,
-        needs_human_reason=generated.model_reason, ai_error=generated.error,
-        handoff_reasons=[handoff.reason(s) for s in handoff.detect(question)],
-    )
-
-
-# ------------------------------------------------------------------------------------------------- the CLI
 
 def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> None:
     _ = translator(locale)
@@ -153,12 +49,6 @@ def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> N
     p.add_argument("--tenant", required=True, help=_("cli.help.tenant_slug"))
     p.add_argument("--json", action="store_true", help=_("cli.help.json"))
     p.set_defaults(handler=cmd_intents)
-
-
-def source_label(source: dict) -> str:
-    if source.get("kind") == "product":
-        return f"{source.get('name')} ({source.get('sku')})"
-    return str(source.get("title") or "")
 
 
 async def cmd_ask(settings: Settings, args) -> int:

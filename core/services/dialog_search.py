@@ -37,7 +37,8 @@ MAX_PAGE = 100
 MIN_QUERY = 3  # trigram search needs three characters
 TEXT_PROBE = 5000  # matching messages looked at before switching to the batch walk
 FIRST_BATCH = 100
-MAX_BATCH = 25_600
+MAX_BATCH = 1600
+MAX_WALK = 2100  # dialogs tested one by one before the index is read after all
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TS_CONFIG = "russian"
 
@@ -196,20 +197,26 @@ async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, curs
     if not stems:
         return []  # only stop words: the text part finds nothing
     match = MESSAGE_TSV.op("@@")(tsquery)
+
+    async def from_index(cap: int | None) -> list[tuple[int, datetime]] | None:
+        query = select(Message.dialog_id).where(Message.tenant_id == tenant_id, match)
+        probe = list((await session.execute(query.limit(cap) if cap else query)).scalars())
+        if cap and len(probe) >= cap:
+            return None  # too many to read them all
+        if not probe:  # every matching message is known: cut the page from their dialogs
+            return []
+        query = _base(tenant_id, filters, cursor).where(Dialog.id.in_(sorted(set(probe))))
+        return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
+
     if await _estimated_messages(session, tenant_id, match) < TEXT_PROBE:
-        probe = list((await session.execute(
-            select(Message.dialog_id).where(Message.tenant_id == tenant_id, match).limit(TEXT_PROBE)
-        )).scalars())
-        if len(probe) < TEXT_PROBE:  # every matching message is known: cut the page from their dialogs
-            if not probe:
-                return []
-            query = _base(tenant_id, filters, cursor).where(Dialog.id.in_(sorted(set(probe))))
-            return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
+        rows = await from_index(TEXT_PROBE)
+        if rows is not None:
+            return rows
     # A common term: walk the dialogs from the newest; for each, stop at its first message holding every stem (a
     # substring test, far cheaper per message than building its text vector, and the same words: the stems).
     holds = and_(*(Message.text.ilike("%" + _escape(stem) + "%") for stem in stems))
     found: list[tuple[int, datetime]] = []
-    batch, after = FIRST_BATCH, cursor
+    batch, after, walked = FIRST_BATCH, cursor, 0
     while len(found) < limit:
         rows = (await session.execute(_ordered(_base(tenant_id, filters, after), batch))).all()
         if not rows:
@@ -222,6 +229,10 @@ async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, curs
         if len(rows) < batch:
             break
         after = Cursor(rows[-1][1], rows[-1][0])
+        walked += len(rows)
+        if walked >= MAX_WALK:
+            # Not that common after all among the newest dialogs: read the matches from the index after all.
+            return await from_index(None)
         batch = min(batch * 4, MAX_BATCH)
     return found[:limit]
 

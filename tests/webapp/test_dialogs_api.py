@@ -220,3 +220,13 @@ async def test_common_terms_walk_the_dialogs_and_find_the_same(shop, monkeypatch
             break
         cursor = "&cursor=" + page["next_cursor"]
     assert seen == list(reversed(d))
+
+
+async def test_a_term_estimated_common_but_rare_among_the_newest_is_read_from_the_index(shop, monkeypatch):
+    from core.services import dialog_search
+
+    d = shop["dialogs"]
+    monkeypatch.setattr(dialog_search, "TEXT_PROBE", 1)
+    monkeypatch.setattr(dialog_search, "FIRST_BATCH", 2)
+    monkeypatch.setattr(dialog_search, "MAX_WALK", 4)  # gives up walking before the oldest dialog holding the word
+    assert await ids(shop, "q=чайник") == [d[18], d[3]]

@@ -735,7 +735,8 @@ async def _alert(session: AsyncSession, tenant_id: int, chat_id: int, key: str, 
     )
 
 
-async def _tell_broken(session: AsyncSession, group: ManagerGroup, *, moved: int, moved_to: ManagerGroup | None) -> None:
+async def _tell_broken(session: AsyncSession, group: ManagerGroup, *, moved: int,
+                       moved_to: ManagerGroup | None) -> None:
     problem, right = _problem(group)
     params = {"problem": problem, "right": right, "moved": moved, "moved_to": moved_to.title if moved_to else ""}
     if group.is_active:

@@ -202,7 +202,8 @@ async def test_the_bot_removed_from_a_group_sends_its_dialogs_to_the_other(desk:
     assert (await _topic_of(desk, new))[0] == desk.group_chat_id
     async with desk.db.unit_of_work() as session:
         moved = (await session.execute(select(Event).where(Event.kind == "dialog_moved"))).scalars().all()
-    assert [(e.dialog_id, e.payload["group_id"]) for e in moved] == [(moves, (await _group(desk, desk.group_chat_id)).id)]
+    first = await _group(desk, desk.group_chat_id)
+    assert [(e.dialog_id, e.payload["group_id"]) for e in moved] == [(moves, first.id)]
 
 
 async def _waiting_inserts(desk: Desk) -> int:

@@ -36,6 +36,7 @@ from .api import help as help_area
 from .api import settings as settings_area
 from .api import staff as staff_area
 from .api import roles as roles_area
+from .api import media as media_area
 from .auth import REQUEST_LOCALE, REQUEST_USER, WEBAPP_CONTEXT, current_member, signed_in, telegram_user  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ AREAS = (dialogs, dashboard, spend, traffic)
 AREAS += (escalations, knowledge, catalog, settings_area, audit, help_area)
 AREAS += (staff_area,)
 AREAS += (roles_area,)
+AREAS += (media_area,)
 
 
 @web.middleware

@@ -142,8 +142,7 @@ def reply_card(data: dict, locale: str = "ru") -> Rendered:
     lines = [title]
     if data.get("text"):
         lines.append(f"<blockquote>{esc(clip(data['text'], DRAFT_LIMIT))}</blockquote>")
-    intent = data["intent"]  # a tenant's own intent has no text of the bot's: the AI's name for it, or itself
-    intent_text = t(f"intent.{intent}", locale) if has(f"intent.{intent}", locale) else intent_name(intent, locale)
+    intent_text = intent_name(data["intent"], locale)  # a tenant's own intent has no text: its own name
     lines.append(t("reply.meta", locale, intent=intent_text, confidence=_percent(data["confidence"])))
     if data.get("decision_reason") and state != "failed":
         lines.append(t("reply.reason", locale, reason=esc(clip(data["decision_reason"], 300))))

@@ -45,7 +45,7 @@ from ..settings import Settings
 from . import decision as engine
 from . import handoff, offline
 from .indexing import Indexer, stale_chunk_count
-from .intents import IntentResult, classify
+from .intents import IntentResult, classify, tenant_intents
 from .learning import few_shot_examples
 from .memory import apply_memory, build_memory, memory_due, product_names, recent_messages
 from .prompting import render
@@ -210,7 +210,8 @@ class SuggestionPipeline:
         t = lap("load", t)
         tenant_id, dialog_id = snapshot.tenant.id, snapshot.dialog.id
         try:
-            intent = await classify(self.providers.llm, snapshot.customer_text, snapshot.recent)
+            intent = await classify(self.providers.llm, snapshot.customer_text, snapshot.recent,
+                                    custom=tenant_intents(snapshot.tenant))
             self._meter_chat(UsagePurpose.INTENT, intent.chat)
             t = lap("intent", t)
 

@@ -293,10 +293,9 @@ def context(figures: dict) -> dict:
 
 
 def _intent(name: str, locale: str) -> str:
-    from ..i18n import has
+    from ..ai.texts import intent_name  # one name per intent, on cards, in reports and in the Mini App
 
-    key = f"report.intent.{name}"
-    return t(key, locale) if has(key, locale) else name
+    return intent_name(name, locale)
 
 
 def _fix(fix: str | None, rights: list[str], locale: str) -> str:

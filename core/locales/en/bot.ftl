@@ -94,16 +94,6 @@ reject-offtopic = Off topic
 reject-other = Other
 
 ## What a customer's message is about (the card's "intent").
-intent-price = price
-intent-availability = availability
-intent-shipping = delivery
-intent-return = return
-intent-discount = discount
-intent-complaint = complaint
-intent-purchase = purchase
-intent-human_request = asks for a person
-intent-greeting = greeting
-intent-other = other
 
 ## Customer messages mirrored into the topic.
 mirror-out = ↗️ Reply from the app: { $text }

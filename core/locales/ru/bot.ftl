@@ -94,16 +94,6 @@ reject-offtopic = Не по теме
 reject-other = Другое
 
 ## What a customer's message is about (the card's "intent").
-intent-price = цена
-intent-availability = наличие
-intent-shipping = доставка
-intent-return = возврат
-intent-discount = скидка
-intent-complaint = жалоба
-intent-purchase = покупка
-intent-human_request = просит человека
-intent-greeting = приветствие
-intent-other = другое
 
 ## Customer messages mirrored into the topic.
 mirror-out = ↗️ Ответ из приложения: { $text }

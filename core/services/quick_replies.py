@@ -206,7 +206,7 @@ async def request(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, *
                           text_key="media.quick.choose_more" if len(found) > CHOICES else "media.quick.choose",
                           params={"words": words or "—", "list": lines})
     if "choices" not in command.payload:
-        buttons = [{"key": f"media.quick.button.n{n}", "data": f"qr:p:{command.id}:{r.id}"}
+        buttons = [{"key": f"media.quick.button.{n}", "data": f"qr:p:{command.id}:{r.id}"}
                    for n, r in enumerate(shown, 1)]
         _set_buttons(command, [buttons[:4], buttons[4:]] if len(buttons) > 4 else [buttons],
                      choices=[r.id for r in shown])

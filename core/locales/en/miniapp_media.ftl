@@ -1,6 +1,7 @@
 ## Mini App: the media library and quick replies (webapp/api/media.py; core/services/media_library.py, quick_replies.py).
 
 miniapp-media-title = Media library
+miniapp-media-help = How it works
 miniapp-media-intro = Photos, video, voice notes and documents to send to customers, and quick replies that managers insert in a dialog's topic with /q.
 miniapp-media-limits = Up to { $upload } MB (what a bot can send); photos JPEG, PNG or GIF up to { $photo } MB, video MP4, voice notes OGG/Opus — so that every file reaches customers on Telegram and VK. In the bot: send a file with the caption /save name.
 miniapp-media-upload-title = Upload a file

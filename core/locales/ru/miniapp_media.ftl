@@ -1,6 +1,7 @@
 ## Мини-приложение: медиатека и быстрые ответы (webapp/api/media.py; core/services/media_library.py, quick_replies.py).
 
 miniapp-media-title = Медиатека
+miniapp-media-help = Как это устроено
 miniapp-media-intro = Фото, видео, голосовые и документы для клиентов и быстрые ответы, которые менеджеры вставляют в топике диалога командой /q.
 miniapp-media-limits = До { $upload } МБ (столько может отправить бот); фото в JPEG, PNG или GIF до { $photo } МБ, видео в MP4, голосовые в OGG/Opus — чтобы каждый файл дошёл до клиентов в Telegram и ВКонтакте. В боте: отправьте файл с подписью /save название.
 miniapp-media-upload-title = Загрузить файл

@@ -30,7 +30,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
         staff.router(),  # /start <invitation>, /invite, /staff (before private: a deep link is also a /start)
         settings.router(),  # /settings in private and in groups (this chat receives reports / escalations)
         business.router(services),  # Telegram Business: the shop's account connected to the bot, its chats
-        media.router(services),  # /save <name> with a file in private chat; /q <words> in topics (before private, topics)
+        media.router(services),  # /save <name> with a file in private chat, /q <words> in topics (before both)
         private.router(),  # /start, /help, /status, /language in private chat
     )
     if "telegram_login" in services:  # private chat: an owner connects a Telegram account (userbots area)

@@ -194,7 +194,8 @@ async def request(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, *
     topic = await ws.topic_by_thread(session, group, thread_id)
     found = await search(session, actor.tenant_id, words)
     if not found:
-        if (await session.execute(select(QuickReply.id).where(QuickReply.tenant_id == actor.tenant_id).limit(1))).first():
+        any_reply = select(QuickReply.id).where(QuickReply.tenant_id == actor.tenant_id).limit(1)
+        if (await session.execute(any_reply)).first():
             raise QuickReplyError("none", "no quick reply matches these words", words=words or "—")
         raise QuickReplyError("no_replies", "there are no quick replies yet: add them in the Mini App")
     key = f"quick:{group.chat_id}:{telegram_message_id}"

@@ -80,7 +80,8 @@ async def test_the_owner_uploads_a_file_and_makes_a_quick_reply_and_a_manager_is
         auth = {"Authorization": "tma " + tg.init_data(people["manager"])}
         async with aiohttp.ClientSession() as http:
             for method, path, body in (("GET", "/view/media", None), ("GET", "/api/media", None),
-                                       ("POST", "/api/media?title=x", PHOTO), ("GET", f"/api/media/{item.id}/file", None),
+                                       ("POST", "/api/media?title=x", PHOTO),
+                                       ("GET", f"/api/media/{item.id}/file", None),
                                        ("GET", "/api/quick", None), ("DELETE", f"/api/quick/{reply.id}", None)):
                 async with http.request(method, mb.base + path, headers=auth, data=body) as answer:
                     assert answer.status == 403, (method, path, answer.status)

@@ -67,8 +67,8 @@ async def test_pages_are_refused_server_side_and_home_is_the_first_page_one_may_
     refused = await client.get("/view/dialogs", headers=auth(two_shops, "anna"))  # tech: no conversations
     assert refused.status == 403 and "Техспециалист" in (await refused.json())["error"]
     home = await (await client.get("/view/", headers=auth(two_shops, "anna"))).json()
-    # tech: the knowledge base first; help is open to every staff member
-    assert home["page"] == "knowledge" and [n["name"] for n in home["nav"]] == ["knowledge", "catalog", "help"]
+    # tech: the knowledge base first, the media library (MANAGE_MEDIA); help is open to every staff member
+    assert home["page"] == "knowledge" and [n["name"] for n in home["nav"]] == ["knowledge", "catalog", "media", "help"]
     assert (await (await client.get("/view/", headers=auth(two_shops, "ivan"))).json())["page"] == "dialogs"
 
 

@@ -315,8 +315,8 @@ async def test_cli_set_and_show(db, box, env):
 @pytest.mark.parametrize("args, line", [
     (["t_auto=abc"], "salesop: t_auto: expected a number from 0 to 1, not «abc»"),
     (["tone=formal", "intents_autosend=price, flirting"],
-     "salesop: intents_autosend: expected intents from: price, availability, shipping, return, discount, complaint, "
-     "purchase, human_request, greeting, other, not «flirting»"),
+     "salesop: intents_autosend: expected intents from: price, availability, shipping, delivery_time, warranty, "
+     "return, payment, discount, order_status, complaint, purchase, human_request, greeting, other, not «flirting»"),
     (["t_escalate=0.9"], "salesop: t_escalate: 0 ≤ t_escalate < t_auto ≤ 1 is needed, the result would be "
                          "t_escalate=0.9, t_auto=0.85"),
     (["timezone"], "salesop: «timezone» is not key=value"),

@@ -10,6 +10,12 @@ by polling their conversation list, Telegram accounts through Telethon — start
 and rescanned every few seconds besides, so a channel starts without a restart, and a channel whose token was
 revoked stops until a person reconnects it.
 
+Which channels run here, and how, is their kind's adapter's business (userbots/channels): the supervisor runs the
+kinds whose messages arrive over a session of their own (Ingest.SESSION) and asks the adapter for each channel's
+worker; Telegram Business chats arrive as updates of the manager bot and run nothing here. A kind without an adapter
+stops the start: a ChannelKind nobody registered (install), or a channel in the database of a kind this code does
+not know (run).
+
 Replicas: each channel runs in exactly one process at a time. The supervisor takes the channel's lease
 (core.leases, "channel:<id>") before starting it, renews its leases every heartbeat, and stops a channel at once when
 its lease is lost; a channel whose lease another replica holds is left to it, and taken over at a later look once
@@ -23,16 +29,18 @@ import asyncio
 import contextlib
 import logging
 
+from sqlalchemy import text
+
 from core.leases import LeaseTimings, Leases, channel_lease
 from core.media import MediaStore, UnsafeStorageKey, media_root
-from core.models import ChannelAccount, ChannelKind, ChannelStatus
+from core.models import ChannelAccount, ChannelStatus
 from core.ports import DeliveryError
 from core.services import channels as channel_service
 from salesop.context import AppContext
 
+from .channels import ADAPTERS, Ingest, LiveHost
 from .gateway import UserbotGateway
 from .live import MediaDownloads
-from .texts import t
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,8 @@ def _media_fetcher(ctx: AppContext):
 def install(ctx: AppContext) -> None:
     from .telegram.client import TelegramAccounts
 
+    ADAPTERS.check()  # every ChannelKind has an adapter, or nothing starts
+
     accounts = TelegramAccounts(ctx.db)
     gateway = UserbotGateway(ctx.db, ctx.secrets, ctx.settings, fetch_media=_media_fetcher(ctx), telegram=accounts)
     supervisor = UserbotSupervisor(ctx, accounts, gateway)
@@ -83,26 +93,24 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
     await ctx.services["userbots"].run(stop)
 
 
-# The kinds this supervisor runs a client for. Telegram Business chats arrive as updates of the manager bot itself
-# (bot/handlers/business.py): there is no session here to start for them.
-USERBOT_KINDS = (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELEGRAM_ACCOUNT)
-
-
 class UserbotSupervisor:
     """One task per live channel; started, restarted after a crash, and stopped as channels come and go."""
 
-    def __init__(self, ctx: AppContext, accounts, gateway: UserbotGateway, leases: Leases | None = None):
+    def __init__(self, ctx: AppContext, accounts, gateway: UserbotGateway, leases: Leases | None = None,
+                 adapters=None):
         self.ctx = ctx
         self.leases = leases or Leases(ctx.db, LeaseTimings().scaled(ctx.settings.time_scale))
-
+        self.adapters = adapters if adapters is not None else ADAPTERS
         self.accounts = accounts
         self.gateway = gateway
         self.running: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
+        self.kinds: dict[int, object] = {}  # the kind of each channel started here (its adapter forgets it)
         self.wake = asyncio.Event()
         self.listening = None  # the connection LISTENing for added channels (CHANNELS_NOTIFY)
-        self.telegram_factory = None
-        # customers' files of every channel, downloaded live into the store the manager bot posts them from
-        self.media = MediaDownloads(MediaStore(media_root(ctx.settings.data_dir)))
+        # what the adapters start workers with; media: customers' files of every channel, downloaded live into the
+        # store the manager bot posts them from
+        self.host = LiveHost(ctx.db, ctx.queue, ctx.settings, ctx.secrets,
+                             MediaDownloads(MediaStore(media_root(ctx.settings.data_dir))), accounts)
 
     async def channel_added(self, channel_id: int) -> None:
         self.wake.set()
@@ -110,6 +118,7 @@ class UserbotSupervisor:
     async def run(self, stop: asyncio.Event) -> None:
         from salesop.runner import announce
 
+        await self.check_stored_kinds()
         heartbeats = asyncio.create_task(self._heartbeats(stop), name="userbot-leases")
         try:
             first = True
@@ -134,6 +143,13 @@ class UserbotSupervisor:
             await self.stop_all()
             await self.leases.release_all()  # another replica takes them over at its next look
             await self.gateway.close()
+
+    async def check_stored_kinds(self) -> None:
+        """A channel in the database whose kind this code has no adapter for (written by a newer version, or a kind
+        whose module was removed) is a start-up error, not a channel that silently never runs."""
+        async with self.ctx.db.unit_of_work() as session:
+            stored = (await session.execute(text("SELECT DISTINCT kind FROM channel_accounts"))).scalars().all()
+        self.adapters.check(stored)
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
         """Renew the leases every heartbeat, in a task of its own (a slow scan or stop must not let them expire); a
@@ -201,9 +217,9 @@ class UserbotSupervisor:
             task, _ = self.running.pop(channel_id)
             if not task.cancelled() and task.exception() is not None:
                 log.error("channel %s stopped with an error; restarting", channel_id, exc_info=task.exception())
-            self.accounts.remove(channel_id)  # (its lease is kept: the restart below is this same holder)
+            self._forget(channel_id)  # (its lease is kept: the restart below is this same holder)
         async with self.ctx.db.unit_of_work() as session:
-            channels = await channel_service.live_channels(session, USERBOT_KINDS)
+            channels = await channel_service.live_channels(session, self.adapters.kinds(ingest=Ingest.SESSION))
         wanted = {c.id for c in channels}
         for channel_id in [c for c in self.running if c not in wanted]:
             await self._stop(channel_id)
@@ -230,29 +246,19 @@ class UserbotSupervisor:
         return started
 
     async def _start(self, channel: ChannelAccount) -> bool:
-        ctx = self.ctx
+        worker = await self.adapters.get(channel.kind).live(self.host, channel)
+        if worker is None:
+            return False  # it cannot run now; its status says why
+        self.kinds[channel.id] = channel.kind
         channel_stop = asyncio.Event()
-        if channel.kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
-            from .vk.realtime import VKChannelRealtime
-
-            token = channel_service.credentials(ctx.secrets, channel)
-            worker = VKChannelRealtime(ctx.db, ctx.queue, ctx.settings, channel, token, self.media)
-        else:
-            telegram = ctx.settings.telegram
-            if not telegram.telegram_api_id or telegram.telegram_api_hash is None:
-                async with ctx.db.unit_of_work() as session:
-                    await channel_service.set_status(session, channel.id, ChannelStatus.ERROR,
-                                                     t("channel.login_no_api_credentials"))
-                return False
-            from .telegram.client import TelegramAccount, TelethonClientFactory
-
-            if self.telegram_factory is None:
-                self.telegram_factory = TelethonClientFactory(ctx.settings, ctx.db, ctx.secrets)
-            worker = TelegramAccount(ctx.db, ctx.queue, channel, self.telegram_factory, self.media)
-            self.accounts.add(worker)
         task = asyncio.create_task(worker.run(channel_stop), name=f"userbot-{channel.id}")
         self.running[channel.id] = (task, channel_stop)
         return True
+
+    def _forget(self, channel_id: int) -> None:
+        kind = self.kinds.get(channel_id)
+        if kind is not None:
+            self.adapters.get(kind).forget(self.host, channel_id)
 
     async def _stop(self, channel_id: int, *, at_once: bool = False) -> None:
         """Stop a channel and give its lease back. `at_once`: the lease is lost — another replica may be starting the
@@ -260,13 +266,14 @@ class UserbotSupervisor:
         task, channel_stop = self.running.pop(channel_id)
         channel_stop.set()
         if at_once:
-            self.accounts.remove(channel_id)  # no more sends through this process's client
+            self._forget(channel_id)  # no more sends through this process's client
             task.cancel()
             await asyncio.wait([task], timeout=30)
         else:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 30)
-        self.accounts.remove(channel_id)
+        self._forget(channel_id)
+        self.kinds.pop(channel_id, None)
         if not at_once:
             await self.leases.release(channel_lease(channel_id))
 

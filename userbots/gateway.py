@@ -1,5 +1,6 @@
-"""core.ports.ChannelGateway for the userbots: a reply to a customer goes out through the dialog's channel — a VK
-community, a VK user account or a Telegram account.
+"""core.ports.ChannelGateway for the userbots: a reply to a customer goes out through the dialog's channel, by the
+sender its kind's adapter provides (userbots/channels: a VK community or user account — VKSender below —, a
+Telegram account — its running Telethon client —, a Telegram Business connection — TelegramBusinessSender below).
 
 Never twice: VK's messages.send takes a random_id and ignores a repeat with the same one, so random_id is derived
 from the outbox command's idempotency key — a retried or re-claimed command cannot reach the customer again. Telegram
@@ -106,97 +107,96 @@ class _VKChannel:
 
 
 class UserbotGateway:
-    """Sends through whichever channel a dialog belongs to. Channel credentials are read (and decrypted) once per
-    channel and kept; a revoked token drops them, so a reconnected channel is picked up on the next send."""
+    """Sends through whichever channel a dialog belongs to: the sender of the channel's kind, as its adapter
+    (userbots/channels) builds it — once per kind, on first use. Nothing here knows one kind from another."""
 
     def __init__(self, db: Database, secrets: SecretBox, settings: Settings, *,
-                 fetch_media: MediaFetcher | None = None, telegram=None):
+                 fetch_media: MediaFetcher | None = None, telegram=None, adapters=None):
+        from .channels import ADAPTERS, SendDeps
+
         self.db = db
-        self.secrets = secrets
-        self.settings = settings
-        self.fetch_media = fetch_media
-        self.telegram = telegram  # userbots.telegram.accounts.TelegramAccounts: the connected Telethon clients
-        self._vk: dict[int, _VKChannel] = {}
+        self.adapters = adapters if adapters is not None else ADAPTERS
+        # telegram: userbots.telegram.client.TelegramAccounts, the connected Telethon clients
+        self.deps = SendDeps(db, secrets, settings, fetch_media=fetch_media, telegram=telegram)
+        self._senders: dict[ChannelKind, object] = {}
         self._kinds: dict[int, ChannelKind] = {}
-        self.business = TelegramBusinessSender(db, settings, fetch_media)  # Telegram Business channels
 
     async def close(self) -> None:
-        for channel in self._vk.values():
-            await channel.api.close()
-        self._vk.clear()
-        await self.business.close()
+        senders, self._senders = list(self._senders.values()), {}
+        for sender in senders:
+            await sender.close()
 
     async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
-        kind = await self._kind(channel_id)
-        if kind == ChannelKind.TELEGRAM_BUSINESS:
-            return await self._scaled(self.business.send(channel_id, chat_id, payload, idempotency_key=idempotency_key))
-        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
-            return await self._send_vk(channel_id, chat_id, payload, idempotency_key)
-        return await self._scaled(self._telegram().send(channel_id, chat_id, payload, idempotency_key=idempotency_key,
-                                                        fetch_media=self.fetch_media))
+        return await (await self._sender(channel_id)).send(channel_id, chat_id, payload,
+                                                           idempotency_key=idempotency_key)
 
     async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
                    previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
-        kind = await self._kind(channel_id)
-        if kind == ChannelKind.TELEGRAM_BUSINESS:
-            return await self._scaled(self.business.edit(channel_id, chat_id, external_ids, text,
-                                                         previous_text=previous_text))
-        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
-            return await self._edit_vk(channel_id, chat_id, external_ids, text, previous_text, delivered or {})
-        return await self._scaled(self._telegram().edit(channel_id, chat_id, external_ids, text,
-                                                        previous_text=previous_text))
+        return await (await self._sender(channel_id)).edit(channel_id, chat_id, external_ids, text,
+                                                           previous_text=previous_text, delivered=delivered)
 
     async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
-        kind = await self._kind(channel_id)
-        if kind == ChannelKind.TELEGRAM_BUSINESS:
-            return await self._scaled(self.business.delete(channel_id, chat_id, external_ids))
-        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
-            return await self._delete_vk(channel_id, chat_id, external_ids)
-        return await self._scaled(self._telegram().delete(channel_id, chat_id, external_ids))
+        return await (await self._sender(channel_id)).delete(channel_id, chat_id, external_ids)
 
     async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
-        """"typing…" in the customer's chat: VK messages.setActivity (type=typing; shown ~10 s, nothing to take it
-        away with), Telegram messages.setTyping (SendMessageTypingAction, ~5-6 s; SendMessageCancelAction stops it).
-        Failures are DeliveryError like a send's, but a typing call never marks the channel (flood, revoked): the
-        sends that follow find out and say so."""
+        """"typing…" in the customer's chat (see each kind's sender). Failures are DeliveryError like a send's, but a
+        typing call never marks the channel (flood, revoked): the sends that follow find out and say so."""
+        return await (await self._sender(channel_id)).typing(channel_id, chat_id, stop=stop)
+
+    async def _sender(self, channel_id: int):
         kind = await self._kind(channel_id)
-        if kind == ChannelKind.TELEGRAM_BUSINESS:
-            return await self._scaled(self.business.typing(channel_id, chat_id, stop=stop))
-        if kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
-            if stop:
-                return
-            channel = await self._vk_channel(channel_id)
-            try:
-                await channel.api.request("messages.setActivity", {"peer_id": int(chat_id), "type": "typing"})
-            except VKAPIError as exc:
-                retry = VK_RETRY_AFTER.get(exc.code)
-                raise DeliveryError(f"VK {exc.code}: {exc.error_msg}", code=f"vk_{exc.code}",
-                                    retry_after=self._seconds(retry) if retry else None) from None
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
-            return
-        await self._scaled(self._telegram().typing(channel_id, chat_id, stop=stop))
-
-    async def _scaled(self, call):
-        """Telegram's FLOOD_WAIT seconds are emulated ones under SALESOP_TIME_SCALE (sandbox demos), as VK's are."""
-        try:
-            return await call
-        except DeliveryError as exc:
-            if exc.code == "flood" and exc.retry_after:
-                exc.retry_after = self._seconds(exc.retry_after)
-            raise
-
-    def _telegram(self):
-        if self.telegram is None:
-            raise DeliveryError("no Telegram accounts are running in this process", code="no_client",
-                                retry_after=30.0)
-        return self.telegram
+        if kind not in self._senders:
+            self._senders[kind] = self.adapters.get(kind).sender(self.deps)
+        return self._senders[kind]
 
     async def _kind(self, channel_id: int) -> ChannelKind:
         if channel_id not in self._kinds:
             async with self.db.unit_of_work() as session:
                 self._kinds[channel_id] = (await channel_service.get_channel(session, channel_id)).kind
         return self._kinds[channel_id]
+
+
+class VKSender:
+    """Replies through VK channels, communities and user accounts alike (userbots/channels/vk.py). Channel
+    credentials are read (and decrypted) once per channel and kept; a revoked token drops them, so a reconnected
+    channel is picked up on the next send."""
+
+    def __init__(self, db: Database, secrets: SecretBox, settings: Settings, *,
+                 fetch_media: MediaFetcher | None = None):
+        self.db = db
+        self.secrets = secrets
+        self.settings = settings
+        self.fetch_media = fetch_media
+        self._vk: dict[int, _VKChannel] = {}
+
+    async def close(self) -> None:
+        for channel in self._vk.values():
+            await channel.api.close()
+        self._vk.clear()
+
+    async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
+        return await self._send_vk(channel_id, chat_id, payload, idempotency_key)
+
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
+        return await self._edit_vk(channel_id, chat_id, external_ids, text, previous_text, delivered or {})
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        return await self._delete_vk(channel_id, chat_id, external_ids)
+
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        """messages.setActivity (type=typing): shown ~10 s, and VK has nothing to take it away with."""
+        if stop:
+            return
+        channel = await self._vk_channel(channel_id)
+        try:
+            await channel.api.request("messages.setActivity", {"peer_id": int(chat_id), "type": "typing"})
+        except VKAPIError as exc:
+            retry = VK_RETRY_AFTER.get(exc.code)
+            raise DeliveryError(f"VK {exc.code}: {exc.error_msg}", code=f"vk_{exc.code}",
+                                retry_after=self._seconds(retry) if retry else None) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryError(f"VK is unreachable: {exc}", code="network") from None
 
     async def _vk_channel(self, channel_id: int) -> _VKChannel:
         if channel_id not in self._vk:

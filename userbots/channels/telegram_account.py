@@ -1,0 +1,76 @@
+"""A Telegram account signed in as a userbot (Telethon; /connect_telegram or `salesop channel add`): live ingest
+userbots/telegram/client.py TelegramAccount (its session from the database, its update state restored), history
+userbots/telegram/history.py, sending through the running client of the account (messages.sendMessage /
+sendMedia with a random_id from the command's key, editMessage, deleteMessages with revoke, setTyping). The
+clients run in the process that holds the channel's lease; a send elsewhere waits for it ("not_connected")."""
+
+from __future__ import annotations
+
+from core.channels import ChannelTraits, Ingest
+from core.models import ChannelAccount, ChannelKind, ChannelStatus
+from core.ports import Delivery, DeliveryError
+
+from ..texts import t
+from .base import ChannelAdapter, LiveHost, SendDeps, flood_scaled
+
+FACTORY = "telethon_client_factory"  # LiveHost.shared: one Telethon client factory per process
+
+
+class TelegramAccountSender:
+    def __init__(self, deps: SendDeps):
+        self.accounts = deps.telegram
+        self.fetch_media = deps.fetch_media
+        self.time_scale = deps.settings.time_scale
+
+    def _accounts(self):
+        if self.accounts is None:
+            raise DeliveryError("no Telegram accounts are running in this process", code="no_client",
+                                retry_after=30.0)
+        return self.accounts
+
+    async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
+        return await flood_scaled(self._accounts().send(channel_id, chat_id, payload, idempotency_key=idempotency_key,
+                                                        fetch_media=self.fetch_media), self.time_scale)
+
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
+        return await flood_scaled(self._accounts().edit(channel_id, chat_id, external_ids, text,
+                                                        previous_text=previous_text), self.time_scale)
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        return await flood_scaled(self._accounts().delete(channel_id, chat_id, external_ids), self.time_scale)
+
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        await flood_scaled(self._accounts().typing(channel_id, chat_id, stop=stop), self.time_scale)
+
+    async def close(self) -> None:
+        pass  # the clients belong to the supervisor's workers
+
+
+class TelegramAccount(ChannelAdapter):
+    traits = ChannelTraits(ChannelKind.TELEGRAM_ACCOUNT, "telegram", Ingest.SESSION, history=True)
+
+    def sender(self, deps: SendDeps) -> TelegramAccountSender:
+        return TelegramAccountSender(deps)
+
+    async def live(self, host: LiveHost, channel: ChannelAccount):
+        from core.services import channels as channel_service
+
+        telegram = host.settings.telegram
+        if not telegram.telegram_api_id or telegram.telegram_api_hash is None:
+            async with host.db.unit_of_work() as session:
+                await channel_service.set_status(session, channel.id, ChannelStatus.ERROR,
+                                                 t("channel.login_no_api_credentials"))
+            return None
+        from ..telegram.client import TelegramAccount as Worker
+        from ..telegram.client import TelethonClientFactory
+
+        factory = host.shared.get(FACTORY)
+        if factory is None:
+            factory = host.shared[FACTORY] = TelethonClientFactory(host.settings, host.db, host.secrets)
+        worker = Worker(host.db, host.queue, channel, factory, host.media)
+        host.accounts.add(worker)  # the gateway sends through its client
+        return worker
+
+    def forget(self, host: LiveHost, channel_id: int) -> None:
+        host.accounts.remove(channel_id)  # no more sends through this process's client

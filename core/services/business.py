@@ -11,8 +11,8 @@ through it. Telegram gives a business bot no history: the channel's detail says 
 
 Messages. business_message / edited_business_message / deleted_business_messages go through core.inbox like every
 channel's (idempotent on the account's chat and the message id). The customer's messages become dialogs, topics and
-cards; what the owner types in the Telegram app is the shop's own (manager) message: it is mirrored into the topic
-and cancels the automatic replies still waiting, and pending cards become outdated. The mirror work is done in the
+cards; what the owner types in the Telegram app is the shop's own (manager) message: it is mirrored into the topic,
+and the inbox cancels the automatic replies still waiting and outdates pending cards (as for every channel). The mirror work is done in the
 same transaction as the message (nothing to lose between the two); the AI draft is the one follow-up left to the
 task queue (`receive` returns it).
 
@@ -31,22 +31,17 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import events, inbox, outbox
+from .. import events, inbox
 from ..i18n import t
 from ..models import (
     Attachment,
     ChannelAccount,
     ChannelKind,
     ChannelStatus,
-    CommandOrigin,
-    CommandState,
     Dialog,
     Direction,
     Event,
     Message,
-    OutboxCommand,
-    Suggestion,
-    SuggestionState,
 )
 from . import workspace as ws
 from .channels import LIVE_STATUSES
@@ -221,37 +216,6 @@ async def pick_tenant(session: AsyncSession, pending_id: int, tenant_id: int, us
 # ------------------------------------------------------------------------------------------------------ ingest
 
 
-async def _owner_answered(session: AsyncSession, dialog_id: int) -> None:
-    """The shop answered from its own account: automatic replies that have not left are not wanted any more, and
-    pending cards are outdated (their cards say so)."""
-    dialog = (await session.execute(select(Dialog).where(Dialog.id == dialog_id).with_for_update())).scalar_one()
-    waiting = (await session.execute(
-        select(OutboxCommand.id, OutboxCommand.suggestion_id).where(
-            OutboxCommand.dialog_id == dialog.id, OutboxCommand.kind == ws.Kind.SEND_CUSTOMER,
-            OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
-            OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, *outbox.RUNNABLE]),
-            OutboxCommand.payload["staff_id"].astext.is_(None),
-        )
-    )).all()
-    outdated: set[int] = set()
-    for command_id, suggestion_id in waiting:
-        if await outbox.cancel(session, command_id, reason="the shop answered from its own account") \
-                and suggestion_id is not None:
-            outdated.add(suggestion_id)
-    pending = (await session.execute(
-        select(Suggestion.id).where(Suggestion.dialog_id == dialog.id, Suggestion.state == SuggestionState.PENDING)
-    )).scalars().all()
-    outdated.update(pending)
-    if outdated:
-        await session.execute(update(Suggestion).where(Suggestion.id.in_(outdated),
-                                                       Suggestion.state == SuggestionState.PENDING)
-                              .values(state=SuggestionState.OUTDATED))
-        for suggestion_id in sorted(outdated):
-            await ws.queue_card_edit(session, suggestion_id)
-    events.record(session, "owner_answered_in_app", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
-                  cancelled=sorted(outdated))
-
-
 async def _run_follow_ups(session: AsyncSession, received: inbox.Received | None) -> list[tuple[str, dict]]:
     """The mirror work now, in this transaction; what is left (the AI draft) for the task queue."""
     if received is None:
@@ -271,9 +235,10 @@ async def _run_follow_ups(session: AsyncSession, received: inbox.Received | None
 
 async def receive(session: AsyncSession, msg: inbox.InboundMessage,
                   file_ids: dict[int, str] | None = None) -> list[tuple[str, dict]]:
-    """A business message (a customer's, or the owner's typed in the app: direction OUT). `file_ids` (attachment
-    ordinal → the bot's file_id) let the topic show the file without downloading it. Returns the follow-ups to
-    enqueue after the commit."""
+    """A business message (a customer's, or the owner's typed in the app: direction OUT — the inbox treats it as
+    the shop's answer from its own account, core.services.workspace.answered_from_own_account). `file_ids`
+    (attachment ordinal → the bot's file_id) let the topic show the file without downloading it. Returns the
+    follow-ups to enqueue after the commit."""
     received = await inbox.receive(session, msg)
     if not received.created:
         return []
@@ -281,8 +246,6 @@ async def receive(session: AsyncSession, msg: inbox.InboundMessage,
         await session.execute(update(Attachment).where(Attachment.message_id == received.message_id,
                                                        Attachment.ordinal == ordinal)
                               .values(telegram_file_id=file_id))
-    if msg.direction == Direction.OUT:
-        await _owner_answered(session, received.dialog_id)
     return await _run_follow_ups(session, received)
 
 

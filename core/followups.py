@@ -40,13 +40,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import Text, and_, case, cast, delete, event, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from .db import Database
 from .models import FollowUp, FollowUpState
@@ -126,13 +128,62 @@ def _kind(kind: FollowUpKind | str) -> FollowUpKind:
     return found
 
 
+# Follow-ups staged by transactions of this process that committed, not yet handed to the queue: `enqueue` needs no
+# row of its own for them (`committed`). Bounded: a row the relay hands over instead is simply forgotten here.
+_COMMITTED: OrderedDict[tuple[str, str], None] = OrderedDict()
+_COMMITTED_MAX = 20_000
+_STAGED = "follow_ups.staged"  # session.info key: (kind, key) staged in the session's transaction
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed(session: Session) -> None:
+    staged = session.info.pop(_STAGED, None)
+    if staged:
+        for item in staged:
+            _COMMITTED[item] = None
+        while len(_COMMITTED) > _COMMITTED_MAX:
+            _COMMITTED.popitem(last=False)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_STAGED, None)
+
+
+def committed(name: str, payload: dict) -> bool:
+    """True (once) when a transaction of this process staged this work and committed: its row exists, or the work
+    already ran."""
+    try:
+        del _COMMITTED[(name, key_of(payload))]
+    except KeyError:
+        return False
+    return True
+
+
 async def stage(session: AsyncSession, kind: FollowUpKind, payload: dict, *, tenant_id: int | None = None) -> None:
     """Ask for `kind` with `payload` in the caller's transaction (nothing runs before it commits). Asked again while
     pending: one row; while running: it runs once more after; a dead one comes back to life with fresh attempts."""
-    payload = kind.payload(payload)
+    await stage_many(session, [(kind, payload)], tenant_id=tenant_id)
+
+
+async def stage_many(session: AsyncSession, asked: list[tuple[FollowUpKind, dict]], *,
+                     tenant_id: int | None = None) -> None:
+    """`stage` for several pieces of work in one statement (one round trip for everything an event asks for)."""
+    rows, seen = [], set()
+    for kind, payload in asked:
+        payload = kind.payload(payload)
+        key = key_of(payload)
+        if (kind.name, key) in seen:  # one statement cannot touch a row twice
+            continue
+        seen.add((kind.name, key))
+        rows.append({"kind": kind.name, "key": key, "payload": payload, "tenant_id": tenant_id})
+    if not rows:
+        return
     table = FollowUp.__table__
-    statement = insert(FollowUp).values(kind=kind.name, key=key_of(payload), payload=payload, tenant_id=tenant_id)
+    statement = insert(FollowUp).values(rows)
     running = table.c.state == FollowUpState.RUNNING.value
+    if not session.in_nested_transaction():  # a savepoint may roll back alone: then `enqueue` writes the row
+        session.sync_session.info.setdefault(_STAGED, set()).update(seen)
     await session.execute(statement.on_conflict_do_update(
         index_elements=["kind", "key"],
         set_={
@@ -149,8 +200,7 @@ async def stage(session: AsyncSession, kind: FollowUpKind, payload: dict, *, ten
 async def stage_all(session: AsyncSession, follow_ups: Iterable[tuple[str, dict]], *,
                     tenant_id: int | None = None) -> None:
     """`stage` for (name, payload) pairs as the inbox and the AI pipeline return them."""
-    for name, payload in follow_ups:
-        await stage(session, _kind(name), payload, tenant_id=tenant_id)
+    await stage_many(session, [(_kind(name), payload) for name, payload in follow_ups], tenant_id=tenant_id)
 
 
 async def ensure(db: Database, kind: FollowUpKind, payload: dict) -> None:
@@ -190,6 +240,68 @@ async def claim(db: Database, kind: FollowUpKind, payload: dict, timings: Timing
             return Claim(row.id, row.attempts)
         exists = await session.scalar(select(FollowUp.id).where(FollowUp.kind == kind.name, FollowUp.key == key))
     return BUSY if exists is not None else ABSENT
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A row read for work done inside one transaction (`take`, `done`): `version` is the row's xmin, which any
+    change of the row (asked for again, handed over by the relay) replaces."""
+
+    id: int
+    attempts: int
+    version: str
+
+
+async def take(session: AsyncSession, kind: FollowUpKind, payloads: list[dict]) -> dict[str, Taken | str]:
+    """For work whose whole effect is written in the caller's transaction (core.tasks.InTransaction): each payload's
+    key → its row if it may run now (pending and due, or running with its lease run out), BUSY if it has a row that
+    may not; keys without a row are left out (ABSENT). Nothing is locked here: `done` deletes exactly the rows read,
+    in the same transaction as the work, so the work and the end of its row commit together or not at all."""
+    table = FollowUp.__table__
+    now = func.now()
+    runnable = or_(and_(table.c.state == FollowUpState.PENDING.value, FollowUp.due_at <= now),
+                   and_(table.c.state == FollowUpState.RUNNING.value, FollowUp.lease_until < now))
+    rows = (await session.execute(
+        select(FollowUp.id, FollowUp.key, FollowUp.attempts, cast(literal_column("follow_ups.xmin"), Text),
+               runnable)
+        .where(FollowUp.kind == kind.name, FollowUp.key.in_({key_of(p) for p in payloads}))
+    )).all()
+    return {row[1]: Taken(row[0], row[2], row[3]) if row[4] else BUSY for row in rows}
+
+
+async def done(session: AsyncSession, taken: list[Taken]) -> bool:
+    """Delete the rows `take` read, in the work's transaction. False when any of them changed or went meanwhile (the
+    same work asked for again after the read, another worker finished it): the caller rolls back, and whoever
+    changed the row runs the work (every change of a row comes with a kick)."""
+    if not taken:
+        return True
+    gone = (await session.execute(
+        delete(FollowUp)
+        .where(tuple_(FollowUp.id, cast(literal_column("follow_ups.xmin"), Text)).in_(
+            [(t.id, t.version) for t in taken]))
+        .returning(FollowUp.id)
+    )).all()
+    return len(gone) == len(taken)
+
+
+async def failed(db: Database, kind: FollowUpKind, payload: dict, error: str) -> bool | None:
+    """A failed attempt of work run inside its own transaction (rolled back): counted on its row. True when it was
+    the last one (the row is dead), False when it is pending again, None when there is no row (a plain task)."""
+    table = FollowUp.__table__
+    attempts = FollowUp.attempts + 1
+    async with db.unit_of_work() as session:
+        state = (await session.execute(
+            update(FollowUp)
+            .where(FollowUp.kind == kind.name, FollowUp.key == key_of(payload),
+                   table.c.state != FollowUpState.DEAD.value)
+            .values(attempts=attempts,
+                    state=case((attempts >= kind.attempts, FollowUpState.DEAD.value),
+                               else_=FollowUpState.PENDING.value),
+                    lease_until=None, due_at=func.now(), kicked_at=func.now(), last_error=error[:2000],
+                    updated_at=func.now())
+            .returning(table.c.state)
+        )).scalar_one_or_none()
+    return None if state is None else state == FollowUpState.DEAD.value
 
 
 async def finish(db: Database, claimed: Claim) -> bool:

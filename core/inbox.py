@@ -116,8 +116,12 @@ class Received:
 
     async def ask(self, session: AsyncSession, kind: followups.FollowUpKind, **payload) -> None:
         """Stage a follow-up in this transaction and list it for the caller to enqueue after the commit."""
-        await followups.stage(session, kind, payload, tenant_id=self.tenant_id)
-        self.follow_ups.append((kind.name, payload))
+        await self.ask_all(session, [(kind, payload)])
+
+    async def ask_all(self, session: AsyncSession, asked: list[tuple[followups.FollowUpKind, dict]]) -> None:
+        """`ask` for several follow-ups in one statement."""
+        await followups.stage_many(session, asked, tenant_id=self.tenant_id)
+        self.follow_ups.extend((kind.name, payload) for kind, payload in asked)
 
 
 async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
@@ -127,16 +131,36 @@ async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
     return channel
 
 
-async def upsert_customer(session: AsyncSession, channel: ChannelAccount, sender: Sender) -> int:
-    """The customer behind a channel identity, created on first sight. Concurrent first messages yield one row."""
-    found = (
-        await session.execute(
-            select(CustomerIdentity.customer_id).where(
-                CustomerIdentity.channel_id == channel.id,
-                CustomerIdentity.external_user_id == sender.external_user_id,
+async def _known(session: AsyncSession, msg: InboundMessage) -> tuple[ChannelAccount, int | None, int | None]:
+    """The channel, and the customer and dialog the message belongs to when they exist: one statement."""
+    customer = select(CustomerIdentity.customer_id).where(
+        CustomerIdentity.channel_id == msg.channel_id,
+        CustomerIdentity.external_user_id == msg.sender.external_user_id,
+    ).scalar_subquery()
+    dialog = select(Dialog.id).where(
+        Dialog.channel_id == msg.channel_id, Dialog.external_chat_id == msg.external_chat_id
+    ).scalar_subquery()
+    row = (await session.execute(
+        select(ChannelAccount, customer, dialog).where(ChannelAccount.id == msg.channel_id)
+    )).one_or_none()
+    if row is None:
+        raise NotFound(f"no channel {msg.channel_id}")
+    return row[0], row[1], row[2]
+
+
+async def upsert_customer(session: AsyncSession, channel: ChannelAccount, sender: Sender, *,
+                          found: int | None = None) -> int:
+    """The customer behind a channel identity, created on first sight. Concurrent first messages yield one row.
+    `found`: the customer the caller already looked up."""
+    if found is None:
+        found = (
+            await session.execute(
+                select(CustomerIdentity.customer_id).where(
+                    CustomerIdentity.channel_id == channel.id,
+                    CustomerIdentity.external_user_id == sender.external_user_id,
+                )
             )
-        )
-    ).scalar_one_or_none()
+        ).scalar_one_or_none()
     if found is not None:
         return found
     customer = Customer(
@@ -176,6 +200,15 @@ async def upsert_customer(session: AsyncSession, channel: ChannelAccount, sender
 
 async def upsert_dialog(session: AsyncSession, channel: ChannelAccount, external_chat_id: str,
                         customer_id: int) -> tuple[int, bool]:
+    """The dialog's id and whether this transaction created it; concurrent first messages yield one row. Looked up
+    first: almost every message belongs to a dialog that exists (one statement instead of two)."""
+    existing = (
+        await session.execute(
+            select(Dialog.id).where(Dialog.channel_id == channel.id, Dialog.external_chat_id == external_chat_id)
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
     created = (
         await session.execute(
             insert(Dialog)
@@ -213,9 +246,12 @@ async def _record_touch(session: AsyncSession, channel: ChannelAccount, customer
 
 async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
     """Persist one live message. A replay of the same (channel, chat, external id) changes nothing."""
-    channel = await _channel(session, msg.channel_id)
-    customer_id = await upsert_customer(session, channel, msg.sender)
-    dialog_id, new_dialog = await upsert_dialog(session, channel, msg.external_chat_id, customer_id)
+    channel, known_customer, known_dialog = await _known(session, msg)
+    customer_id = await upsert_customer(session, channel, msg.sender, found=known_customer)
+    if known_dialog is not None:
+        dialog_id, new_dialog = known_dialog, False
+    else:
+        dialog_id, new_dialog = await upsert_dialog(session, channel, msg.external_chat_id, customer_id)
     inbound = msg.direction == Direction.IN
     if not inbound:
         # The shop's own message may be a person's answer that cancels automatic replies and outdates cards (below):
@@ -284,11 +320,12 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
 
     received = Received(channel.tenant_id, dialog_id, message_id, created=True, new_dialog=new_dialog,
                         outdated_suggestion_ids=outdated)
-    await received.ask(session, followups.MIRROR_MESSAGE, message_id=message_id)
+    asked: list[tuple[followups.FollowUpKind, dict]] = [(followups.MIRROR_MESSAGE, {"message_id": message_id})]
     if outdated:
-        await received.ask(session, followups.REFRESH_CARDS, suggestion_ids=outdated)
+        asked.append((followups.REFRESH_CARDS, {"suggestion_ids": outdated}))
     if inbound:
-        await received.ask(session, followups.SUGGEST_REPLY, message_id=message_id)
+        asked.append((followups.SUGGEST_REPLY, {"message_id": message_id}))
+    await received.ask_all(session, asked)
     return received
 
 

@@ -22,11 +22,149 @@ from taskiq.message import TaskiqMessage
 from taskiq.middlewares import SmartRetryMiddleware
 
 from . import followups
+from .db import retry_transaction
 from .followups import ABSENT, BUSY, FollowUpKind, Timings, UnknownFollowUp
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
+
+BATCH_LIMIT = 50  # follow-ups of one kind run together in one transaction, at most
+BATCH_FLUSHERS = 2  # transactions of one kind under way at once in this process
+
+
+class InTransaction:
+    """A follow-up handler whose whole effect is rows written in the database (a mirror queues outbox commands, a
+    card refresh queues edits): the queue runs it inside one unit of work that also deletes its follow-up row
+    (followups.take / done), so the work and the end of its row commit together — no claim and no finish of their
+    own, and a crash anywhere leaves either both or neither. Work of the same kind that arrives while one such
+    transaction is under way runs together in the next (at most BATCH_LIMIT) when the kind has a
+    `batch(session, payloads)`; otherwise each payload's `work` has a transaction of its own.
+
+    Called directly (`await handler(**payload)`) it is a plain unit of work of its own, run again after a deadlock.
+    `before_commit(session)` runs last in every transaction (a NOTIFY), `after()` after every commit."""
+
+    def __init__(self, db, work: Callable[..., Awaitable[Any]], *,
+                 batch: Callable[[Any, list[dict]], Awaitable[Any]] | None = None,
+                 before_commit: Callable[[Any], Awaitable[Any]] | None = None,
+                 after: Callable[[], Any] | None = None):
+        self.db = db
+        self.work = work
+        self.batch = batch
+        self.before_commit = before_commit
+        self.after = after
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        async def once() -> Any:
+            async with self.db.unit_of_work() as session:
+                result = await self.work(session, **kwargs)
+                if self.before_commit is not None:
+                    await self.before_commit(session)
+            return result
+
+        result = await retry_transaction(once, what=f"task {kwargs}")
+        if self.after is not None:
+            self.after()
+        return result
+
+
+class _Raced(Exception):
+    """A follow-up row changed while its work ran: the transaction rolls back."""
+
+
+class _Batches:
+    """Runs an InTransaction kind's tasks in shared transactions (see InTransaction)."""
+
+    def __init__(self, queue: TaskiqQueue, kind: FollowUpKind, handler: InTransaction):
+        self.queue = queue
+        self.kind = kind
+        self.handler = handler
+        self.waiting: list[tuple[dict, asyncio.Future]] = []
+        self.flushers: set[asyncio.Task] = set()
+
+    async def submit(self, payload: dict) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((payload, future))
+        if len(self.flushers) < BATCH_FLUSHERS:
+            flusher = asyncio.create_task(self._flush())
+            self.flushers.add(flusher)
+            flusher.add_done_callback(self.flushers.discard)
+        return await future
+
+    async def _flush(self) -> None:
+        # Only a kind with a `batch` of its own shares transactions: several items' `work` one after another could take
+        # several dialogs' locks in any order.
+        limit = BATCH_LIMIT if self.handler.batch is not None else 1
+        while self.waiting:
+            items, self.waiting = self.waiting[:limit], self.waiting[limit:]
+            items = [(payload, future) for payload, future in items if not future.done()]
+            if not items:
+                continue
+            try:
+                await self._run(items)
+            except BaseException as exc:  # cancelled with the process: the rows stay, the relay hands them over
+                for _, future in items:
+                    if not future.done():
+                        future.set_exception(exc)
+                raise
+
+    async def _run(self, items: list[tuple[dict, asyncio.Future]]) -> None:
+        try:
+            results = await retry_transaction(lambda: self._together([p for p, _ in items]),
+                                              what=f"{len(items)} {self.kind.name} follow-ups")
+        except Exception as exc:
+            if len(items) > 1:  # which one failed (or raced) is not known: each in a transaction of its own
+                for item in items:
+                    await self._run([item])
+                return
+            payload, future = items[0]
+            if isinstance(exc, _Raced):
+                future.set_result(None)  # whoever changed the row kicked the work again
+            else:
+                future.set_exception(await self._failed(payload, exc))
+            return
+        if self.handler.after is not None:
+            self.handler.after()
+        for (_, future), result in zip(items, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _together(self, payloads: list[dict]) -> list[Any]:
+        async with self.queue.db.unit_of_work() as session:
+            taken = await followups.take(session, self.kind, payloads)
+            runnable = [p for p in payloads if taken.get(followups.key_of(p)) != BUSY]
+            results: dict[int, Any] = {}
+            if self.handler.batch is not None and len(runnable) > 1:
+                await self.handler.batch(session, runnable)
+            else:
+                for payload in runnable:
+                    results[id(payload)] = await self.handler.work(session, **payload)
+            rows = [t for t in taken.values() if t != BUSY]
+            if not await followups.done(session, rows):
+                raise _Raced()
+            if self.handler.before_commit is not None:
+                await self.handler.before_commit(session)
+        return [results.get(id(p)) for p in payloads]
+
+    async def _failed(self, payload: dict, exc: Exception) -> Exception:
+        """What the task raises after a failed attempt: the retry middleware kicks it again, unless it was the last
+        attempt (then a person sees the dead row, and the task ends quietly)."""
+        self.queue.failures += 1
+        error = f"{type(exc).__name__}: {exc}"
+        dead = await followups.failed(self.queue.db, self.kind, payload, error)
+        if dead is None:
+            log.error("task %s failed (%s): %s", self.kind.name, payload, error, exc_info=exc)
+        elif dead:
+            log.error("follow-up %s %s failed %s times, left for a person to see: %s", self.kind.name, payload,
+                      self.kind.attempts, error, exc_info=exc)
+            return _Dead()
+        else:
+            log.warning("follow-up %s %s failed: %s", self.kind.name, payload, error)
+        return exc
+
+
+class _Dead(Exception):
+    """The last attempt failed: the row is dead; the task ends without a retry."""
 
 
 def build_broker(redis_url: str | None) -> AsyncBroker:
@@ -100,6 +238,20 @@ class TaskiqQueue:
         self.handled.add(name)
 
     def register_follow_up(self, kind: FollowUpKind, handler: Handler) -> None:
+        if isinstance(handler, InTransaction) and self.db is not None:
+            batches = _Batches(self, kind, handler)
+
+            async def run_in_transaction(**kwargs: Any) -> Any:
+                try:
+                    return await batches.submit(kwargs)
+                except _Dead:
+                    return None
+
+            self.broker.register_task(run_in_transaction, task_name=kind.name, retry_on_error=True,
+                                      max_retries=kind.attempts)
+            self.handled.add(kind.name)
+            return
+
         async def run(**kwargs: Any) -> Any:
             claimed = await followups.claim(self.db, kind, kwargs, self.timings) if self.db is not None else ABSENT
             if claimed == BUSY:
@@ -137,7 +289,7 @@ class TaskiqQueue:
         transaction), so from here on it survives a crash. A name that is neither handled here nor a declared
         follow-up kind is an error, never dropped."""
         kind = followups.KINDS.get(name)
-        if kind is not None and self.db is not None:
+        if kind is not None and self.db is not None and not followups.committed(name, kwargs):
             await followups.ensure(self.db, kind, kwargs)
         if name not in self.handled:
             if kind is None:

@@ -20,6 +20,9 @@ POST   /_sandbox/chats/{chat_id}/topics/{thread_id}/close   .../reopen   DELETE 
 GET    /_sandbox/sent?chat_id=N                          messages the bot sent
 GET    /_sandbox/updates                                 updates waiting for the bot (not consumed)
 GET    /_sandbox/callback_answers                        answerCallbackQuery calls
+POST   /_sandbox/faults                                  {status: 429|500|502|504, count, retry_after?, methods?}: the
+                                                         next matching Bot API calls fail so (GET: pending and
+                                                         injected counts; DELETE: drop the pending ones)
 Errors answer {"ok": false, "error": "..."} with status 400 (bad input) or 404 (unknown chat or user).
 """
 
@@ -207,6 +210,20 @@ def setup(app: web.Application, sb: TelegramSandbox) -> None:
     @route("GET", "/callback_answers")
     async def callback_answers(request: web.Request) -> list:
         return sb.callback_answers
+
+    @route("POST", "/faults")
+    async def add_fault(request: web.Request) -> dict:
+        body = await _body(request)
+        return sb.faults.add(body["status"], body.get("count", 1), body.get("retry_after"), body.get("methods"))
+
+    @route("GET", "/faults")
+    async def faults(request: web.Request) -> dict:
+        return sb.faults.json()
+
+    @route("DELETE", "/faults")
+    async def clear_faults(request: web.Request) -> dict:
+        sb.faults.clear()
+        return {"ok": True}
 
 
 def _int(value: Any) -> int | None:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from . import business, control, viewer
 from .botapi import BotApi, Params, TgError, read_params, webhook_reply_params
+from .faults import Faults
 from .ratelimit import RateLimiter
 from .state import (
     ADMIN_RIGHTS,
@@ -72,6 +73,7 @@ class TelegramSandbox:
         }
         self.time_scale = time_scale
         self.limiter = RateLimiter(limits, time_scale)
+        self.faults = Faults()  # injected 429/5xx storms (faults.py, POST /_sandbox/faults)
         self.users: dict[int, dict] = {self.bot_user_id: self.bot_user}
         self.chats: dict[int, Chat] = {}
         self.files: dict[str, StoredFile] = {}
@@ -807,6 +809,9 @@ class TelegramSandbox:
         try:
             if request.match_info["token"] != self.bot_token:
                 raise TgError(401, "Unauthorized")
+            injected = self.faults.take(method)
+            if injected is not None:
+                raise injected
             params = await read_params(request)
             result = await self.api.call(method, params)
         except TgError as exc:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import Float, String, bindparam, case, func, literal, literal_column, or_, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,31 +115,175 @@ def with_topic_words(query: str) -> str:
     return f"{query} {' '.join(extra)}" if extra else query
 
 
-async def _prepare(session: AsyncSession, query: str, *, vector: bool) -> list[str]:
-    """One round trip before the search: the HNSW settings for this transaction (iterative index scans keep
-    filling the result when the tenant / type filter removes candidates) and the question's russian lexemes."""
+# ------------------------------------------------------------------------------------------ local lexemes
+
+# PostgreSQL's `russian` text search configuration, in Python: the default parser's words, hyphenated words and
+# numbers; Cyrillic words through the Snowball russian stemmer, Latin ones through Snowball english (porter2), both
+# after their stop-word lists (share/tsearch_data/{russian,english}.stop); numbers and words mixing letters and
+# digits as they are (the `simple` dictionary). The question's lexemes are then made without a round trip to the
+# database, and are the very lexemes to_tsvector('russian', …) stored for the chunks (tests/ai/test_lexemes.py
+# compares the two over the demo shops, the evaluation questions and the benchmark's catalog). A text with what
+# this reader does not model (an e-mail, a URL, a file path, a decimal or version number, a signed number) gives
+# None and the database reads it.
+RUSSIAN_STOP = frozenset(
+    "и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от меня "
+    "еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас нибудь опять уж вам ведь "
+    "там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтоб без будто чего раз "
+    "тоже себе под будет ж тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы "
+    "нее сейчас были куда зачем всех никогда можно при наконец два об другой хоть после над больше тот через эти "
+    "нас про всего них какая много разве три эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя "
+    "такой им более всегда конечно всю между".split())
+ENGLISH_STOP = frozenset(
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers "
+    "herself it its itself they them their theirs themselves what which who whom this that these those am is are "
+    "was were be been being have has had having do does did doing a an the and but if or because as until while "
+    "of at by for with about against between into through during before after above below to from up down in out "
+    "on off over under again further then once here there when where why how all any both each few more most "
+    "other some such no nor not only own same so than too very s t can will just don should now".split())
+# Runs of letters and digits joined by single hyphens; anything else separates. Characters the default parser gives
+# a meaning of their own (@ : / . between word characters, a sign before a number) send the text to the database.
+_LEX_TOKEN = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_LEX_UNSURE = re.compile(r"[^\W_][@/\\.][^\W_]|[^\W\d_]:[^\W_]|[@~]|://|(?:^|[^\w-])[-+]\d|&[a-z#]|<[a-z/!]",
+                         re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _stemmers():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("russian"), snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=100_000)
+def _word_lexeme(word: str) -> str | None:
+    """One word of the default parser as the `russian` configuration stores it (None: a stop word)."""
+    low = word.lower()
+    russian, english = _stemmers()
+    has_digit = any(ch.isdigit() for ch in low)
+    if has_digit:
+        return low  # int, numword: the simple dictionary
+    if low.isascii():
+        return None if low in ENGLISH_STOP else english.stemWord(low)
+    return None if low in RUSSIAN_STOP else russian.stemWord(low)
+
+
+def local_lexeme_positions(text_: str) -> list[tuple[str, int]] | None:
+    """(lexeme, position) as to_tsvector('russian', text_) has them — every token the parser makes counts a position,
+    a stop word too; a hyphenated word is the compound, then each part — or None when the text has a construct this
+    reader leaves to the database."""
+    if _LEX_UNSURE.search(text_):
+        return None
+    out: list[tuple[str, int]] = []
+    position = 0
+
+    def add(lexeme: str | None) -> None:
+        nonlocal position
+        position += 1
+        if lexeme:
+            out.append((lexeme, position))
+
+    for match in _LEX_TOKEN.finditer(text_):
+        token = match.group(0)
+        parts = token.split("-")
+        if len(parts) == 2 and parts[1].isdigit() and not parts[0].isdigit():
+            add(_word_lexeme(parts[0]))  # «TD-002», «Хаб-2»: a word, then a signed integer (simple)
+            add("-" + parts[1])
+            continue
+        if any(p.isdigit() for p in parts[1:]) or len(parts) > 1 and parts[0].isdigit():
+            return None  # «2-7», «A-1-B»: signed numbers inside a run
+        if len(parts) == 1:
+            add(_word_lexeme(token))
+            continue
+        low = token.lower()
+        russian, english = _stemmers()
+        if any(ch.isdigit() for ch in low):
+            add(low)  # numhword: simple
+        elif low.isascii():
+            add(english.stemWord(low))  # asciihword: english_stem
+        else:
+            add(russian.stemWord(low))  # hword: russian_stem
+        for part in parts:
+            add(_word_lexeme(part))
+    return out
+
+
+def local_lexemes(text_: str) -> list[str] | None:
+    """The lexemes of to_tsvector('russian', text_) in order of appearance (with repeats), or None."""
+    positions = local_lexeme_positions(text_)
+    return None if positions is None else [lexeme for lexeme, _ in positions]
+
+
+HNSW_SETTINGS = {"hnsw.iterative_scan": "relaxed_order", "hnsw.ef_search": str(HNSW_EF_SEARCH)}
+_HNSW_FLAG = "salesop_hnsw_settings"
+
+
+async def _hnsw_settings(session: AsyncSession, *, force: bool = False) -> None:
+    """pgvector's HNSW settings for this connection, set once per connection (not per transaction: a round trip
+    less for every search): iterative index scans keep filling the result when the tenant / embedder filter removes
+    candidates, and ef_search is the list size that feeds them. The search reads the setting back with its
+    results and sets it again when a rolled-back transaction took it away."""
+    connection = await session.connection()
+    if connection.info.get(_HNSW_FLAG) and not force:
+        return
+    await session.execute(text(", ".join(
+        f"SELECT set_config('{name}', '{value}', false)" if i == 0 else f"set_config('{name}', '{value}', false)"
+        for i, (name, value) in enumerate(HNSW_SETTINGS.items()))))
+    connection.info[_HNSW_FLAG] = True
+
+
+async def query_lexemes(session: AsyncSession, query: str) -> list[str]:
+    """The question's russian lexemes, as to_tsvector('russian', …) makes them: read locally (local_lexemes), or by
+    the database for a text with what the local reader does not model."""
     cleaned = " ".join(words(query)[:MAX_QUERY_WORDS * 2])
-    settings_sql = (
-        "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-        f"set_config('hnsw.ef_search', '{HNSW_EF_SEARCH}', true), " if vector else ""
-    )
-    row = (await session.execute(
-        text(f"SELECT {settings_sql}tsvector_to_array(to_tsvector('russian', :q))"), {"q": cleaned}
-    )).one()
-    return list(row[-1] or [])
+    local = local_lexemes(cleaned)
+    if local is not None:
+        return list(dict.fromkeys(local))
+    row = (await session.execute(text("SELECT tsvector_to_array(to_tsvector('russian', :q))"), {"q": cleaned})).one()
+    return list(row[0] or [])
+
+
+def _quoted(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# The full-text leg ranks (ts_rank_cd reads each row's tsvector from the heap) at most TEXT_POOL matching chunks:
+# first those holding three of the question's lexemes, then two, then one — each tier straight from the GIN
+# index, stopping once the pool is full. A big catalog where «samsung» alone matches thousands of chunks ranks the
+# few hundred that also say «galaxy» and «42»; a small one ranks every match, as an unbounded OR would.
+TEXT_POOL = 240
+TIER_LEXEMES = 8  # the question's first lexemes (common ones dropped) combined into pairs and triples
+
+
+def fulltext_tiers(lexemes: list[str]) -> list[str]:
+    """tsqueries (for the 'simple' configuration: lexemes are already stemmed) from the strictest tier to the
+    loosest: at least three lexemes, at least two, any one (the OR query, also the one ranking uses)."""
+    from itertools import combinations
+
+    if not lexemes:
+        return []
+    head = lexemes[:TIER_LEXEMES]
+    tiers = []
+    for size in (3, 2):
+        if len(head) > size or len(head) == size and size == 2:
+            tiers.append(" | ".join("(" + " & ".join(_quoted(x) for x in combo) + ")"
+                                    for combo in combinations(head, size)))
+    tiers.append(" | ".join(_quoted(x) for x in lexemes))
+    return tiers
 
 
 async def fulltext_query(session: AsyncSession, lexemes: list[str]) -> str | None:
-    """A tsquery (for the 'simple' configuration: lexemes are already stemmed) that ORs the question's russian
-    lexemes: a customer question rarely contains every word of the answer, and ranking (ts_rank_cd) still
-    favours chunks that match more of them. Very common lexemes are dropped (see COMMON_LEXEME_SHARE)."""
+    """A tsquery that ORs the question's russian lexemes: a customer question rarely contains every word of the
+    answer, and ranking (ts_rank_cd) still favours chunks that match more of them. Very common lexemes are dropped
+    (see COMMON_LEXEME_SHARE)."""
+    kept = await kept_lexemes(session, lexemes)
+    return " | ".join(_quoted(lx) for lx in kept) if kept else None
+
+
+async def kept_lexemes(session: AsyncSession, lexemes: list[str]) -> list[str]:
     if not lexemes:
-        return None
+        return []
     common = await common_lexemes(session)
-    kept = [lx for lx in lexemes if lx not in common][:MAX_QUERY_WORDS]
-    if not kept:
-        return None
-    return " | ".join("'" + lx.replace("'", "''").replace("\\", "\\\\") + "'" for lx in kept)
+    return [lx for lx in lexemes if lx not in common][:MAX_QUERY_WORDS]
 
 
 def product_fact(p: Product) -> ProductFact:
@@ -184,8 +329,8 @@ async def hybrid_search(
         return q
 
     use_vector = query_vector is not None and bool(embedder_name)
-    lexemes = await _prepare(session, with_topic_words(query), vector=use_vector)
     if use_vector:
+        await _hnsw_settings(session)
         distance = chunk.embedding.cosine_distance(query_vector)
         nearest = (
             scoped(select(chunk.id.label("id"), distance.label("d")))
@@ -200,14 +345,25 @@ async def hybrid_search(
             literal("v", String).label("leg"),
         ))
 
-    tsquery_text = await fulltext_query(session, lexemes)
-    if tsquery_text:
-        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("tsq", tsquery_text))
-        rank = func.ts_rank_cd(chunk.tsv, tsquery)
+    tiers = fulltext_tiers(await kept_lexemes(session, await query_lexemes(session, with_topic_words(query))))
+    if tiers:
+        def tsq(i: int):
+            return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(f"tsq{i}", tiers[i]))
+
+        # Each tier holds the chunks matching its query and none stricter; the pool takes them in order and stops
+        # once full (the Append under the LIMIT never runs a tier it does not need).
+        parts = []
+        for i in range(len(tiers)):
+            tier = scoped(select(chunk.id.label("id"), chunk.tsv.label("tsv"))).where(chunk.tsv.op("@@")(tsq(i)))
+            if i > 0:
+                tier = tier.where(~chunk.tsv.op("@@")(tsq(i - 1)))
+            parts.append(tier.limit(TEXT_POOL))
+        pool = (union_all(*parts).subquery("tiers") if len(parts) > 1 else parts[0].subquery("tiers"))
+        pool = select(pool.c.id, pool.c.tsv).limit(TEXT_POOL).subquery("pool")
+        rank = func.ts_rank_cd(pool.c.tsv, tsq(len(tiers) - 1))
         matched = (
-            scoped(select(chunk.id.label("id"), rank.label("r")))
-            .where(chunk.tsv.op("@@")(tsquery))
-            .order_by(rank.desc(), chunk.id)
+            select(pool.c.id.label("id"), rank.label("r"))
+            .order_by(rank.desc(), pool.c.id)
             .limit(candidates)
             .subquery("matched")
         )
@@ -232,15 +388,19 @@ async def hybrid_search(
         .limit(limit)
         .subquery("fused")
     )
-    rows = (
-        await session.execute(
-            select(fused, chunk.text, chunk.doc_type, chunk.document_id, chunk.meta, KnowledgeDocument.title, Product)
-            .join(chunk, chunk.id == fused.c.id)
-            .outerjoin(KnowledgeDocument, KnowledgeDocument.id == chunk.document_id)
-            .outerjoin(Product, Product.id == chunk.product_id)
-            .order_by(fused.c.score.desc(), fused.c.id)
-        )
-    ).all()
+    statement = (
+        select(fused, chunk.text, chunk.doc_type, chunk.document_id, chunk.meta, KnowledgeDocument.title, Product,
+               literal_column("current_setting('hnsw.iterative_scan', true)").label("iterative_scan"))
+        .join(chunk, chunk.id == fused.c.id)
+        .outerjoin(KnowledgeDocument, KnowledgeDocument.id == chunk.document_id)
+        .outerjoin(Product, Product.id == chunk.product_id)
+        .order_by(fused.c.score.desc(), fused.c.id)
+    )
+    rows = (await session.execute(statement)).all()
+    if use_vector and rows and rows[0].iterative_scan != HNSW_SETTINGS["hnsw.iterative_scan"]:
+        # The connection lost its settings (the transaction that set them was rolled back): set them, search again.
+        await _hnsw_settings(session, force=True)
+        rows = (await session.execute(statement)).all()
     hits = []
     for row in rows:
         product = product_fact(row.Product) if row.Product is not None else None
@@ -372,12 +532,14 @@ async def products_named_in_text(session: AsyncSession, tenant_id: int, text_: s
     are runs of words («sony <-> wh», «galaxy <-> 42»); pairs of two common words only if nothing else names a
     product, since in a big catalog «смартфон <-> samsung» matches thousands. Last, the lookup by a word inside
     a name (compounds: «электросамокат»)."""
-    rows = (await session.execute(
-        text("SELECT t.lexeme, p.pos FROM unnest(to_tsvector('russian', :q)) AS t, unnest(t.positions) AS p(pos) "
-             "ORDER BY p.pos"),
-        {"q": text_},
-    )).all()
-    pairs = _name_pairs([(r[0], r[1]) for r in rows], await common_lexemes(session))
+    rows = local_lexeme_positions(text_)
+    if rows is None:  # what the local reader leaves to the database
+        rows = [(r[0], r[1]) for r in (await session.execute(
+            text("SELECT t.lexeme, p.pos FROM unnest(to_tsvector('russian', :q)) AS t, unnest(t.positions) AS p(pos) "
+                 "ORDER BY p.pos"),
+            {"q": text_},
+        )).all()]
+    pairs = _name_pairs(rows, await common_lexemes(session))
     hits: list[Hit] = []
     async with index_scans_only(session):
         # Model numbers are selective enough to rank every match; word pairs may match a whole product line, so

@@ -60,7 +60,9 @@ class KnowledgeChunk(IdPk, Base):
             postgresql_with={"m": 16, "ef_construction": 64},
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
-        Index("ix_knowledge_chunks_tsv", "tsv", postgresql_using="gin"),
+        # Full text per tenant: btree_gin puts the tenant column in the GIN index (migration 0014), so a search's
+        # bitmap holds only the tenant's chunks.
+        Index("ix_knowledge_chunks_tenant_tsv", "tenant_id", "tsv", postgresql_using="gin"),
         Index("ix_knowledge_chunks_tenant_type", "tenant_id", "doc_type"),
     )
 

@@ -169,10 +169,38 @@ class _Dead(Exception):
 
 def build_broker(redis_url: str | None) -> AsyncBroker:
     if redis_url:
-        from taskiq_redis import RedisStreamBroker
-
-        return RedisStreamBroker(url=redis_url, queue_name="salesop:tasks", consumer_group_name="salesop-workers")
+        return _stream_broker(redis_url)
     return InMemoryBroker(await_inplace=False)
+
+
+def _stream_broker(redis_url: str) -> AsyncBroker:
+    """taskiq-redis's Redis Streams broker, which creates its consumer group only at start-up. Redis restarted
+    without its data (or the stream deleted) would leave every worker failing XREADGROUP with NOGROUP, in a tight
+    loop, until restarted; here a worker that meets NOGROUP creates the group again, from the stream's start, so the
+    tasks sent since the loss are read too (what was in Redis before it is gone: the relay hands those follow-ups
+    over again from their rows)."""
+    from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
+    from taskiq_redis import RedisStreamBroker
+
+    class StreamBroker(RedisStreamBroker):
+        async def listen(self):
+            while True:
+                try:
+                    async for message in super().listen():
+                        yield message
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    log.warning("the task stream's consumer group is gone (Redis lost its data?): creating it again")
+                    async with Redis(connection_pool=self.connection_pool) as redis:
+                        try:
+                            await redis.xgroup_create(self.queue_name, self.consumer_group_name, id="0",
+                                                      mkstream=True)
+                        except ResponseError as busy:  # BUSYGROUP: another worker made it first
+                            log.debug("%s", busy)
+
+    return StreamBroker(url=redis_url, queue_name="salesop:tasks", consumer_group_name="salesop-workers")
 
 
 class FollowUpRetry(SmartRetryMiddleware):

@@ -61,8 +61,9 @@ class KnowledgeChunk(IdPk, Base):
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
         # Full text per tenant: btree_gin puts the tenant column in the GIN index (migration 0014), so a search's
-        # bitmap holds only the tenant's chunks.
-        Index("ix_knowledge_chunks_tenant_tsv", "tenant_id", "tsv", postgresql_using="gin"),
+        # bitmap holds only the tenant's chunks; no pending list (fastupdate) for searches to scan after an import.
+        Index("ix_knowledge_chunks_tenant_tsv", "tenant_id", "tsv", postgresql_using="gin",
+              postgresql_with={"fastupdate": "off"}),
         Index("ix_knowledge_chunks_tenant_type", "tenant_id", "doc_type"),
     )
 

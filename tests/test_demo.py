@@ -33,20 +33,45 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
         telegram = lines["telegram"]
         deadline = time.monotonic() + 120
         async with aiohttp.ClientSession() as http:
-            # Customers write on VK and on the shop's Telegram account in turn: both become topics with reply cards.
+            # The shop's second Telegram account has connected the bot through Telegram Business.
+            async with http.get(f"{telegram}/_sandbox/business") as resp:
+                connections = await resp.json()
+            assert len(connections) == 1 and connections[0]["is_enabled"]
+            business_account = connections[0]["user"]["id"]
+
+            # Customers write on VK, on the shop's Telegram account (userbot) and on its Telegram Business account in
+            # turn: all three become topics with reply cards.
             while True:
                 async with http.get(f"{telegram}/_sandbox/chats/{chat_id}") as resp:
                     chat = await resp.json()
+                business = await _business_customers(http, telegram, business_account)
                 topics = {channel: [t for t in chat["topics"] if t.get("name", "").endswith(channel)]
                           for channel in ("· VK", "· TG")}
+                topics["business"] = [t for t in topics["· TG"] if _named(t, business)]
+                topics["· TG"] = [t for t in topics["· TG"] if not _named(t, business)]
                 if all(any(_has_card(t) for t in found) for found in topics.values()):
                     break
-                assert time.monotonic() < deadline, f"no VK and Telegram topics with reply cards yet: {chat}"
+                assert time.monotonic() < deadline, f"no VK, Telegram and Business topics with reply cards yet: {chat}"
+                await asyncio.sleep(1)
+
+            # A manager's reply in a Business customer's topic reaches them from the shop's account, through the bot.
+            async with http.get(f"{telegram}/_sandbox/users") as resp:
+                manager = next(u for u in await resp.json() if u.get("username") == "ivan_sales")
+            topic = next(t for t in topics["business"] if _has_card(t))
+            answer = "Здравствуйте! Да, доставим завтра."
+            async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/messages", json={
+                    "user_id": manager["id"], "text": answer, "thread_id": topic["id"]}) as resp:
+                assert resp.status == 200, await resp.text()
+            customer = business[_named(topic, business)]
+            while True:
+                async with http.get(f"{telegram}/_sandbox/business/{business_account}/chats/{customer}") as resp:
+                    messages = (await resp.json())["messages"]
+                if any(m["by_bot"] and m["text"] == answer for m in messages):
+                    break
+                assert time.monotonic() < deadline + 30, f"the reply never reached the Business chat: {messages}"
                 await asyncio.sleep(1)
 
             # A manager's plain reply in the Telegram topic reaches the customer through the shop's own account.
-            async with http.get(f"{telegram}/_sandbox/users") as resp:
-                manager = next(u for u in await resp.json() if u.get("username") == "ivan_sales")
             topic = next(t for t in topics["· TG"] if _has_card(t))
             reply = "Да, есть в наличии — могу отложить для вас до вечера."
             async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/messages", json={
@@ -72,6 +97,25 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
     # Ctrl-C stops everything, the embedded PostgreSQL included.
     pgdata = str(tmp_path / "var" / "pgdata")
     assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and pgdata in " ".join(p.info["cmdline"])]
+
+
+async def _business_customers(http: aiohttp.ClientSession, telegram: str, account: int) -> dict[str, int]:
+    """The topic name ("Name · TG") of each user who wrote to the Business account, and their user id."""
+    async with http.get(f"{telegram}/_sandbox/users") as resp:
+        users = [u for u in await resp.json() if u["id"] != account and not u.get("is_bot")]
+    found = {}
+    for user in users:
+        async with http.get(f"{telegram}/_sandbox/business/{account}/chats/{user['id']}") as resp:
+            messages = (await resp.json())["messages"]
+        if any(m["from"]["id"] == user["id"] for m in messages):
+            name = " ".join(p for p in (user["first_name"], user.get("last_name")) if p)
+            found[f"{name} · TG"] = user["id"]
+    return found
+
+
+def _named(topic: dict, names: dict[str, int]) -> str | None:
+    """Which of `names` the topic is named after (its name starts with the dialog's status icon)."""
+    return next((name for name in names if topic["name"].endswith(" " + name)), None)
 
 
 def _has_card(topic: dict) -> bool:

@@ -11,16 +11,19 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiohttp import web
+from sqlalchemy import select
 
 from core import inbox
-from core.db import Database, retry_transaction
+from core.db import Database
 from core.errors import Conflict
+from core.models import Dialog, ManagerGroup, Message
 from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
 from core.ratelimit import build_rate_limiter
 from core.services import workspace as ws
 from core.services import reports
 from core.services.workspace_commands import WorkspaceCommands
+from core.tasks import InTransaction
 from salesop.context import AppContext
 from salesop.runner import announce
 
@@ -59,26 +62,38 @@ def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
     )
 
 
+async def mirror_messages(session, payloads: list[dict]) -> None:
+    """Several MIRROR_MESSAGE follow-ups in one transaction: the dialogs first, locked in ascending id (core.db's
+    lock order for several dialogs), then each message in the order written, as its own task would."""
+    ids = sorted({p["message_id"] for p in payloads})
+    # Loaded once and held (the session's identity map keeps only what is referenced): each mirror then finds its
+    # message, dialog and the tenant's groups without a query of its own.
+    messages = list((await session.execute(select(Message).where(Message.id.in_(ids)))).scalars())
+    dialogs = list((await session.execute(
+        select(Dialog).where(Dialog.id.in_({m.dialog_id for m in messages})).order_by(Dialog.id).with_for_update()
+    )).scalars())
+    groups = list((await session.execute(
+        select(ManagerGroup).where(ManagerGroup.tenant_id.in_({d.tenant_id for d in dialogs}))
+    )).scalars())
+    for message in sorted(messages, key=lambda m: m.id):
+        await ws.mirror_message(session, message.id)
+    del groups
+
+
 def task_handlers(ctx: AppContext, wake) -> dict:
     """Task name → handler. Each task is one unit of work, run again as a whole after a deadlock or serialization
-    failure (core.db.retry_transaction); the dispatcher is woken for the commands it queued."""
+    failure (core.db.retry_transaction); the dispatcher is woken for the commands it queued. Run by a durable queue,
+    the follow-up's row ends in that same transaction, and tasks of a kind that arrive together share one
+    (core.tasks.InTransaction)."""
 
-    def unit(work):
-        async def handler(**kwargs):
-            async def once():
-                async with ctx.db.unit_of_work() as session:
-                    done = await work(session, **kwargs)
-                    await notify(session)  # a dispatcher in another process wakes at commit
-                return done
+    async def notify_dispatchers(session):
+        await notify(session)  # a dispatcher in another process wakes at commit
 
-            result = await retry_transaction(once, what=f"task {kwargs}")
-            wake()
-            return result
-
-        return handler
+    def unit(work, batch=None):
+        return InTransaction(ctx.db, work, batch=batch, before_commit=notify_dispatchers, after=wake)
 
     return {
-        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: ws.mirror_message(s, message_id)),
+        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: ws.mirror_message(s, message_id), batch=mirror_messages),
         inbox.MIRROR_EDIT: unit(lambda s, message_id: ws.mirror_change(s, message_id)),
         inbox.REFRESH_CARDS: unit(lambda s, suggestion_ids: ws.refresh_cards(s, suggestion_ids)),
         POST_SUGGESTION_CARD: unit(lambda s, suggestion_id: ws.post_suggestion_card(s, suggestion_id)),

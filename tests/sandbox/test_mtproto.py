@@ -18,6 +18,7 @@ from telethon.sessions import StringSession
 
 from sandbox.mtproto import MTProtoSandbox, rpc
 from sandbox.vk import synth
+from tests.waiting import wait_for
 
 API_ID, API_HASH = 12345, "0123456789abcdef0123456789abcdef"
 PHONE = "+79990001122"
@@ -204,8 +205,10 @@ async def test_qr_login_completes_once_the_phone_accepts_the_token(sandbox, conn
     qr = await client.qr_login()
     assert qr.url.startswith("tg://login?token=")
     assert qr.token in sandbox.pending_qr_tokens()
+    handlers = len(client.list_event_handlers())
     waiting = asyncio.create_task(qr.wait(EVENT_TIMEOUT))
-    await asyncio.sleep(0)
+    # the QR login listens for Telegram's UpdateLoginToken from here on
+    await wait_for(lambda: len(client.list_event_handlers()) > handlers, "the QR login waiting for the scan")
     await sandbox.accept_qr(qr.token, account.user.id)
     user = await waiting
     assert user.id == account.user.id
@@ -263,9 +266,10 @@ async def _missed_while_offline(sandbox, connect, owner, count: int) -> tuple[li
     assert await again.is_user_authorized()
     await again.catch_up()
     got = [(await seen.next()).message.id for _ in missed]
-    await asyncio.sleep(0.3)  # anything delivered twice would be queued by now
-    while not seen.empty():
-        got.append((await seen.next()).message.id)
+    # A message written now arrives after anything the catch-up would deliver twice: everything up to it counts.
+    marker = (await sandbox.customer_writes(account.user.id, customer.id, "уже онлайн")).id
+    while (message_id := (await seen.next()).message.id) != marker:
+        got.append(message_id)
     return missed, got
 
 

@@ -45,6 +45,7 @@ from aiohttp import web
 from sandbox.runner import serve
 from sandbox.telegram import TelegramSandbox
 from sandbox.telegram.markup import ParseError, parse
+from tests.waiting import wait_for
 
 RIGHTS = {"can_manage_topics": True, "can_delete_messages": True, "can_pin_messages": True}
 
@@ -281,12 +282,9 @@ async def test_long_polling_with_dispatcher(world: World) -> None:
 
     polling = asyncio.create_task(dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False))
     try:
-        await asyncio.sleep(0.05)  # the first getUpdates is now waiting
+        await wait_for(lambda: sb.stats["requests"].get("getUpdates"), "the first getUpdates, now waiting")
         await sb.user_sends(customer, customer, "Сколько стоит?")
-        for _ in range(200):
-            if sb.sent_messages(customer):
-                break
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: sb.sent_messages(customer), "the echo")
         assert [m["text"] for m in sb.sent_messages(customer)] == ["Вы написали: Сколько стоит?"]
     finally:
         await dp.stop_polling()
@@ -317,10 +315,7 @@ async def test_webhook_delivery(world: World) -> None:
                    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
                    TelegramConflictError)  # fmt: skip
         await sb.user_sends(customer, customer, "привет")
-        for _ in range(300):
-            if received and sb.sent_messages(customer):
-                break
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: received and sb.sent_messages(customer), "the webhook's answer executed")
         assert [m["text"] for m in sb.sent_messages(customer)] == ["ack"]
         update, secret = received[0]
         assert secret == "s3cret-token" and update["message"]["text"] == "привет"

@@ -19,6 +19,7 @@ from vkbottle_types.objects import MessagesMessage
 
 from sandbox.vk import VKSandbox, synth, vkscript
 from sandbox.vk.mailbox import FILTERS
+from tests.waiting import wait_for
 
 GROUP = 77_000_001
 
@@ -374,8 +375,9 @@ async def test_bot_polling_receives_all_dialog_events(vk, tmp_path, monkeypatch)
                 polling.stop()
                 return
 
+    polls = vk.sb.stats["longpoll_requests"]
     task = asyncio.create_task(listen())
-    await asyncio.sleep(0.1)
+    await wait_for(lambda: vk.sb.stats["longpoll_requests"] > polls, "the first long poll, now waiting")
     new = await vk.sb.user_writes(GROUP, 9001, "Хочу заказать", attachments=[{"type": "photo"}],
                                   ref="spring", ref_source="ads")
     await vk.sb.community_replies_in_vk(GROUP, 9001, "Оформляем!")
@@ -410,8 +412,9 @@ async def test_longpoll_failed_codes_and_wait(fast_vk):
         assert await check(lp["key"], lp["ts"], wait=2) == {"ts": lp["ts"], "updates": []}
         assert time.perf_counter() - started >= 0.19  # wait=2 emulated seconds at time_scale 10
 
+        polls = vk.sb.stats["longpoll_requests"]
         pending = asyncio.create_task(check(lp["key"], lp["ts"], wait=25))
-        await asyncio.sleep(0.05)
+        await wait_for(lambda: vk.sb.stats["longpoll_requests"] > polls, "the long poll, now waiting")
         await vk.sb.user_writes(GROUP, 5, "раз")
         got = await asyncio.wait_for(pending, 1)
         assert [u["object"]["message"]["text"] for u in got["updates"]] == ["раз"]

@@ -33,6 +33,7 @@ from userbots.vk.realtime import VKChannelRealtime
 
 from .conftest import GROUP, make_vk_channel, serve_vk
 from .source import consistency_problems, database_messages, source_messages
+from tests.waiting import wait_for
 
 
 def seed(vk, conversations: int = 400, messages: int = 6, **kw) -> None:
@@ -90,17 +91,40 @@ def synth_base(vk) -> int:
 async def test_import_cancelled_at_random_points_equals_one_clean_run(db, secrets, settings, run_seed):
     """Property: whatever the points the import is stopped at, resuming ends in the source exactly."""
     rng = random.Random(run_seed)
-    vk = await serve_vk(time_scale=3.0)  # slow enough (60 requests/s) for kills to land mid-import
+    vk = await serve_vk(time_scale=20.0)
     try:
         seed(vk, conversations=600, messages=rng.choice([1, 4, 9]))
-        cfg = settings.model_copy(update={"time_scale": 3.0, "vk": settings.vk.model_copy(
+        cfg = settings.model_copy(update={"time_scale": 20.0, "vk": settings.vk.model_copy(
             update={"vk_api_url": vk.api_url})})
         shop = await make_vk_channel(db, secrets, vk.token)
+        stats = vk.sandbox.stats
+
+        def calls() -> int:  # VK API calls so far, each call inside an `execute` counted
+            return sum(stats["methods"].values()) + sum(stats["execute_calls"].values())
+
+        def progress(run) -> tuple | None:  # what a run has committed (its checkpoint)
+            if run is None or (run.messages_done, run.conversations_done) == (0, 0) and \
+                    run.cursor.get("phase", "list") == "list" and not run.cursor.get("offset"):
+                return None
+            return run.messages_done, run.conversations_done, run.cursor.get("phase"), run.cursor.get("offset")
+
         kills = 0
         while True:
+            # The cancel point is a random amount of the import's own progress (its VK calls), whatever the speed of
+            # the machine, and never before this run committed part of its work (so every run gets further).
+            started_from = progress(await _maybe_run(db, shop.channel_id))
+            cancel_at = calls() + rng.randint(1, 200)
             task = asyncio.create_task(run_import(db, secrets, cfg, shop.channel_id, progress=False,
                                                   workers=rng.choice([1, 4, 16])))
-            await asyncio.sleep(rng.uniform(0.0, 0.25))
+
+            async def at_cancel_point() -> bool:
+                if task.done():
+                    return True
+                if calls() < cancel_at:
+                    return False
+                return progress(await _maybe_run(db, shop.channel_id)) not in (None, started_from)
+
+            await wait_for(at_cancel_point, "the import at its cancel point", timeout=120, interval=0.002)
             if task.done():
                 break
             task.cancel()
@@ -142,7 +166,12 @@ async def test_kill_9_of_salesop_import_resumes_from_the_database_checkpoint(db_
             if run is not None and run.conversations_done >= 300:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(random.Random(5).uniform(0.0, 0.3))
+        # a random further amount of the import's progress (its VK calls), not of wall-clock time
+        stats = vk.sandbox.stats
+        calls = lambda: sum(stats["methods"].values()) + sum(stats["execute_calls"].values())  # noqa: E731
+        kill_at = calls() + random.Random(5).randint(0, 100)
+        await wait_for(lambda: calls() >= kill_at or proc.returncode is not None, "the import at its kill point",
+                       interval=0.002)
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         killed_at = await import_run(db, shop.channel_id)
@@ -300,7 +329,12 @@ async def test_a_conversation_that_keeps_failing_is_reported_not_lost_silently(d
 async def test_a_second_import_of_the_same_channel_is_refused_while_one_runs(db, vk, vk_settings, secrets, shop):
     seed(vk, conversations=2000, messages=2)
     first = asyncio.create_task(run_import(db, secrets, vk_settings, shop.channel_id, progress=False))
-    await asyncio.sleep(0.3)
+
+    async def first_running() -> bool:  # it holds the channel's import lock before it opens its checkpoint
+        run = await _maybe_run(db, shop.channel_id)
+        return run is not None and run.status == ImportStatus.RUNNING
+
+    await wait_for(first_running, "the first import running")
     from core.errors import Conflict
 
     with pytest.raises(Conflict):

@@ -67,8 +67,8 @@ async def rows(db, account) -> list[Message]:
             .order_by(Message.sent_at, Message.id))).scalars())
 
 
-async def settle():
-    await asyncio.sleep(0.05)  # the in-process queue runs follow-up handlers on the loop
+async def settle(tasks):
+    await tasks.queue.broker.wait_all()  # the in-process queue runs follow-up handlers on the loop
 
 
 async def test_private_messages_media_and_own_phone_replies_land_as_core_events(db, account, wired, tasks):
@@ -96,7 +96,7 @@ async def test_private_messages_media_and_own_phone_replies_land_as_core_events(
     # not a private chat with a person: ignored
     await wired.dispatch(types.UpdateNewMessage(tf.message(12, 555, "в группе", peer_type=types.PeerChat), 12, 1))
     await wired.dispatch(types.UpdateNewMessage(tf.message(13, 77, "/start"), 13, 1), tf.user(77, "Бот", bot=True))
-    await settle()
+    await settle(tasks)
 
     stored = await rows(db, account)
     assert [m.external_id for m in stored] == [str(i) for i in range(1, 12)]
@@ -124,7 +124,7 @@ async def test_private_messages_media_and_own_phone_replies_land_as_core_events(
 
     # Telegram re-delivers after a reconnect: nothing changes
     await wired.dispatch(updates[0], CUSTOMER)
-    await settle()
+    await settle(tasks)
     assert len(await rows(db, account)) == 11 and len(tasks.calls[inbox.MIRROR_MESSAGE]) == 11
 
 
@@ -137,7 +137,7 @@ async def test_edits_deletions_reads_and_blocks(db, account, wired, tasks):
     await wired.dispatch(types.UpdateDeleteMessages(messages=[3], pts=5, pts_count=1))
     await wired.dispatch(types.UpdateReadHistoryOutbox(peer=types.PeerUser(42), max_id=2, pts=6, pts_count=1))
     await wired.dispatch(types.UpdatePeerBlocked(peer_id=types.PeerUser(42), blocked=True))
-    await settle()
+    await settle(tasks)
     stored = {m.external_id: m for m in await rows(db, account)}
     assert stored["1"].text == "Хочу красное платье" and stored["1"].edit_count == 1
     assert stored["3"].deleted_at is not None and stored["2"].is_read

@@ -124,8 +124,11 @@ async def test_login_with_a_qr_code(db, tg_secrets, tg_settings, mtproto, tenant
     assert step.state == LoginState.QR and step.qr_url.startswith("tg://login?token=")
     assert step.qr_png.startswith(b"\x89PNG")
     [token] = mtproto.pending_qr_tokens()
+    telethon = service.flows[(tenant_of_shop, 1)].flow.client.client
+    handlers = len(telethon.list_event_handlers())
     waiting = asyncio.create_task(service.wait_qr(tenant_of_shop, 1, timeout=10))
-    await asyncio.sleep(0.1)
+    # the QR login listens for Telegram's UpdateLoginToken from here on
+    assert await wait_for(lambda: len(telethon.list_event_handlers()) > handlers, timeout=10)
     await mtproto.accept_qr(token, owner.user.id)  # scanned and confirmed on the phone
     step = await asyncio.wait_for(waiting, 10)
     assert step.state == LoginState.DONE and connected == [step.channel_id]

@@ -8,6 +8,9 @@ param, code}}`` errors.
 Replies come, in this order, from the queue filled by ``script_reply``, from the first ``add_rule`` whose
 regex matches the prompt, or from a deterministic default: an echo of the last user message, a minimal
 instance of the requested JSON schema, or a tool call with minimal arguments when ``tool_choice`` forces one.
+A scripted reply or a rule may call tools (``script_reply(tool_calls=[{"name", "arguments"}])``, finish_reason
+``tool_calls``); as the real API, the next request must answer every call with a ``tool`` message carrying its
+``tool_call_id``, and function tools are checked (names, and with ``strict`` the schema rules of Structured Outputs).
 
 Token counts are a deterministic approximation, not tiktoken: a text costs ceil(len(text) / 4) tokens
 (at least 1), each message adds 3 tokens of framing and the reply is primed with 3 more, the framing of
@@ -155,6 +158,34 @@ def synthesize(schema: dict, text: str = "", root: dict | None = None) -> Any:
                "uuid": "00000000-0000-0000-0000-000000000000"}
     value = formats.get(schema.get("format", ""), text)
     return value[:schema.get("maxLength", len(value))].ljust(schema.get("minLength", 0), "x")
+
+
+def _strict_problem(schema: dict, context: tuple) -> str | None:
+    """What strict mode refuses in a schema (the message the API gives), or None."""
+    if not isinstance(schema, dict):
+        return None
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    if "object" in types or "properties" in schema:
+        props = schema.get("properties") or {}
+        missing = [key for key in props if key not in (schema.get("required") or [])]
+        if missing:
+            return (f"In context={context}, 'required' is required to be supplied and to be an array including "
+                    f"every key in properties. Missing '{missing[0]}'.")
+        if schema.get("additionalProperties") is not False:
+            return f"In context={context}, 'additionalProperties' is required to be supplied and to be false."
+        for key, sub in props.items():
+            problem = _strict_problem(sub, (*context, "properties", key))
+            if problem:
+                return problem
+    if "items" in schema:
+        return _strict_problem(schema["items"], (*context, "items"))
+    for key in ("anyOf", "allOf"):
+        for n, sub in enumerate(schema.get(key) or []):
+            problem = _strict_problem(sub, (*context, key, str(n)))
+            if problem:
+                return problem
+    return None
 
 
 # ----------------------------------------------------------------------------------------------- the app
@@ -434,6 +465,32 @@ class OpenAISandbox:
                                 f"to each 'tool_call_id'. The following tool_call_ids did not have response messages: "
                                 f"{', '.join(sorted(pending))}", param="messages")
 
+    @staticmethod
+    def _validate_tools(tools: Any) -> None:
+        """Function tools as https://platform.openai.com/docs/guides/function-calling defines them: a name of
+        letters, digits, _ and - (at most 64), and with `strict` a schema Structured Outputs accepts — every object
+        lists all its properties in `required` and sets additionalProperties to false."""
+        if tools is None:
+            return
+        if not isinstance(tools, list):
+            raise APIError(400, "Invalid type for 'tools': expected an array of objects.", param="tools",
+                           code="invalid_type")
+        for i, tool in enumerate(tools):
+            fn = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(fn, dict):
+                raise APIError(400, f"Invalid value for 'tools[{i}].type': expected 'function'.",
+                               param=f"tools[{i}].type", code="invalid_value")
+            name = fn.get("name")
+            if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):
+                raise APIError(400, f"Invalid 'tools[{i}].function.name': string does not match pattern. Expected a "
+                                    "string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                               param=f"tools[{i}].function.name", code="invalid_value")
+            if fn.get("strict"):
+                problem = _strict_problem(fn.get("parameters") or {}, ())
+                if problem:
+                    raise APIError(400, f"Invalid schema for function '{name}': {problem}",
+                                   param=f"tools[{i}].function.parameters", code="invalid_function_parameters")
+
     def _next_reply(self, body: dict, prompt: str) -> dict:
         if self._script:
             return self._script.popleft()
@@ -499,6 +556,7 @@ class OpenAISandbox:
         body = await request.json()
         model = self._check_model(body.get("model"), embedding=False)
         self._validate_messages(body.get("messages"))
+        self._validate_tools(body.get("tools"))
         if body.get("tool_choice") not in (None, "none") and not body.get("tools"):
             raise APIError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
                                 "specified.", param="tool_choice")

@@ -115,7 +115,8 @@ class OpenAILLM:
         message = response.choices[0].message
         content = message.content or ""
         parsed = None
-        if schema is not None:
+        # A turn that calls tools carries no answer yet: the structured answer comes after the tool results.
+        if schema is not None and not message.tool_calls:
             try:
                 parsed = json.loads(content) if content else None
             except json.JSONDecodeError:

@@ -43,7 +43,7 @@ from ..models import (
 from ..ports import Clock
 from ..settings import Settings
 from . import decision as engine
-from . import handoff, offline
+from . import handoff, offline, tools
 from .indexing import Indexer, stale_chunk_count
 from .intents import IntentResult, classify, tenant_intents
 from .learning import few_shot_examples
@@ -72,6 +72,7 @@ PRODUCT_CANDIDATES = 6
 PROMPT_PRODUCTS = 5
 PROMPT_DOCUMENTS = 4
 REPLY_TEMPERATURE = 0.3
+MAX_TOOL_ROUNDS = 3  # model turns that may call tools before the one that must answer
 
 REPLY_SCHEMA = {
     "name": "sales_reply",
@@ -122,6 +123,7 @@ class Generated:
     model: str = "offline"
     error: str | None = None
     basis: str = "llm"
+    tools: tools.ToolRun | None = None  # what the model's tool calls returned (LLM mode)
 
 
 async def cancel_pending_autoreplies(session: AsyncSession, dialog_id: int,
@@ -370,11 +372,26 @@ class SuggestionPipeline:
         )
         messages = [{"role": "system", "content": system}, *snapshot.recent]
         prompt_chars = sum(len(m["content"]) for m in messages)
-        try:
-            chat = await self.providers.llm.chat(messages, schema=REPLY_SCHEMA, temperature=REPLY_TEMPERATURE)
-        except AIUnavailable as exc:
-            return Generated("", 0.0, model=model_of(self.providers.llm), error=exc.reason), prompt_chars
-        self._meter_chat(UsagePurpose.SUGGEST, chat)
+        # The model may look things up (catalog, knowledge base) or pass a lead to a manager before it answers:
+        # each tool call runs in a short unit of work of its own and its result joins the conversation.
+        run = tools.ToolRun()
+        context = tools.ToolContext(self.db, tenant.id, self.providers.embedder.name)
+        for _ in range(MAX_TOOL_ROUNDS + 1):
+            try:
+                chat = await self.providers.llm.chat(messages, schema=REPLY_SCHEMA, tools=tools.TOOL_SPECS,
+                                                     temperature=REPLY_TEMPERATURE)
+            except AIUnavailable as exc:
+                return Generated("", 0.0, model=model_of(self.providers.llm), error=exc.reason,
+                                 tools=run), prompt_chars
+            self._meter_chat(UsagePurpose.SUGGEST, chat)
+            if not chat.tool_calls:
+                break
+            messages.append(tools.assistant_message(chat.text, chat.tool_calls))
+            for call in chat.tool_calls:
+                messages.append(await tools.execute(context, run, call))
+        else:
+            return Generated("", 0.0, model=chat.model, error="the model kept calling tools without answering",
+                             tools=run), prompt_chars
         parsed = chat.parsed or {}
         try:
             confidence = max(0.0, min(1.0, float(parsed.get("confidence", 0.0))))
@@ -383,20 +400,28 @@ class SuggestionPipeline:
         return Generated(
             text=str(parsed.get("reply", "")).strip(), confidence=confidence,
             needs_human=bool(parsed.get("needs_human", False)), model_reason=str(parsed.get("reason", "")),
-            model=chat.model,
+            model=chat.model, tools=run,
         ), prompt_chars
 
     async def _check_facts(self, session: AsyncSession, snapshot: Snapshot, generated: Generated,
-                           products: list[ProductFact], documents: list[Hit]) -> CheckFacts:
-        # Products the reply itself names count too (the model may name one retrieval ranked lower).
+                           products: list[ProductFact], documents: list[Hit],
+                           retrieved: list[ProductFact] | None = None) -> CheckFacts:
+        # Prices and stock must come from what the model was given: the retrieved context or a tool result.
+        # Products the reply itself names count too when retrieval found them (the model may name one retrieval
+        # ranked lower); a catalog product nothing gave the model is no backing for a figure.
         named = await products_named_in_text(session, snapshot.tenant.id, generated.text) if generated.text else []
+        run = generated.tools
         by_id = {p.id: p for p in products}
+        for product in (run.products.values() if run else []):
+            by_id.setdefault(product.id, product)
+        given = {p.id for p in retrieved} if retrieved is not None else None
         for hit in named:
-            if hit.product is not None:
+            if hit.product is not None and (given is None or hit.product.id in given):
                 by_id.setdefault(hit.product.id, hit.product)
         tenant = snapshot.tenant
+        knowledge = [d.text for d in documents] + (run.knowledge_texts if run else [])
         return CheckFacts(
-            products=list(by_id.values()), knowledge_texts=[d.text for d in documents],
+            products=list(by_id.values()), knowledge_texts=knowledge,
             allow_discounts=tenant.allow_discounts, max_discount_percent=tenant.max_discount_percent,
             forbidden_topics=list(tenant.forbidden_topics or []), customer_text=snapshot.customer_text,
             customer_language=snapshot.customer_language,
@@ -428,7 +453,8 @@ class SuggestionPipeline:
 
         # Every knowledge chunk retrieved backs the reply's terms (the offline responder quotes any of them).
         facts = await self._check_facts(session, snapshot, generated, products,
-                                        [h for h in hits if h.product is None])
+                                        [h for h in hits if h.product is None],
+                                        retrieved=[h.product for h in hits if h.product is not None])
         report = check_reply(generated.text, facts) if generated.error is None else None
         handoff_reasons = [handoff.reason(s) for s in handoff.detect(snapshot.customer_text)]
         within_hours = engine.within_working_hours(tenant, now)
@@ -456,7 +482,8 @@ class SuggestionPipeline:
             tenant_id=tenant.id, dialog_id=dialog.id, message_id=message_id, text=generated.text,
             intent=intent.intent, confidence=generated.confidence, decision=decided.decision,
             decision_reason=decided.reason, checks=report.checks if report else {},
-            sources=[h.as_source() for h in hits], model=generated.model, state=state,
+            sources=[h.as_source() for h in _with_tool_hits(hits, generated.tools)], model=generated.model,
+            state=state,
         )
         session.add(suggestion)
         await session.flush()
@@ -480,6 +507,7 @@ class SuggestionPipeline:
             "delay_seconds": delay,
             "prompt_chars": prompt_chars,
             "timings_ms": timings,
+            "tool_calls": generated.tools.calls if generated.tools else [],
         }
         result = PipelineResult(suggestion_id=suggestion.id, decision=decided.decision, state=state)
         events.record(session, "suggestion_created", tenant_id=tenant.id, dialog_id=dialog.id,
@@ -525,11 +553,21 @@ class SuggestionPipeline:
             )
 
         if not learning:
+            if generated.tools and generated.tools.leads:  # each waits for a manager's Approve on its card
+                await tools.stage_leads(session, dialog, suggestion.id, generated.tools.leads)
             result.follow_ups.append((POST_SUGGESTION_CARD, {"suggestion_id": suggestion.id}))
         customer = await session.get(Customer, snapshot.customer.id)
         if memory_due(customer, now):
             result.follow_ups.append((REFRESH_CUSTOMER_MEMORY, {"customer_id": customer.id}))
         return result
+
+
+def _with_tool_hits(hits: list[Hit], run: tools.ToolRun | None) -> list[Hit]:
+    """The retrieved chunks, then those only a tool call found (the card lists the sources a reply used)."""
+    if run is None:
+        return hits
+    seen = {h.chunk_id for h in hits}
+    return hits + [h for h in run.hits() if h.chunk_id not in seen]
 
 
 async def refresh_customer_memory(db: Database, providers: AIProviders, settings: Settings, clock: Clock,

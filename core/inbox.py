@@ -258,33 +258,23 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
         # the lock order (core.db) wants the dialog row before its messages, commands and suggestions.
         await lock_dialog(session, dialog_id)
 
-    message_id = (
-        await session.execute(
-            insert(Message)
-            .values(
-                tenant_id=channel.tenant_id, dialog_id=dialog_id, external_id=msg.external_id,
-                direction=msg.direction, author_kind=AuthorKind.CUSTOMER if inbound else AuthorKind.MANAGER,
-                text=msg.text, sent_at=msg.sent_at, reply_to_external_id=msg.reply_to_external_id,
-                media_group_id=msg.media_group_id, is_read=not inbound,
-            )
-            .on_conflict_do_nothing(index_elements=["dialog_id", "external_id"])
-            .returning(Message.id)
+    inserted = (
+        insert(Message)
+        .values(
+            tenant_id=channel.tenant_id, dialog_id=dialog_id, external_id=msg.external_id,
+            direction=msg.direction, author_kind=AuthorKind.CUSTOMER if inbound else AuthorKind.MANAGER,
+            text=msg.text, sent_at=msg.sent_at, reply_to_external_id=msg.reply_to_external_id,
+            media_group_id=msg.media_group_id, is_read=not inbound,
+            edit_count=0, is_imported=False, extra={},  # (column defaults do not apply inside a WITH)
         )
-    ).scalar_one_or_none()
-    if message_id is None:
-        return Received(channel.tenant_id, dialog_id, None, created=False)
-
-    for ordinal, att in enumerate(msg.attachments):
-        session.add(Attachment(
-            message_id=message_id, ordinal=ordinal, kind=att.kind, mime=att.mime, size=att.size,
-            file_name=att.file_name, external_ref=att.external_ref, width=att.width, height=att.height,
-            duration=att.duration, error=att.error, storage_key=att.storage_key, sha256=att.sha256,
-        ))
-
+        .on_conflict_do_nothing(index_elements=["dialog_id", "external_id"])
+        .returning(Message.id)
+    )
     values: dict = {
         "message_count": Dialog.message_count + 1,
         "last_message_at": func.greatest(func.coalesce(Dialog.last_message_at, msg.sent_at), msg.sent_at),
     }
+    outdated: list[int] = []
     if inbound:
         values.update(
             unread_count=Dialog.unread_count + 1,
@@ -296,22 +286,39 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
                 else_=Dialog.status,
             ),
         )
+        # One statement for the message, its dialog's counters and the drafts it outdates (a newer customer message
+        # makes pending drafts stale: they can no longer be sent as they are); a replay inserts nothing and so
+        # changes nothing.
+        new = inserted.cte("inserted")
+        happened = select(new.c.id).exists()
+        touched = update(Dialog).where(Dialog.id == dialog_id, happened).values(**values) \
+            .returning(Dialog.id).cte("touched")
+        stale = (update(Suggestion)
+                 .where(Suggestion.dialog_id == dialog_id, Suggestion.state == SuggestionState.PENDING, happened)
+                 .values(state=SuggestionState.OUTDATED).returning(Suggestion.id).cte("stale"))
+        row = (await session.execute(
+            select(select(new.c.id).scalar_subquery(), select(func.array_agg(stale.c.id)).scalar_subquery())
+            .add_cte(touched)
+        )).one()
+        message_id, outdated = row[0], sorted(row[1] or [])
     else:
+        message_id = (await session.execute(inserted)).scalar_one_or_none()
+    if message_id is None:
+        return Received(channel.tenant_id, dialog_id, None, created=False)
+
+    for ordinal, att in enumerate(msg.attachments):
+        session.add(Attachment(
+            message_id=message_id, ordinal=ordinal, kind=att.kind, mime=att.mime, size=att.size,
+            file_name=att.file_name, external_ref=att.external_ref, width=att.width, height=att.height,
+            duration=att.duration, error=att.error, storage_key=att.storage_key, sha256=att.sha256,
+        ))
+
+    if not inbound:
         values.update(unread_count=0, last_reply_at=msg.sent_at)
-    await session.execute(update(Dialog).where(Dialog.id == dialog_id).values(**values))
+        await session.execute(update(Dialog).where(Dialog.id == dialog_id).values(**values))
 
     if msg.traffic is not None:
         await _record_touch(session, channel, customer_id, msg.traffic, msg.sent_at)
-
-    outdated: list[int] = []
-    if inbound:
-        # A newer customer message makes pending drafts stale: they can no longer be sent as they are.
-        outdated = list((await session.execute(
-            update(Suggestion)
-            .where(Suggestion.dialog_id == dialog_id, Suggestion.state == SuggestionState.PENDING)
-            .values(state=SuggestionState.OUTDATED)
-            .returning(Suggestion.id)
-        )).scalars())
 
     if not inbound:
         # Written from the shop's own account (VK's interface, the Telegram app), not sent by us: the same as a

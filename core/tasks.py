@@ -102,10 +102,14 @@ class _Batches:
                 continue
             try:
                 await self._run(items)
-            except BaseException as exc:  # cancelled with the process: the rows stay, the relay hands them over
+            except Exception as exc:  # e.g. the database went away while a failure was being counted
+                log.warning("%s follow-ups: %s: %s", self.kind.name, type(exc).__name__, exc)
                 for _, future in items:
                     if not future.done():
-                        future.set_exception(exc)
+                        future.set_exception(exc)  # the retry middleware kicks them again
+            except BaseException:  # cancelled with the process: the rows stay, the relay hands them over
+                for _, future in items:
+                    future.cancel()
                 raise
 
     async def _run(self, items: list[tuple[dict, asyncio.Future]]) -> None:

@@ -292,7 +292,7 @@ def fulltext_tiers(lexemes: list[str]) -> list[str]:
     head = lexemes[:TIER_LEXEMES]
     tiers = []
     for size in (3, 2):
-        if len(head) > size or len(head) == size and size == 2:
+        if len(head) >= size:
             tiers.append(" | ".join("(" + " & ".join(_quoted(x) for x in combo) + ")"
                                     for combo in combinations(head, size)))
     tiers.append(" | ".join(_quoted(x) for x in lexemes))

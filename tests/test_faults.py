@@ -110,7 +110,8 @@ async def test_nothing_lost_nothing_twice_under_faults(tmp_path):
         Fault(9, "VK long poll: key expired", _longpoll(2)),
         Fault(11, "VK long poll: history lost", _longpoll(1)),
         Fault(13, "kill -9 worker while customers write", _kill(["worker1"], writes=3)),
-        Fault(17, "Bot API 502 storm", _storm(502, 5)),
+        # (not getMe: a bot that starts while the Bot API answers 5xx exits and is restarted, which only costs time)
+        Fault(17, "Bot API 502 storm", _storm(502, 5, methods=SEND_METHODS + ["getUpdates"])),
         Fault(19, "Redis restarted empty while customers write", _redis(2)),
         Fault(22, "PostgreSQL stopped and started while customers write", _postgres(3)),
         Fault(27, "kill -9 bot and worker while customers write", _kill(["bot", "worker1"], writes=2)),
@@ -168,3 +169,31 @@ async def test_a_worker_takes_tasks_again_after_redis_comes_back_empty(redis_url
         stop.set()
         await receiving
         await queue.shutdown()
+
+
+async def test_stopping_the_userbots_stops_every_channel_when_the_database_is_gone(settings):
+    """A database outage ends the userbots component; on its way out it must stop every channel even though giving
+    their leases back fails. A channel left running kept the whole process from exiting (it hung after printing
+    "stopped", so no restart policy brought ingest back): found by the fault soak after a PostgreSQL restart."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from core.db import Database
+    from tests.conftest import free_port
+    from userbots.component import UserbotSupervisor
+
+    gone = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/gone")  # nothing listens there
+    ctx = SimpleNamespace(settings=settings, db=gone, queue=None, secrets=None, services={})
+    supervisor = UserbotSupervisor(ctx, accounts=None, gateway=None)
+    stops = {}
+    for channel_id in (1, 2):
+        stop = asyncio.Event()
+        supervisor.running[channel_id] = (asyncio.create_task(stop.wait()), stop)
+        supervisor.leases.held[f"channel:{channel_id}"] = channel_id
+        stops[channel_id] = stop
+    try:
+        await asyncio.wait_for(supervisor.stop_all(), 60)
+    finally:
+        await gone.dispose()
+    assert all(stop.is_set() for stop in stops.values())
+    assert supervisor.running == {} and supervisor.leases.held == {}

@@ -278,5 +278,13 @@ class UserbotSupervisor:
             await self.leases.release(channel_lease(channel_id))
 
     async def stop_all(self) -> None:
+        """Stop every channel, even when the database is gone (their leases then run out by themselves): each one is
+        told to stop first, so a failure midway leaves none running — a channel left running would keep the ending
+        process alive for ever."""
+        for _, channel_stop in self.running.values():
+            channel_stop.set()
         for channel_id in list(self.running):
-            await self._stop(channel_id)
+            try:
+                await self._stop(channel_id)
+            except Exception:
+                log.warning("channel %s: its lease was not given back", channel_id, exc_info=True)

@@ -49,3 +49,37 @@ async def test_a_small_shop_beside_a_big_one_finds_its_own_chunks(db, monkeypatc
     graph = await _search(db, small_id, question)
     assert {h.chunk_id for h in graph} <= own
     assert graph[0].chunk_id == exact[0].chunk_id
+
+
+async def test_hnsw_settings_lost_with_a_rolled_back_transaction_are_set_again(db_url):
+    from sqlalchemy import text
+
+    from core.db import Database
+
+    database = Database(db_url, pool_size=1)  # one connection: the next unit of work gets the same one
+    try:
+        async with database.unit_of_work() as session:
+            tenant = await create_tenant(session, slug="shop", name="ТехноДом")
+            await session.flush()
+            await load_demo_shop(session, tenant.id, LocalEmbedder())
+            tenant_id = tenant.id
+
+        class Undo(Exception):
+            pass
+
+        try:
+            async with database.unit_of_work() as session:  # the connection's first search sets them, then rolls back
+                assert await retrieval.hybrid_search(session, tenant_id, "чайник", embed_one("чайник"),
+                                                     embedder_name=LOCAL_EMBEDDER_NAME)
+                raise Undo
+        except Undo:
+            pass
+        async with database.unit_of_work() as session:
+            assert (await session.execute(text("SHOW hnsw.iterative_scan"))).scalar_one() != "relaxed_order"
+            hits = await retrieval.hybrid_search(session, tenant_id, "чайник", embed_one("чайник"),
+                                                 embedder_name=LOCAL_EMBEDDER_NAME)
+            assert hits and "Чайник" in hits[0].title
+            assert (await session.execute(text("SHOW hnsw.iterative_scan"))).scalar_one() == "relaxed_order"
+            assert (await session.execute(text("SHOW hnsw.ef_search"))).scalar_one() == "80"
+    finally:
+        await database.dispose()

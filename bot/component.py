@@ -19,6 +19,7 @@ from core.errors import Conflict
 from core.models import Dialog, ManagerGroup, Message
 from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
+from core.i18n import t
 from core.ratelimit import build_rate_limiter
 from core.services import workspace as ws
 from core.services import reports
@@ -138,7 +139,7 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
     bot: Bot | None = ctx.services.get("manager_bot")
     try:
         if bot is None:
-            announce("bot", "off (no SALESOP_BOT_TOKEN): outbox dispatcher only")
+            announce("bot", t("cli.run.bot_off", ctx.settings.language))
             await stop.wait()
             return
         me = await bot.get_me()
@@ -161,7 +162,7 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
             await bot.session.close()
 
 
-async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str) -> None:
+async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: str) -> None:
     """Long polling that confirms an update to Telegram only after its unit of work committed.
 
     With aiogram's default handle_as_tasks=True each update is handled in a task of its own while the loop asks for
@@ -176,7 +177,7 @@ async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str) -> None:
     polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
                                                    handle_as_tasks=False,
                                                    allowed_updates=dp.resolve_used_update_types()))
-    announce("bot", f"{name} (long polling)")
+    announce("bot", t("cli.run.bot_polling", language, name=name))
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([polling, waiter], return_when=asyncio.FIRST_COMPLETED)
     if not polling.done():
@@ -223,7 +224,8 @@ async def _run_webhook(ctx: AppContext, bot: Bot, dp, stop: asyncio.Event) -> No
                        f"{settings.telegram.webhook_port}: {exc.strerror or exc}; stop what uses it or set "
                        "SALESOP_WEBHOOK_PORT") from None
     await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
-    announce("bot", f"webhook {url} (listening on {settings.webapp.webapp_host}:{settings.telegram.webhook_port})")
+    announce("bot", t("cli.run.bot_webhook", settings.language, url=url,
+                       address=f"{settings.webapp.webapp_host}:{settings.telegram.webhook_port}"))
     try:
         await stop.wait()
     finally:

@@ -23,6 +23,7 @@ from taskiq.cli.scheduler.run import SchedulerLoop
 
 from core.db import retry_transaction
 from core.dispatcher import notify
+from core.i18n import t
 from core.models import ProcessedUpdate
 from core.services import reports
 
@@ -105,7 +106,7 @@ async def run(ctx, stop: asyncio.Event) -> None:
     jobs = ctx.services.get("periodic", [])
     scheduler = ComponentScheduler(ctx.queue.broker, sources=[PeriodicSource(jobs)])
     loop = SchedulerLoop(scheduler, event_loop=asyncio.get_running_loop())
-    announce("scheduler", f"{len(jobs)} periodic jobs (taskiq)")
+    announce("scheduler", t("cli.run.scheduler", ctx.settings.language, count=len(jobs)))
     runner = asyncio.create_task(loop.run(), name="taskiq-scheduler")
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait([runner, waiter], return_when=asyncio.FIRST_COMPLETED)

@@ -31,6 +31,7 @@ import logging
 
 from sqlalchemy import text
 
+from core.i18n import t
 from core.leases import LeaseTimings, Leases, channel_lease
 from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import ChannelAccount, ChannelStatus
@@ -127,8 +128,9 @@ class UserbotSupervisor:
                 await self._listen()
                 started = await self.sync()
                 if first:
-                    kinds = ", ".join(f"{n} {k}" for k, n in started.items()) or "no channels yet"
-                    announce("userbots", f"realtime ingest: {kinds}")
+                    language = self.ctx.settings.language
+                    kinds = ", ".join(f"{n} {k}" for k, n in started.items()) or t("cli.run.no_channels", language)
+                    announce("userbots", t("cli.run.userbots", language, kinds=kinds))
                     first = False
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
                 await asyncio.wait(waiters, timeout=min(RESCAN_SECONDS, self.leases.timings.poll,

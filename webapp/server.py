@@ -27,6 +27,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, UserError
+from core.i18n import t
 from core.ratelimit import Budget, build_rate_limiter
 
 from . import pages
@@ -144,7 +145,7 @@ def build_app(ctx, *, rate_budget: Budget = API_BUDGET, telegram_sdk: str | None
 async def run(ctx, stop: asyncio.Event) -> None:
     from salesop.runner import announce
 
-    settings = ctx.settings.webapp
+    settings, language = ctx.settings.webapp, ctx.settings.language
     runner = web.AppRunner(build_app(ctx), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.webapp_host, settings.webapp_port)
@@ -154,7 +155,7 @@ async def run(ctx, stop: asyncio.Event) -> None:
         await runner.cleanup()
         raise Conflict(f"the Mini App cannot listen on {settings.webapp_host}:{settings.webapp_port}: "
                        f"{exc.strerror or exc}; stop what uses it or set SALESOP_WEBAPP_PORT") from None
-    announce("webapp", f"http://{settings.webapp_host}:{settings.webapp_port}/  (Mini App; health: /healthz)")
+    announce("webapp", t("cli.run.webapp", language, url=f"http://{settings.webapp_host}:{settings.webapp_port}/"))
     try:
         await stop.wait()
     finally:

@@ -189,3 +189,13 @@ cli-run-database_external = external PostgreSQL
 cli-run-queue_in_process = in-process
 cli-run-queue_redis = Redis Streams
 cli-run-stopped = stopped
+cli-run-bot_off = off (no SALESOP_BOT_TOKEN): the outbox dispatcher only
+cli-run-bot_polling = { $name } (long polling)
+cli-run-bot_webhook = webhook { $url } (listening on { $address })
+cli-run-webapp = { $url }  (Mini App; health: /healthz)
+cli-run-scheduler = { $count ->
+    [one] { $count } periodic job (taskiq)
+   *[other] { $count } periodic jobs (taskiq)
+}
+cli-run-userbots = realtime ingest: { $kinds }
+cli-run-no_channels = no channels yet

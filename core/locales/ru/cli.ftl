@@ -195,3 +195,14 @@ cli-run-database_external = внешний PostgreSQL
 cli-run-queue_in_process = в этом процессе
 cli-run-queue_redis = Redis Streams
 cli-run-stopped = остановлено
+cli-run-bot_off = выключен (нет SALESOP_BOT_TOKEN): работает только отправка из очереди
+cli-run-bot_polling = { $name } (long polling)
+cli-run-bot_webhook = вебхук { $url } (слушает { $address })
+cli-run-webapp = { $url }  (Mini App; проверка: /healthz)
+cli-run-scheduler = { $count ->
+    [one] { $count } периодическая задача (taskiq)
+    [few] { $count } периодические задачи (taskiq)
+   *[many] { $count } периодических задач (taskiq)
+}
+cli-run-userbots = приём в реальном времени: { $kinds }
+cli-run-no_channels = каналов пока нет

@@ -298,6 +298,7 @@ class Report:
     stored_twice: int = 0
     posts_lost: int = 0  # … never posted in their topic
     posts_twice: int = 0
+    posts_resent: int = 0  # … of which re-sent after the in-flight lease of a post sent but not recorded ran out
     extra_topics: int = 0  # more than one topic for a customer
     cards: int = 0
     cards_twice: int = 0  # one draft, several card messages
@@ -334,7 +335,8 @@ class Report:
             f"cards                    {self.cards}",
             f"lost                     {self.lost} (stored {self.stored_lost}, posted {self.posts_lost}, "
             f"replies {self.replies_lost}, cards {self.cards_lost})",
-            f"duplicated               {self.duplicated} (stored {self.stored_twice}, posted {self.posts_twice}, "
+            f"duplicated               {self.duplicated} (stored {self.stored_twice}, posted {self.posts_twice} "
+            f"[{self.posts_resent} re-sent after an unrecorded send], "
             f"replies {self.replies_twice}, cards {self.cards_twice}, topics {self.extra_topics}, "
             f"pinned {self.pinned_twice})",
             f"failed commands          {self.failed_commands}",
@@ -664,6 +666,18 @@ class Soak:
                     delivered.update(int(n) for n in ANSWER.findall(message.get("text") or ""))
         return delivered
 
+    async def _resent_after_lease(self, text: str) -> bool:
+        """Whether the mirror command that posted this customer message ran again because its in-flight lease ran
+        out (core.dispatcher.recover_leases): the Bot API has no idempotency key, so a post sent but not recorded is
+        sent twice."""
+        async with self.db.unit_of_work() as session:
+            message_id = (await session.execute(select(Message.id).where(
+                Message.text == text, Message.direction == Direction.IN))).scalars().first()
+            rows = (await session.execute(select(OutboxCommand.attempts, OutboxCommand.last_error).where(
+                OutboxCommand.kind == "mirror_message",
+                OutboxCommand.payload["message_id"].as_integer() == message_id))).all()
+        return any(attempts > 1 and (error or "").startswith("lease expired") for attempts, error in rows)
+
     async def check(self) -> Report:
         """Compare everything with what the stand-ins recorded."""
         r = self.report
@@ -701,7 +715,13 @@ class Soak:
                 r.details.append(f"never posted in a topic: {customer.key} {text}")
             elif posts[number] > 1:
                 r.posts_twice += 1
-                r.details.append(f"posted {posts[number]} times: {customer.key} {text}")
+                if await self._resent_after_lease(text):
+                    r.posts_resent += 1
+                    r.details.append(f"posted {posts[number]} times: {customer.key} {text} — its post was sent, then "
+                                     "not recorded (the sender died or lost the database), and sent again when the "
+                                     "command's in-flight lease ran out")
+                else:
+                    r.details.append(f"posted {posts[number]} times: {customer.key} {text}")
         topics_of: dict[str, set[int]] = {}
         cards: dict[int, set[int]] = {}
         pinned: Counter = Counter()

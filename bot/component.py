@@ -25,8 +25,7 @@ from core.services import workspace as ws
 from core.services import reports
 from core.services.workspace_commands import WorkspaceCommands
 from core.tasks import InTransaction
-from salesop.context import AppContext
-from salesop.runner import announce
+from core.app import AppContext, announce
 
 from .commands import start_up
 from .handlers.reports import ReportSurface

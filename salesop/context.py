@@ -5,34 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 from core import migrate
+from core.app import AppContext
 from core.clock import SystemClock
-from core.crypto import SecretBox, load_secret_box
-from core.db import Database, DatabaseHandle, open_database
-from core.ports import Clock
+from core.crypto import load_secret_box
+from core.db import Database, open_database
 from core.settings import Settings
 from core.followups import Timings
 from core.tasks import TaskiqQueue, build_broker
 
 log = logging.getLogger("salesop")
-
-
-@dataclass
-class AppContext:
-    settings: Settings
-    handle: DatabaseHandle
-    db: Database
-    secrets: SecretBox
-    queue: TaskiqQueue
-    clock: Clock
-    # Adapters a component provides to the others (e.g. "manager_surface", "channel_gateway"), set in install().
-    services: dict = field(default_factory=dict)
-
-    @property
-    def embedded(self) -> bool:
-        return self.handle.embedded is not None
 
 
 @asynccontextmanager

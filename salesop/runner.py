@@ -17,6 +17,7 @@ import socket
 import sys
 from pathlib import Path
 
+from core.app import announce
 from core.errors import Conflict, UserError
 from core.i18n import t
 from core.settings import Settings
@@ -104,12 +105,6 @@ def check_ports(settings: Settings, serve: list[str] | None) -> None:
         check_port(settings.webapp.webapp_host, settings.webapp.webapp_port, "webapp", "SALESOP_WEBAPP_PORT")
     if "bot" in served and settings.telegram.webhook_url:
         check_port(settings.webapp.webapp_host, settings.telegram.webhook_port, "webhook", "SALESOP_WEBHOOK_PORT")
-
-
-def announce(name: str, where: str) -> None:
-    """One line per running component: what it is and where to reach it. `name` is read by scripts and tests (the
-    first word, never translated); `where` is for the person, in the CLI's language."""
-    print(f"{name:<12} {where}", flush=True)
 
 
 async def run_components(ctx: AppContext, stop: asyncio.Event, serve: list[str] | None = None, *,

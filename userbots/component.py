@@ -37,7 +37,7 @@ from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import ChannelAccount, ChannelStatus
 from core.ports import DeliveryError
 from core.services import channels as channel_service
-from salesop.context import AppContext
+from core.app import AppContext, announce
 
 from .channels import ADAPTERS, Ingest, LiveHost
 from .gateway import UserbotGateway
@@ -117,7 +117,6 @@ class UserbotSupervisor:
         self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        from salesop.runner import announce
 
         await self.check_stored_kinds()
         heartbeats = asyncio.create_task(self._heartbeats(stop), name="userbot-leases")

@@ -26,6 +26,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import text
 
+from core.app import announce
 from core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, UserError
 from core.i18n import t
 from core.ratelimit import Budget, build_rate_limiter
@@ -143,7 +144,6 @@ def build_app(ctx, *, rate_budget: Budget = API_BUDGET, telegram_sdk: str | None
 
 
 async def run(ctx, stop: asyncio.Event) -> None:
-    from salesop.runner import announce
 
     settings, language = ctx.settings.webapp, ctx.settings.language
     runner = web.AppRunner(build_app(ctx), access_log=None)

@@ -148,7 +148,7 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
         if ctx.settings.telegram.webhook_url:
             await _run_webhook(ctx, bot, dp, stop)
         else:
-            await _run_polling(bot, dp, stop, f"@{me.username}")
+            await _run_polling(bot, dp, stop, f"@{me.username}", ctx.settings.language)
     finally:
         if not stop.is_set():
             # The bot failed (e.g. getMe did not answer): the process is stopping because of it, and the

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -28,9 +27,9 @@ from core.tasks import TaskiqQueue
 from salesop import scheduler
 from tests.bot.conftest import make_desk  # noqa: F401  (the sandbox desk fixture)
 from tests.test_analytics import REPORT_DAY, TZ, YESTERDAY, local, seed_shop
+from tests.clirun import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-SALESOP = [sys.executable, "-m", "salesop.cli"]
 
 
 # ---------------------------------------------------------------------------------------------- what it says
@@ -320,7 +319,7 @@ async def _true(value: bool) -> bool:
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*SALESOP, *args], capture_output=True, text=True, env=env, timeout=180, cwd=ROOT)
+    return run_cli(env, *args)  # salesop.cli.main in this process (tests/clirun.py)
 
 
 @pytest.fixture

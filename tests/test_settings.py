@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import time
 
 import pytest
@@ -29,8 +28,8 @@ from tests.ai.conftest import (  # noqa: F401  (fixtures)
     pipeline,
     reply_json,
 )
+from tests.clirun import run_cli
 
-SALESOP = [sys.executable, "-m", "salesop.cli"]
 API_KEY = "sk_live_0123456789abcdWXYZ"
 WEEKDAYS_10_19 = {d: ["10:00", "19:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -275,7 +274,7 @@ def test_working_hours_text_round_trips():
 
 
 def run(env, *args, check=True) -> subprocess.CompletedProcess:
-    done = subprocess.run([*SALESOP, *args], capture_output=True, text=True, env=env, timeout=120)
+    done = run_cli(env, *args)  # salesop.cli.main in this process (tests/clirun.py)
     if check:
         assert done.returncode == 0, done.stderr
     return done

@@ -1,5 +1,6 @@
-"""`salesop channel add/list` and `salesop import` as a person runs them: a real process, the database from
-SALESOP_DATABASE_URL, the VK API from SALESOP_VK_API_URL (the stand-in)."""
+"""`salesop channel add/list` and `salesop import` as a person runs them: the database from SALESOP_DATABASE_URL,
+the VK API from SALESOP_VK_API_URL (the stand-in); the first command a real process, the others the same entry point
+in this process."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from core.services.tenants import create_tenant
 
+from tests.clirun import run_cli_async
+
 from .conftest import GROUP
 
 
@@ -23,11 +26,18 @@ def cli_env(db_url, vk, settings, tmp_path) -> dict:
             "SALESOP_DATA_DIR": str(tmp_path / "var"), "SALESOP_LOG_LEVEL": "WARNING"}
 
 
-async def salesop(env: dict, *args: str) -> tuple[int, str, str]:
+async def salesop_process(env: dict, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "salesop.cli", *args, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     return proc.returncode, out.decode(), err.decode()
+
+
+async def salesop(env: dict, *args: str) -> tuple[int, str, str]:
+    """The same entry point in this process (tests/clirun.py): the first command of the file runs as a real process,
+    the rest need no interpreter start of their own."""
+    done = await run_cli_async(env, *args, timeout=120)
+    return done.returncode, done.stdout, done.stderr
 
 
 @pytest.fixture
@@ -40,8 +50,8 @@ async def test_add_list_and_import_from_the_command_line(cli_env, vk, tenant):
     vk.sandbox.seed(GROUP, conversations=250, messages_per_conversation=4, seed=3)
     user_token = vk.sandbox.add_user_token(700_000_001)
 
-    code, out, err = await salesop(cli_env, "channel", "add", "vk", "--tenant", "shop", "--group-id", str(GROUP),
-                                   "--token", vk.token, "--json")
+    code, out, err = await salesop_process(cli_env, "channel", "add", "vk", "--tenant", "shop", "--group-id",
+                                           str(GROUP), "--token", vk.token, "--json")
     assert code == 0, err
     community = json.loads(out)
     assert community["kind"] == "vk_community" and community["title"] == "Магазин «Тест»"

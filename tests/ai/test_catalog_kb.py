@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from decimal import Decimal
 
 import pytest
@@ -18,6 +17,7 @@ from core.ai.retrieval import hybrid_search
 from core.models import AIUsage, DocType, KnowledgeChunk, KnowledgeDocument, Product
 from core.services import catalog, knowledge
 from core.services.tenants import create_tenant
+from tests.clirun import run_cli
 
 BROKEN_CP1251 = (
     "Артикул;Наименование;Цена, руб;Остаток;Описание\r\n"
@@ -162,11 +162,8 @@ async def test_changing_the_embedder_reembeds_stale_chunks_and_records_spend(db,
 
 # ------------------------------------------------------------------------------------------- the CLI itself
 
-SALESOP = [sys.executable, "-m", "salesop.cli"]
-
-
 def run(*args, env) -> subprocess.CompletedProcess:
-    return subprocess.run([*SALESOP, *args], capture_output=True, text=True, env=env, timeout=120)
+    return run_cli(env, *args, timeout=120)  # salesop.cli.main in this process (tests/clirun.py)
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ async def test_polling_confirms_an_update_only_after_its_transaction_committed(d
     async with dialog_locked(desk, received.dialog_id):
         dp = build_dispatcher(runtime)
         stop = asyncio.Event()
-        polling = asyncio.create_task(component._run_polling(desk.bot, dp, stop, "@bot"))
+        polling = asyncio.create_task(component._run_polling(desk.bot, dp, stop, "@bot", "en"))
         sent = await desk.sb.user_sends(desk.manager["id"], desk.group_chat_id, "Отправим сегодня.",
                                         thread_id=topic.thread_id)
         [pending] = desk.sb._updates
@@ -148,7 +148,7 @@ async def test_polling_confirms_an_update_only_after_its_transaction_committed(d
     assert [u["update_id"] for u in desk.sb._updates] == [update_id]
     dp = build_dispatcher(runtime)
     stop = asyncio.Event()
-    polling = asyncio.create_task(component._run_polling(desk.bot, dp, stop, "@bot"))
+    polling = asyncio.create_task(component._run_polling(desk.bot, dp, stop, "@bot", "en"))
     try:
         await wait_until(lambda: reply_command(desk, sent["message_id"]), what="the update handled after restart")
     finally:

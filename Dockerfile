@@ -10,6 +10,7 @@ COPY webapp webapp
 COPY sandbox sandbox
 COPY salesop salesop
 COPY migrations migrations
+COPY docs/help docs/help
 RUN pip install --no-cache-dir .
 RUN useradd --create-home salesop && mkdir -p /data && chown salesop /data
 USER salesop

@@ -21,7 +21,14 @@ from core.errors import NotFound
 from ..pages import Page
 
 routes = web.RouteTableDef()
-HELP_ROOT = Path(__file__).resolve().parents[2] / "docs" / "help"
+def _help_root() -> Path:
+    """docs/help beside the checkout; an installed package (the Docker image) finds it in the working directory,
+    where the image copies docs/."""
+    beside = Path(__file__).resolve().parents[2] / "docs" / "help"
+    return beside if beside.is_dir() else Path.cwd() / "docs" / "help"
+
+
+HELP_ROOT = _help_root()
 LOCALES = ("ru", "en")
 INDEX = "index"
 _SLUG = re.compile(r"[a-z0-9_-]{1,64}")

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
+from ..ai.texts import intent_name
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
 from ..models import (
@@ -192,7 +193,7 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
 
 
 async def dialog_view(session: AsyncSession, *, dialog_id: int, tenant_id: int, hidden: set[str] | frozenset[str],
-                      before: str | None = None, limit: int = HISTORY_PAGE) -> dict:
+                      before: str | None = None, limit: int = HISTORY_PAGE, locale: str = "ru") -> dict:
     """A dialog's card and one page of its history (newest page first; `before` pages back), with each message's
     attachments and edits, and each AI draft made for a customer message on the page with what became of it."""
     hidden = set(hidden)
@@ -244,6 +245,7 @@ async def dialog_view(session: AsyncSession, *, dialog_id: int, tenant_id: int, 
 
     def draft(s: Suggestion) -> dict:
         out = {"id": s.id, "text": s.text, "state": s.state.value, "intent": s.intent,
+               "intent_label": intent_name(s.intent, locale),
                "confidence": round(s.confidence, 3), "decision": s.decision.value, "created_at": _iso(s.created_at),
                "by": people.get(s.decided_by_id), "at": _iso(s.decided_at)}
         if s.final_text is not None and s.final_text != s.text:

@@ -155,6 +155,7 @@ async def test_the_dialog_page_pages_back_and_shows_what_became_of_each_draft(sh
     drafts = {d["text"]: d for d in newest["drafts"]}
     assert drafts["Черновик А"]["state"] == "edited" and drafts["Черновик А"]["final_text"] == "Черновик А, исправленный"
     assert drafts["Черновик А"]["by"] == "Ivan"
+    assert drafts["Черновик А"]["intent_label"] == "цена"  # the intent's name in the reader's language, not its code
     assert drafts["Черновик Б"]["state"] == "rejected" and drafts["Черновик Б"]["reject_reason"] == "tone"
     assert page["messages"][-2]["deleted"] and page["messages"][-2]["text"] == "строка 129"
     older = await (await client.get(f"/api/dialogs/{rich}?before={page['before']}",

@@ -111,7 +111,7 @@ async def api_dialog(request: web.Request) -> web.Response:
     async with signed_in(request, Permission.VIEW_CONVERSATIONS, tenant_id=tenant_id) as (session, member):
         data = await miniapp.dialog_view(session, dialog_id=_dialog_id(request), tenant_id=tenant_id,
                                          hidden=member.hidden_fields, before=request.query.get("before") or None,
-                                         limit=_limit(request, miniapp.HISTORY_PAGE))
+                                         limit=_limit(request, miniapp.HISTORY_PAGE), locale=member.locale)
     return web.json_response(data)
 
 

@@ -58,7 +58,7 @@ MiniApp.pages.dialog = async (root, ctx) => {
       s.reject_reason ? el("div", { class: "reason" }, t("miniapp.dialog.draft.reason", { reason: s.reject_reason })) : null,
       s.escalation ? el("div", { class: "reason" }, t("miniapp.dialog.escalation", { reason: s.escalation.reason,
         status: s.escalation.status, by: s.escalation.by || "AI", when: when(s.escalation.at) })) : null,
-      el("span", { class: "meta" }, [t("miniapp.dialog.draft.meta", { intent: s.intent, confidence: s.confidence }),
+      el("span", { class: "meta" }, [t("miniapp.dialog.draft.meta", { intent: s.intent_label || s.intent, confidence: s.confidence }),
         who && s.at ? t("miniapp.dialog.draft.who", { who, when: when(s.at) }) : null].filter(Boolean).join(" · ")));
   }
 

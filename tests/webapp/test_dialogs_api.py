@@ -87,7 +87,7 @@ async def shop(db, settings):
             Suggestion(tenant_id=tenant.id, dialog_id=rich, message_id=last, text="Черновик А", intent="price",
                        confidence=0.8, decision=Decision.NEED_APPROVAL, state=SuggestionState.EDITED,
                        final_text="Черновик А, исправленный", decided_by_id=staff["Ivan"], decided_at=T0),
-            Suggestion(tenant_id=tenant.id, dialog_id=rich, message_id=last, text="Черновик Б", intent="price",
+            Suggestion(tenant_id=tenant.id, dialog_id=rich, message_id=last, text="Черновик Б", intent="delivery_time",
                        confidence=0.4, decision=Decision.NEED_APPROVAL, state=SuggestionState.REJECTED,
                        reject_reason="tone", decided_by_id=staff["Olga"], decided_at=T0),
         ])
@@ -155,7 +155,8 @@ async def test_the_dialog_page_pages_back_and_shows_what_became_of_each_draft(sh
     drafts = {d["text"]: d for d in newest["drafts"]}
     assert drafts["Черновик А"]["state"] == "edited" and drafts["Черновик А"]["final_text"] == "Черновик А, исправленный"
     assert drafts["Черновик А"]["by"] == "Ivan"
-    assert drafts["Черновик А"]["intent_label"] == "цена"  # the intent's name in the reader's language, not its code
+    # each draft's intent by its name in the reader's language (Ivan reads English), not its code
+    assert drafts["Черновик Б"]["intent"] == "delivery_time" and drafts["Черновик Б"]["intent_label"] == "delivery time"
     assert drafts["Черновик Б"]["state"] == "rejected" and drafts["Черновик Б"]["reject_reason"] == "tone"
     assert page["messages"][-2]["deleted"] and page["messages"][-2]["text"] == "строка 129"
     older = await (await client.get(f"/api/dialogs/{rich}?before={page['before']}",

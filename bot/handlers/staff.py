@@ -182,6 +182,19 @@ def _welcome(joined: staff.Joined) -> str:
 # ---------------------------------------------------------------------------------------------------- router
 
 
+async def _in_managed_tenant(session: AsyncSession, message: Message, after_commit: AfterCommit, choose_key: str,
+                             button, answer) -> None:
+    """/invite and /staff: refuse who manages no business, ask which one when several, else answer for the one."""
+    members, managing = await _managing(session, message.from_user)
+    locale = _locale(members, message.from_user)
+    if not managing:
+        _reply(after_commit, message, t("staff.error.no_permission" if members else "staff.error.not_staff", locale))
+    elif len(managing) > 1:
+        _reply(after_commit, message, t(choose_key, locale), _tenant_buttons(managing, button))
+    else:
+        _reply(after_commit, message, *await answer(session, managing[0]))
+
+
 def router() -> Router:
     r = Router(name="staff")
     r.message.filter(F.chat.type == "private")
@@ -207,16 +220,8 @@ def router() -> Router:
 
     @r.message(Command("invite"))
     async def invite(message: Message, session: AsyncSession, after_commit: AfterCommit) -> None:
-        members, managing = await _managing(session, message.from_user)
-        locale = _locale(members, message.from_user)
-        if not managing:
-            _reply(after_commit, message, t("staff.error.no_permission" if members else "staff.error.not_staff",
-                                            locale))
-        elif len(managing) > 1:
-            _reply(after_commit, message, t("invite.choose_tenant", locale), _tenant_buttons(
-                managing, lambda m: InviteAction(tenant_id=m.tenant_id).pack()))
-        else:
-            _reply(after_commit, message, *await _role_choice(session, managing[0]))
+        await _in_managed_tenant(session, message, after_commit, "invite.choose_tenant",
+                                 lambda m: InviteAction(tenant_id=m.tenant_id).pack(), _role_choice)
 
     @r.callback_query(InviteAction.filter())
     async def invite_pressed(query: CallbackQuery, callback_data: InviteAction, session: AsyncSession,
@@ -242,16 +247,8 @@ def router() -> Router:
 
     @r.message(Command("staff"))
     async def staff_list(message: Message, session: AsyncSession, after_commit: AfterCommit) -> None:
-        members, managing = await _managing(session, message.from_user)
-        locale = _locale(members, message.from_user)
-        if not managing:
-            _reply(after_commit, message, t("staff.error.no_permission" if members else "staff.error.not_staff",
-                                            locale))
-        elif len(managing) > 1:
-            _reply(after_commit, message, t("staff.choose_tenant", locale), _tenant_buttons(
-                managing, lambda m: StaffAction(action="list", tenant_id=m.tenant_id).pack()))
-        else:
-            _reply(after_commit, message, *await _staff_list(session, managing[0]))
+        await _in_managed_tenant(session, message, after_commit, "staff.choose_tenant",
+                                 lambda m: StaffAction(action="list", tenant_id=m.tenant_id).pack(), _staff_list)
 
     @r.callback_query(StaffAction.filter())
     async def staff_pressed(query: CallbackQuery, callback_data: StaffAction, session: AsyncSession,

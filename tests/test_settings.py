@@ -67,6 +67,7 @@ TABLE: dict[str, tuple[str, str, object, dict]] = {
     "elevenlabs_voice_id": ("21m00Tcm4TlvDq8ikWAM", "21m00Tcm4TlvDq8ikWAM", "21m00Tcm4TlvDq8ikWAM", {}),
     "elevenlabs_api_key": (API_KEY, "••••WXYZ", "••••WXYZ", {}),
     "group_routing": ("by_channel", "by_channel", "by_channel", {}),
+    "campaign_code_pattern": (r" promo[: ]*(\w+) ", r"promo[: ]*(\w+)", r"promo[: ]*(\w+)", {}),
 }
 
 # (key, bad text, what the one line must say besides the key)
@@ -99,6 +100,10 @@ BAD = [
     ("elevenlabs_voice_id", "voice id with spaces", "ElevenLabs voice id"),
     ("elevenlabs_api_key", "short", "API key"),
     ("group_routing", "random", "one of round_robin | by_channel"),
+    ("campaign_code_pattern", "promo (\\w+", "is not a regular expression (missing ), unterminated subpattern"),
+    ("campaign_code_pattern", "promo \\w+", "exactly one group in parentheses"),
+    ("campaign_code_pattern", "(a)-(b)", "has 2"),
+    ("campaign_code_pattern", "promo (\\w+)+", "(a+)+"),
     ("no_such_setting", "1", "unknown setting"),
 ]
 
@@ -129,7 +134,7 @@ async def _events(db) -> list[Event]:
 
 def test_the_table_covers_every_setting():
     assert sorted(TABLE) == sorted(ts.KEYS)
-    assert len(ts.KEYS) == 29
+    assert len(ts.KEYS) == 30
 
 
 @pytest.mark.parametrize("key", list(TABLE))

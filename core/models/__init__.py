@@ -2,6 +2,7 @@
 
 from .ai import AIUsage, Escalation, Suggestion, TrainingSample
 from .base import Base
+from .campaigns import CampaignInviteLink, CampaignJoin
 from .channels import ChannelAccount, ImportRun
 from .dialogs import (
     Attachment,
@@ -23,7 +24,8 @@ from .reliability import ChannelLease, FollowUp, FollowUpState
 from .tenants import Invitation, ManagerGroup, Role, StaffMember, Tenant
 
 __all__ = [
-    "AIUsage", "Attachment", "Base", "ChannelAccount", "Customer", "CustomerIdentity", "Dialog", "DialogTopic",
+    "AIUsage", "Attachment", "Base", "CampaignInviteLink", "CampaignJoin", "ChannelAccount", "Customer",
+    "CustomerIdentity", "Dialog", "DialogTopic",
     "EMBEDDING_DIM", "Escalation", "Event", "ImportRun", "Invitation", "KnowledgeChunk", "KnowledgeDocument",
     "ManagerGroup", "MediaItem", "Message", "MessageEdit", "OutboxCommand", "ProcessedUpdate", "Product",
     "ReportRun", "Role", "StaffMember", "Suggestion", "TopicMessage", "TrafficTouch", "TrainingSample", "Tenant",

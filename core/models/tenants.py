@@ -80,6 +80,8 @@ class Tenant(IdPk, Timestamps, Base):
 
     # Routing of new dialogs across the tenant's manager groups.
     group_routing: Mapped[str] = mapped_column(String(24), default="round_robin")  # round_robin | by_channel
+    # A campaign code in a customer's first message: a regular expression with one group (core.services.traffic).
+    campaign_code_pattern: Mapped[str | None] = mapped_column(String(200))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)  # platform-level block (fraud, unpaid)
     extra: Mapped[dict] = mapped_column(JSONB, default=dict)  # shop description, onboarding answers
 

@@ -424,6 +424,59 @@ class _Hours(_Type):
         return format_hours(value)
 
 
+class _CodePattern(_Type):
+    """A campaign code in a customer's first message (core.services.traffic): a Python regular expression with
+    exactly one group, the code. It runs on every message that opens a dialog, so a pattern that can take forever
+    on some text — a repetition of something that itself repeats or branches, like (a+)+ or (a|ab)* — is refused."""
+
+    accepts_key = "settings.accepts.pattern"
+    MAX_LENGTH = 200
+
+    def parse(self, key, text):
+        import re._parser as sre  # the standard library's own parser: what re.compile will run
+
+        if len(text) > self.MAX_LENGTH:
+            raise self.bad(key, text)
+        try:
+            compiled = re.compile(text)
+            parsed = sre.parse(text)
+        except (re.error, OverflowError, RecursionError) as error:
+            raise SettingsError(key, "pattern_syntax", value=_shown(text), reason=str(error)) from None
+        if compiled.groups != 1:
+            raise SettingsError(key, "pattern_groups", value=_shown(text), groups=compiled.groups)
+        if _nested_repeat(sre, parsed.data if hasattr(parsed, "data") else list(parsed), inside=False):
+            raise SettingsError(key, "pattern_nested", value=_shown(text))
+        return text
+
+
+def _nested_repeat(sre, items, *, inside: bool) -> bool:
+    """True when a repetition (of more than one) holds another repetition or an alternation."""
+    repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
+    for op, av in items:
+        if op in repeats:
+            low, high, sub = av
+            many = high > 1
+            if inside and many:
+                return True
+            if _nested_repeat(sre, list(sub), inside=inside or many):
+                return True
+        elif op is sre.BRANCH:
+            if inside:
+                return True
+            if any(_nested_repeat(sre, list(branch), inside=inside) for branch in av[1]):
+                return True
+        elif op is sre.SUBPATTERN:
+            if _nested_repeat(sre, list(av[-1]), inside=inside):
+                return True
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            if _nested_repeat(sre, list(av[1]), inside=inside):
+                return True
+        elif op is sre.GROUPREF_EXISTS:
+            if any(sub is not None and _nested_repeat(sre, list(sub), inside=inside) for sub in av[1:]):
+                return True
+    return False
+
+
 # ------------------------------------------------------------------------------------------------ the schema
 
 
@@ -472,6 +525,7 @@ SCHEMA: tuple[Setting, ...] = (
     _s("elevenlabs_voice_id", _VoiceId(nullable=True)),
     _s("elevenlabs_api_key", _Secret(nullable=True), column="elevenlabs_api_key_enc"),
     _s("group_routing", _Choice(("round_robin", "by_channel"))),
+    _s("campaign_code_pattern", _CodePattern(nullable=True)),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
 KEYS: tuple[str, ...] = tuple(BY_KEY)

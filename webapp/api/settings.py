@@ -42,6 +42,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reports", ("report_morning_at", "report_evening_at", "report_chat_ids")),
     ("voice", ("voice_enabled", "elevenlabs_api_key", "elevenlabs_voice_id")),
     ("routing", ("group_routing",)),
+    ("traffic", ("campaign_code_pattern",)),
 )
 _SPEECH: "weakref.WeakKeyDictionary[object, ElevenLabsSpeech]" = weakref.WeakKeyDictionary()
 

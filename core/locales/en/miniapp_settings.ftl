@@ -15,6 +15,7 @@ miniapp-settings-group-escalations = Escalations
 miniapp-settings-group-reports = Reports
 miniapp-settings-group-voice = Voice
 miniapp-settings-group-routing = Manager groups and routing
+miniapp-settings-group-traffic = Traffic attribution
 miniapp-settings-about-shop = How the shop speaks to customers and what it may promise.
 miniapp-settings-about-ai = When the AI's reply leaves on its own, waits for a manager, or goes to a person.
 miniapp-settings-about-hours = The shop's time zone and hours; what the AI does outside them.
@@ -53,6 +54,7 @@ miniapp-settings-key-voice_enabled = Voice replies
 miniapp-settings-key-elevenlabs_voice_id = ElevenLabs voice
 miniapp-settings-key-elevenlabs_api_key = ElevenLabs API key
 miniapp-settings-key-group_routing = Routing between manager groups
+miniapp-settings-key-campaign_code_pattern = Campaign code in the first message
 
 miniapp-settings-hint-language = what customers get in this language: night replies, notices
 miniapp-settings-hint-tone = how the AI words its replies
@@ -83,6 +85,7 @@ miniapp-settings-hint-voice_enabled = needs the key and a voice
 miniapp-settings-hint-elevenlabs_voice_id = choose from the list or type the id
 miniapp-settings-hint-elevenlabs_api_key = kept encrypted, shown masked
 miniapp-settings-hint-group_routing = round robin: the least loaded group; by channel: the channel's own group
+miniapp-settings-hint-campaign_code_pattern = a regular expression with one group — the code; e.g. promo[: ]*(\w+) finds «promo SPRING24» and counts the dialog for the campaign SPRING24
 
 miniapp-settings-choice-language-ru = Russian
 miniapp-settings-choice-language-en = English

@@ -14,6 +14,7 @@ settings-accepts-voice = an ElevenLabs voice id (latin letters and digits)
 settings-accepts-secret = an API key of 8 to 256 characters without spaces
 settings-accepts-chat = a Telegram chat id (a whole number such as -1001234567890)
 settings-accepts-hours = days and hours such as "mon-fri 09:00-21:00, sat 10:00-18:00, sun closed"
+settings-accepts-pattern = a regular expression with one group, the code, such as «promo[: ]*(\w+)»
 
 ## Refusals: one line, naming the key
 settings-error-value = { $setting }: expected { $accepts }, not «{ $value }»
@@ -24,6 +25,9 @@ settings-error-many = { $setting }: at most { $max } items
 settings-error-thresholds = { $setting }: 0 ≤ t_escalate < t_auto ≤ 1 is needed, the result would be t_escalate={ $t_escalate }, t_auto={ $t_auto }
 settings-error-voice = { $setting }: set elevenlabs_api_key and elevenlabs_voice_id first (or in the same change)
 settings-error-nothing = nothing to change: give key=value
+settings-error-pattern_syntax = { $setting }: «{ $value }» is not a regular expression ({ $reason })
+settings-error-pattern_groups = { $setting }: the pattern needs exactly one group in parentheses, the code — «{ $value }» has { $groups }
+settings-error-pattern_nested = { $setting }: «{ $value }» repeats something that itself repeats or branches, such as (a+)+ — on some messages it would never finish; write it without
 
 ## Working hours as people read them
 settings-day-mon = mon

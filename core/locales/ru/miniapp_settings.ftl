@@ -15,6 +15,7 @@ miniapp-settings-group-escalations = Эскалации
 miniapp-settings-group-reports = Отчёты
 miniapp-settings-group-voice = Голос
 miniapp-settings-group-routing = Группы менеджеров и распределение
+miniapp-settings-group-traffic = Атрибуция трафика
 miniapp-settings-about-shop = Как магазин говорит с покупателями и что может обещать.
 miniapp-settings-about-ai = Когда ответ ИИ уходит сам, ждёт менеджера или передаётся человеку.
 miniapp-settings-about-hours = Часовой пояс и часы работы; что делает ИИ вне их.
@@ -53,6 +54,7 @@ miniapp-settings-key-voice_enabled = Голосовые ответы
 miniapp-settings-key-elevenlabs_voice_id = Голос ElevenLabs
 miniapp-settings-key-elevenlabs_api_key = API-ключ ElevenLabs
 miniapp-settings-key-group_routing = Распределение между группами
+miniapp-settings-key-campaign_code_pattern = Код кампании в первом сообщении
 
 miniapp-settings-hint-language = на нём покупатели получают ночные ответы и уведомления
 miniapp-settings-hint-tone = как ИИ формулирует ответы
@@ -83,6 +85,7 @@ miniapp-settings-hint-voice_enabled = нужны ключ и голос
 miniapp-settings-hint-elevenlabs_voice_id = выберите из списка или введите id
 miniapp-settings-hint-elevenlabs_api_key = хранится зашифрованным, показывается скрытым
 miniapp-settings-hint-group_routing = по кругу — наименее загруженная группа; по каналу — группа канала
+miniapp-settings-hint-campaign_code_pattern = регулярное выражение с одной группой — кодом; например promo[: ]*(\w+) найдёт «promo SPRING24», и диалог засчитается кампании SPRING24
 
 miniapp-settings-choice-language-ru = русский
 miniapp-settings-choice-language-en = английский

@@ -14,6 +14,7 @@ settings-accepts-voice = id голоса ElevenLabs (латинские букв
 settings-accepts-secret = API-ключ от 8 до 256 символов без пробелов
 settings-accepts-chat = id чата Telegram (целое число, например -1001234567890)
 settings-accepts-hours = дни и часы, например «пн-пт 09:00-21:00, сб 10:00-18:00, вс выходной»
+settings-accepts-pattern = регулярное выражение с одной группой — кодом, например «promo[: ]*(\w+)»
 
 ## Отказы: одна строка с названием настройки
 settings-error-value = { $setting }: допустимо: { $accepts }; получено «{ $value }»
@@ -24,6 +25,9 @@ settings-error-many = { $setting }: не больше { $max } элементо�
 settings-error-thresholds = { $setting }: нужно 0 ≤ t_escalate < t_auto ≤ 1, а получилось бы t_escalate={ $t_escalate }, t_auto={ $t_auto }
 settings-error-voice = { $setting }: сначала задайте elevenlabs_api_key и elevenlabs_voice_id (или в том же изменении)
 settings-error-nothing = нечего менять: укажите ключ=значение
+settings-error-pattern_syntax = { $setting }: «{ $value }» — не регулярное выражение ({ $reason })
+settings-error-pattern_groups = { $setting }: в выражении нужна ровно одна группа в скобках — код; в «{ $value }» групп: { $groups }
+settings-error-pattern_nested = { $setting }: в «{ $value }» повторяется то, что само повторяется или ветвится, как (a+)+ — на некоторых сообщениях проверка не закончится; перепишите без этого
 
 ## Часы работы так, как их читают люди
 settings-day-mon = пн

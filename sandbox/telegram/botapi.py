@@ -31,6 +31,7 @@ from .state import (
     REACTION_EMOJI,
     TOPIC_COLORS,
     Chat,
+    InviteLink,
     Member,
     Record,
     StoredFile,
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 MAX_TEXT = 4096  # "Text of the message to be sent, 1-4096 characters after entities parsing" (sendMessage)
 MAX_CAPTION = 1024  # "0-1024 characters after entities parsing" (sendPhoto and friends)
 MAX_TOPIC_NAME = 128  # "Topic name, 1-128 characters" (createForumTopic)
+MAX_INVITE_LINK_NAME = 32  # "Invite link name; 0-32 characters" (createChatInviteLink): longer names are cut
+MAX_INVITE_MEMBER_LIMIT = 99999  # member_limit "1-99999"
 MAX_CALLBACK_DATA = 64  # "Data to be sent in a callback query ..., 1-64 bytes" (InlineKeyboardButton)
 # A callback query must be answered soon; an old query id is refused (answerCallbackQuery). Real seconds.
 CALLBACK_QUERY_TTL = 15.0
@@ -225,7 +228,7 @@ class BotApi:
                 raise TgError(403, "Forbidden: bot was blocked by the user")
             return chat
         member = self.sb.member(chat, self.sb.bot_user_id)
-        kind = "supergroup chat" if chat.type == "supergroup" else "group chat"
+        kind = chat.kind_name
         if member.status == "kicked":
             raise TgError(403, f"Forbidden: bot was kicked from the {kind}")
         if not member.is_in_chat:
@@ -1033,27 +1036,112 @@ class BotApi:
     def _change_member(self, chat: Chat, user_id: int, member: Member) -> None:
         old = self.sb.member_json(chat, user_id)
         chat.members[user_id] = member
+        self.sb.left_links(chat, user_id)
         update = self.sb.member_update(chat, self.sb.bot_user, old, self.sb.member_json(chat, user_id))
         self.sb.enqueue("chat_member", update)
 
+    # ------------------------------------------------------------------------- invite links and join requests
+    # Checks in the official server's order (telegram-bot-api's Client.cpp reading the parameters, then TDLib's
+    # DialogInviteLinkManager): the chat, a private chat, the join request / member limit conflict, the right.
+
+    def _links_chat(self, p: Params) -> Chat:
+        chat = self._chat(p, write=False)
+        if chat.type == "private":
+            raise bad("can't invite members to a private chat")
+        return chat
+
+    def _link_fields(self, chat: Chat, p: Params) -> dict:
+        """name, expire_date, member_limit, creates_join_request as create and edit read them: a missing one is
+        its default (an edit sets every field)."""
+        name = " ".join((p.str("name") or "").replace("\n", " ").split(" ")).strip()[:MAX_INVITE_LINK_NAME]
+        expire_date = p.int("expire_date", 0) or 0
+        member_limit = p.int("member_limit", 0) or 0
+        creates_join_request = p.bool("creates_join_request")
+        if creates_join_request and member_limit > 0:
+            raise bad("member limit can't be specified for links requiring administrator approval")
+        if not self._bot(chat).can("can_invite_users"):
+            raise bad("not enough rights to manage chat invite link")
+        if expire_date and expire_date <= time.time():
+            raise bad("EXPIRE_DATE_INVALID")
+        if member_limit < 0 or member_limit > MAX_INVITE_MEMBER_LIMIT:
+            raise bad("USAGE_LIMIT_INVALID")
+        return {"name": name, "expire_date": max(expire_date, 0), "member_limit": member_limit,
+                "creates_join_request": creates_join_request}
+
+    def _own_link(self, chat: Chat, p: Params) -> InviteLink:
+        url = p.str("invite_link") or ""
+        if not url:
+            raise bad("invite link must be non-empty")
+        link = next((link for link in chat.invite_links if link.url == url), None)
+        if link is None:
+            raise bad("INVITE_HASH_EXPIRED")
+        if link.creator_id != self.sb.bot_user_id:
+            # "Use this method to edit a non-primary invite link created by the bot" (editChatInviteLink)
+            raise bad("CHAT_ADMIN_REQUIRED")
+        return link
+
     @api("createChatInviteLink")
     async def create_chat_invite_link(self, p: Params) -> dict:
-        chat = self._chat(p, write=False)
-        if chat.type == "private" or not self._bot(chat).can("can_invite_users"):
-            raise bad("not enough rights to manage chat invite link")
-        link = {
-            "invite_link": f"https://t.me/+{secrets.token_urlsafe(12)}",
-            "creator": dict(self.sb.bot_user),
-            "creates_join_request": p.bool("creates_join_request"),
-            "is_primary": False,
-            "is_revoked": False,
-        }
-        for key in ("name", "expire_date", "member_limit"):
-            value = p.str(key) if key == "name" else p.int(key)
-            if value:
-                link[key] = value
+        chat = self._links_chat(p)
+        fields = self._link_fields(chat, p)
+        link = InviteLink(url=f"https://t.me/+{secrets.token_urlsafe(12)[:16]}", creator_id=self.sb.bot_user_id,
+                          **fields)
         chat.invite_links.append(link)
-        return link
+        self.sb._changed()
+        return self.sb.link_json(chat, link)
+
+    @api("editChatInviteLink")
+    async def edit_chat_invite_link(self, p: Params) -> dict:
+        chat = self._links_chat(p)
+        fields = self._link_fields(chat, p)
+        link = self._own_link(chat, p)
+        if link.is_revoked:
+            raise bad("INVITE_REVOKED_MISSING")
+        for key, value in fields.items():
+            setattr(link, key, value)
+        self.sb._changed()
+        return self.sb.link_json(chat, link)
+
+    @api("revokeChatInviteLink")
+    async def revoke_chat_invite_link(self, p: Params) -> dict:
+        chat = self._links_chat(p)
+        if not self._bot(chat).can("can_invite_users"):
+            raise bad("not enough rights to manage chat invite link")
+        link = self._own_link(chat, p)
+        link.is_revoked = True
+        # Pending requests through a revoked link stay: an administrator may still decide them.
+        self.sb._changed()
+        return self.sb.link_json(chat, link)
+
+    def _join_request(self, p: Params) -> tuple[Chat, int, dict]:
+        user_id = p.int("user_id", 0) or 0
+        if user_id <= 0:
+            raise bad("invalid user_id specified")
+        chat = self._chat(p, write=False)
+        if chat.type == "private":
+            raise bad("the chat can't have join requests")
+        if not self._bot(chat).can("can_invite_users"):
+            raise bad("not enough rights to manage chat join requests")
+        if self.sb.member(chat, user_id).is_in_chat:
+            raise bad("USER_ALREADY_PARTICIPANT")
+        request = chat.join_requests.get(user_id)
+        if request is None:
+            raise bad("HIDE_REQUESTER_MISSING")
+        return chat, user_id, request
+
+    @api("approveChatJoinRequest")
+    async def approve_chat_join_request(self, p: Params) -> bool:
+        chat, user_id, request = self._join_request(p)
+        # The person comes in through the link they asked with; the chat_member update is "from" the approving bot.
+        self.sb.admit(chat, self.sb.users[user_id], request["link"], actor=self.sb.bot_user)
+        return True
+
+    @api("declineChatJoinRequest")
+    async def decline_chat_join_request(self, p: Params) -> bool:
+        chat, user_id, _ = self._join_request(p)
+        del chat.join_requests[user_id]  # no update tells anyone; the person may ask again
+        self.sb._changed()
+        return True
 
     # -------------------------------------------------------------------------------------------- files
 

@@ -8,6 +8,11 @@ GET    /_sandbox/users                   POST {first_name, last_name?, username?
 POST   /_sandbox/users/{user_id}/block   POST /_sandbox/users/{user_id}/unblock
 GET    /_sandbox/users/{user_id}/init_data?auth_date=N   {"init_data": "..."}
 GET    /_sandbox/chats                   POST {title, bot_rights?, is_forum?, members?, owner_id?}
+POST   /_sandbox/channels                                {title, bot_rights?, owner_id?, subscribers?}
+POST   /_sandbox/users/{user_id}/join                    {invite_link}: the person opens an invite link and joins
+                                                         ({"outcome": "joined"}) or asks to ("join_request_sent");
+                                                         404 unknown link, 410 revoked / expired / used up, 409 a
+                                                         member already or a request pending, 403 banned
 GET    /_sandbox/chats/{chat_id}                         read-back: members, topics, messages, edits, flags
 POST   /_sandbox/chats/{chat_id}/messages                {user_id, text?, thread_id?, reply_to_message_id?, caption?};
                                                          multipart/form-data may add files photo, document, voice
@@ -32,10 +37,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..webparts import NotFound, json_routes
+from ..webparts import NotFound, json_response, json_routes
+from .state import LinkRefused
 
 if TYPE_CHECKING:
     from .sandbox import TelegramSandbox
+
 
 
 def chat_summaries(sb: TelegramSandbox) -> list[dict]:
@@ -130,6 +137,24 @@ def setup(app: web.Application, sb: TelegramSandbox) -> None:
             members=[int(m) for m in body.get("members") or []],
             owner_id=int(body["owner_id"]) if body.get("owner_id") is not None else None,
         )
+
+    @route("POST", "/channels")
+    async def create_channel(request: web.Request) -> dict:
+        body = await _body(request)
+        return sb.create_channel(
+            str(body["title"]),
+            bot_rights=body.get("bot_rights"),
+            owner_id=_int(body.get("owner_id")),
+            subscribers=[int(m) for m in body.get("subscribers") or []],
+        )
+
+    @route("POST", "/users/{user_id}/join")
+    async def join(request: web.Request) -> web.Response:
+        body = await _body(request)
+        try:
+            return json_response(sb.join_by_link(user_id(request), str(body["invite_link"])))
+        except LinkRefused as refused:
+            return json_response({"ok": False, "error": str(refused)}, refused.status)
 
     @route("GET", "/chats/{chat_id}")
     async def read_chat(request: web.Request) -> dict:

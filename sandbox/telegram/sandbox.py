@@ -30,6 +30,8 @@ from .state import (
     TOPIC_COLORS,
     TOPIC_ICONS,
     Chat,
+    InviteLink,
+    LinkRefused,
     Member,
     Record,
     StoredFile,
@@ -162,14 +164,102 @@ class TelegramSandbox:
         self._changed()
         return chat.short()
 
+    def create_channel(
+        self,
+        title: str,
+        *,
+        bot_rights: dict | None = None,
+        owner_id: int | None = None,
+        subscribers: list[int] | tuple[int, ...] = (),
+    ) -> dict:
+        """A channel. A bot is only ever an administrator of a channel: with `bot_rights` it is one (add
+        "can_invite_users" for invite links; chat_member updates need it to be an administrator), without it the
+        bot is not in the channel. `owner_id` (optional) becomes the creator; `subscribers` are members."""
+        chat = Chat(id=-int(f"100{next(self._group_ids)}"), type="channel", title=title)
+        if bot_rights is not None:
+            chat.members[self.bot_user_id] = Member("administrator", self._check_rights(bot_rights))
+        if owner_id is not None:
+            self._user(owner_id)
+            chat.members[owner_id] = Member("creator")
+        for user_id in subscribers:
+            self._user(user_id)
+            chat.members.setdefault(user_id, Member("member"))
+        self.chats[chat.id] = chat
+        self._changed()
+        return chat.short()
+
+    def find_invite_link(self, url: str) -> tuple[Chat, InviteLink]:
+        """The chat and link a whole invite link (as its creator received it) leads to."""
+        for chat in self.chats.values():
+            for link in chat.invite_links:
+                if link.url == url:
+                    return chat, link
+        raise LookupError(f"invite link {url} not found")
+
+    def link_json(self, chat: Chat, link: InviteLink, viewer_id: int | None = None) -> dict:
+        pending = sum(1 for r in chat.join_requests.values() if r["link"] is link)
+        return link.json(self.users[link.creator_id], self.bot_user_id if viewer_id is None else viewer_id, pending)
+
+    def join_by_link(self, user_id: int, url: str) -> dict:
+        """A person opens an invite link and joins (or, for a link that creates join requests, asks to join): what a
+        Telegram app does with messages.importChatInvite. Refusals raise LinkRefused with the HTTP status the
+        control API answers: 404 unknown link, 410 revoked / expired / used up, 409 a member already or a request
+        pending, 403 banned."""
+        user = self._user(user_id)
+        try:
+            chat, link = self.find_invite_link(url)
+        except LookupError as error:
+            raise LinkRefused(404, str(error)) from None
+        # A member opening a link just sees the chat; then the link itself; then whether this person may come in.
+        status = self.member(chat, user_id).status
+        if status in ("creator", "administrator", "member"):
+            raise LinkRefused(409, "USER_ALREADY_PARTICIPANT")
+        if link.is_revoked or (link.expire_date and link.expire_date <= time.time()):
+            raise LinkRefused(410, "INVITE_HASH_EXPIRED")
+        if link.member_limit and len(link.joined) >= link.member_limit:
+            raise LinkRefused(410, "USERS_TOO_MUCH")
+        if status == "kicked":
+            raise LinkRefused(403, "USER_BANNED_IN_CHANNEL")
+        if user_id in chat.join_requests:
+            raise LinkRefused(409, "INVITE_REQUEST_SENT")
+        if link.creates_join_request:
+            date = int(time.time())
+            chat.join_requests[user_id] = {"date": date, "link": link}
+            bot = self.member(chat, self.bot_user_id)
+            if bot.can("can_invite_users"):  # "The bot must have the can_invite_users administrator right"
+                self.enqueue("chat_join_request", {
+                    "chat": chat.short(), "from": dict(user), "user_chat_id": user_id, "date": date,
+                    "invite_link": self.link_json(chat, link)})
+            self._changed()
+            return {"chat_id": chat.id, "outcome": "join_request_sent"}
+        self.admit(chat, user, link, actor=user)
+        return {"chat_id": chat.id, "outcome": "joined"}
+
+    def admit(self, chat: Chat, user: dict, link: InviteLink, *, actor: dict) -> None:
+        """The person becomes a member through `link` (joined, or their request approved by `actor`): a
+        chat_member update carrying the link (administrator bots only), and in a group the join's service message."""
+        old = self.member_json(chat, user["id"])
+        chat.members[user["id"]] = Member("member")
+        chat.join_requests.pop(user["id"], None)
+        link.joined.append(user["id"])
+        if self.member(chat, self.bot_user_id).is_admin:  # chat_member: "The bot must be an administrator"
+            update = self.member_update(chat, actor, old, self.member_json(chat, user["id"]))
+            update["invite_link"] = self.link_json(chat, link)
+            self.enqueue("chat_member", update)
+        if chat.is_group:
+            self.new_message(chat, user, {"new_chat_members": [dict(user)]})
+        self._changed()
+
     def set_member(self, chat_id: int, user_id: int, status: str = "member", rights: dict | None = None) -> dict:
-        """Put a user into a group as creator / administrator (with rights) / member, or mark them left / kicked."""
-        chat = self._group(chat_id)
+        """Put a user into a group or channel as creator / administrator (with rights) / member, or mark them left /
+        kicked."""
+        chat = self._group(chat_id, channels=True)
         self._user(user_id)
         if status not in ("creator", "administrator", "member", "left", "kicked"):
             raise ValueError(f"unknown status {status!r}")
         old = self.member_json(chat, user_id)
         chat.members[user_id] = Member(status, self._check_rights(rights or {}))
+        self.left_links(chat, user_id)
         new = self.member_json(chat, user_id)
         self.enqueue("chat_member", self.member_update(chat, self.users[user_id], old, new))
         return new
@@ -374,6 +464,11 @@ class TelegramSandbox:
             "messages": messages,
             "pinned": [r.msg["message_id"] for r in chat.messages.values() if r.pinned and not r.deleted],
             "last_action": chat.last_action,
+            # As the chat's owner sees them: whole links, with who joined through each and the requests waiting.
+            "invite_links": [{**self.link_json(chat, link, viewer_id=link.creator_id), "joined": list(link.joined)}
+                             for link in chat.invite_links],
+            "join_requests": [{"user_id": uid, "date": r["date"], "invite_link": r["link"].url}
+                              for uid, r in chat.join_requests.items()],
         }
 
     def sent_messages(self, chat_id: int | None = None) -> list[dict]:
@@ -396,9 +491,9 @@ class TelegramSandbox:
             raise ValueError(f"user {user_id} not found")
         return user
 
-    def _group(self, chat_id: int) -> Chat:
+    def _group(self, chat_id: int, *, channels: bool = False) -> Chat:
         chat = self.chats.get(chat_id)
-        if chat is None or not chat.is_group:
+        if chat is None or not (chat.is_group or (channels and chat.is_channel)):
             raise ValueError(f"group {chat_id} not found")
         return chat
 
@@ -464,6 +559,13 @@ class TelegramSandbox:
         elif member.status == "kicked":
             result["until_date"] = member.until_date
         return result
+
+    def left_links(self, chat: Chat, user_id: int) -> None:
+        """A member who leaves or is removed frees their place on the link they joined through (member_limit)."""
+        if not self.member(chat, user_id).is_in_chat:
+            for link in chat.invite_links:
+                if user_id in link.joined:
+                    link.joined.remove(user_id)
 
     def member_update(self, chat: Chat, actor: dict, old: dict, new: dict) -> dict:
         """ChatMemberUpdated (https://core.telegram.org/bots/api#chatmemberupdated)."""

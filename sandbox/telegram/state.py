@@ -123,10 +123,54 @@ class Record:
         return self.msg["from"]["id"]
 
 
+class LinkRefused(Exception):
+    """An invite link a person cannot use (join_by_link): `status` is the control API's answer, the text Telegram's
+    error name."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+
+
+@dataclass
+class InviteLink:
+    """An additional invite link of a group or channel (createChatInviteLink)."""
+
+    url: str  # https://t.me/+<16-character hash>
+    creator_id: int
+    name: str = ""
+    expire_date: int = 0
+    member_limit: int = 0
+    creates_join_request: bool = False
+    is_revoked: bool = False
+    joined: list[int] = field(default_factory=list)  # who joined through it and is still a member (member_limit)
+
+    def json(self, creator: dict, viewer_id: int, pending: int = 0) -> dict:
+        """ChatInviteLink (https://core.telegram.org/bots/api#chatinvitelink), in the official server's field order.
+        "If the link was created by another chat administrator, then the second part of the link will be replaced
+        with '…'": a bot that did not create it sees the first half of the hash and "..."."""
+        url = self.url
+        if self.creator_id != viewer_id:
+            head, hash_ = url.rsplit("+", 1)
+            url = f"{head}+{hash_[: len(hash_) // 2]}..."
+        result: dict[str, Any] = {"invite_link": url}
+        if self.name:
+            result["name"] = self.name
+        result["creator"] = dict(creator)
+        if self.expire_date:
+            result["expire_date"] = self.expire_date
+        if self.member_limit:
+            result["member_limit"] = self.member_limit
+        result.update(creates_join_request=self.creates_join_request, is_primary=False, is_revoked=self.is_revoked)
+        if pending:
+            result["pending_join_request_count"] = pending
+        return result
+
+
 @dataclass
 class Chat:
     id: int
-    type: str  # private | group | supergroup
+    type: str  # private | group | supergroup | channel
     title: str | None = None
     user: dict | None = None  # the user of a private chat
     is_forum: bool = False
@@ -135,13 +179,23 @@ class Chat:
     messages: dict[int, Record] = field(default_factory=dict)
     next_message_id: int = 1
     blocked: bool = False  # private chat: the user blocked the bot
-    invite_links: list[dict] = field(default_factory=list)
+    invite_links: list[InviteLink] = field(default_factory=list)
+    join_requests: dict[int, dict] = field(default_factory=dict)  # user id → {"date", "link": InviteLink}
     last_action: dict | None = None
     business_owner_id: int | None = None  # a business account's chat with this user (sandbox/telegram/business.py)
 
     @property
     def is_group(self) -> bool:
         return self.type in ("group", "supergroup")
+
+    @property
+    def is_channel(self) -> bool:
+        return self.type == "channel"
+
+    @property
+    def kind_name(self) -> str:
+        """As Bot API errors name the chat: "bot is not a member of the channel chat" / "supergroup chat"."""
+        return {"supergroup": "supergroup chat", "channel": "channel chat"}.get(self.type, "group chat")
 
     def short(self) -> dict:
         if self.type == "private":

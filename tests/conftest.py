@@ -1,12 +1,16 @@
 """Shared fixtures: one embedded PostgreSQL (+pgvector) per test session, a fresh migrated database per test
-(cloned from a migrated template, ~50 ms), and real Redis (SALESOP_TEST_REDIS_URL, or 127.0.0.1:6379 when it
-answers, or a redis-server this session starts). No sqlite, no fakeredis."""
+(cloned from a migrated template, ~50 ms), and real Redis (SALESOP_TEST_REDIS_URL, else a redis-server this session
+starts, else 127.0.0.1:6379 when it answers). No sqlite, no fakeredis.
+
+`make test` runs the suite on pytest-xdist workers: each worker is a session of its own (its own PostgreSQL under
+its own basetemp, its own redis-server, its own slice of ports), so nothing here is shared between workers."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,8 +28,33 @@ TEMPLATE_DB = "salesop_template"
 _db_counter = itertools.count(1)
 
 
+def worker_index() -> int:
+    """N for pytest-xdist's worker gwN, 0 in a run without workers."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else 0
+
+
+# Ports for servers a test starts: a slice per worker, below Linux's ephemeral range (32768+). A port from bind(0)
+# is an ephemeral one, which an outgoing connection (asyncpg, redis, an HTTP client — thousands in this suite) may
+# take between the moment the test picks it and the moment its server binds; and two workers never pick the same.
+_PORT_BASE, _PORT_SPAN, _PORT_SLICES = 20_000, 1_500, 8
+_ports_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    low = _PORT_BASE + (worker_index() % _PORT_SLICES) * _PORT_SPAN
+    for _ in range(200):
+        port = random.randrange(low, low + _PORT_SPAN)
+        if port in _ports_given:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))  # no SO_REUSEADDR: a port in TIME_WAIT is skipped too
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    with socket.socket() as s:  # the slice is exhausted (never seen): any free port
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -82,39 +111,50 @@ def _start_redis_server(tmp: Path) -> tuple[str, subprocess.Popen]:
         binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("no Redis: set SALESOP_TEST_REDIS_URL or install redis-server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        if _redis_answers(url):
-            return url, proc
-        time.sleep(0.05)
-    proc.kill()
+    for _attempt in range(5):
+        port = free_port()
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"redis://127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 10
+        # Ours only while our process lives: one that exited (the port taken meanwhile) is not answering for us.
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _redis_answers(url):
+                return url, proc
+            time.sleep(0.05)  # polling the server's start-up, not synchronising tests
+        proc.kill()
+        proc.wait()
     raise RuntimeError("redis-server did not start")
 
 
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory) -> str:
+    """A redis-server of this session's own (one per xdist worker: FLUSHDB in one never touches another's keys, nor
+    those of another checkout's run on the same machine); a shared one only when asked for or when none can start."""
     url = os.environ.get("SALESOP_TEST_REDIS_URL")
     if url:
         yield url
         return
-    if _redis_answers("redis://127.0.0.1:6379/0"):
+    try:
+        url, proc = _start_redis_server(tmp_path_factory.mktemp("redis"))
+    except RuntimeError:
+        if not _redis_answers("redis://127.0.0.1:6379/0"):
+            raise
         yield "redis://127.0.0.1:6379/0"
         return
-    url, proc = _start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url
     proc.terminate()
+    proc.wait()
 
 
 @pytest.fixture
 async def redis_url(redis_server_url) -> str:
-    """Database 13 of the test Redis, emptied before each test that uses it."""
-    url = redis_server_url.rsplit("/", 1)[0] + "/13"
+    """A database of the test Redis, emptied before each test that uses it: one per xdist worker (8 + N for gwN),
+    so workers never clash on a shared server either."""
+    url = redis_server_url.rsplit("/", 1)[0] + f"/{8 + worker_index() % 8}"
     client = aioredis.Redis.from_url(url)
     await client.flushdb()
     await client.aclose()
@@ -130,3 +170,21 @@ def settings(tmp_path, db_url) -> Settings:
         db={"database_url": db_url},
         security={"master_key": Fernet.generate_key().decode()},
     )
+
+
+# The longest tests, started first: under pytest-xdist (--dist load hands tests out in collection order) they spread
+# over the workers at the start instead of one of them landing last on a worker while the others sit idle.
+# Prefixes of node ids, longest first; measured with --durations (a test missing here only runs in its usual place).
+HEAVY_FIRST = (
+    "tests/test_faults.py::test_nothing_lost_nothing_twice_under_faults",
+    "tests/test_going_live.py",
+    "tests/test_demo.py",
+    "tests/test_faults.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(HEAVY_FIRST) if item.nodeid.startswith(prefix)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)  # stable: every other test keeps its order

@@ -10,6 +10,7 @@ it (SALESOP_TELEGRAM_API_URL points at the sandbox), and the page gets signed in
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from contextlib import asynccontextmanager
@@ -77,7 +78,10 @@ class MiniAppBrowser:
     async def screenshot(self, page: Page, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        await page.screenshot(path=str(path), full_page=True)
+        # Written whole, then renamed: two runs at once (xdist workers, two checkouts' suites) never leave a mixed file.
+        partial = path.with_name(f".{name}.{os.getpid()}.png")
+        partial.write_bytes(await page.screenshot(full_page=True))
+        os.replace(partial, path)
         return path
 
     async def events(self, page: Page, kind: str) -> list[dict]:

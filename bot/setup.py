@@ -7,7 +7,7 @@ from aiogram.fsm.storage.base import BaseStorage
 
 from .handlers import business, cards, groups, private, sent, settings, staff, topics, voice
 from .handlers import media
-from .handlers import leads, reports
+from .handlers import campaigns, leads, reports
 from .middlewares import ActorMiddleware, UnitOfWorkMiddleware
 from .runtime import BotRuntime
 
@@ -28,6 +28,7 @@ def build_dispatcher(runtime: BotRuntime, services: dict | None = None, *,
         cards.router(),  # inline buttons
         leads.router(),  # Approve / Reject on a lead the AI passed to managers
         private.campaign_router(),  # /start <campaign code> (before staff, which takes every other deep link)
+        campaigns.router(),  # joins and join requests through campaign invite links (chat_member, chat_join_request)
         staff.router(),  # /start <invitation>, /invite, /staff (before private: a deep link is also a /start)
         settings.router(),  # /settings in private and in groups (this chat receives reports / escalations)
         business.router(services),  # Telegram Business: the shop's account connected to the bot, its chats

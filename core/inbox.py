@@ -317,6 +317,16 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
         values.update(unread_count=0, last_reply_at=msg.sent_at)
         await session.execute(update(Dialog).where(Dialog.id == dialog_id).values(**values))
 
+    if inbound and (known_customer is None or new_dialog):
+        # Campaign touches made before the first message (a channel joined through a campaign's invite link, a deep
+        # link on another Telegram channel) and a campaign code in the message opening a dialog. (Imported here:
+        # core.services.traffic uses this module.)
+        from .services import traffic
+
+        await traffic.first_contact(session, channel, customer_id, external_user_id=msg.sender.external_user_id,
+                                    text=msg.text, at=msg.sent_at, new_customer=known_customer is None,
+                                    new_dialog=new_dialog)
+
     if msg.traffic is not None:
         await _record_touch(session, channel, customer_id, msg.traffic, msg.sent_at)
 

@@ -39,6 +39,7 @@ from .api import settings as settings_area
 from .api import staff as staff_area
 from .api import roles as roles_area
 from .api import media as media_area
+from .api import downloads
 from .auth import REQUEST_LOCALE, REQUEST_USER, WEBAPP_CONTEXT, current_member, signed_in, telegram_user  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ AREAS += (escalations, knowledge, catalog, settings_area, audit, help_area)
 AREAS += (staff_area,)
 AREAS += (roles_area,)
 AREAS += (media_area,)
+AREAS += (downloads,)  # CSV exports handed to Telegram's WebApp.downloadFile (no page of its own)
 
 
 @web.middleware
@@ -119,6 +121,7 @@ def build_app(ctx, *, rate_budget: Budget = API_BUDGET, telegram_sdk: str | None
     app[RATE_BUDGET] = rate_budget
     app[pages.SDK_URL] = pages.SdkUrl(telegram_sdk or pages.TELEGRAM_SDK)
     app[traffic.BOT_USERNAME] = {}
+    app[downloads.DOWNLOADS] = {}
 
     async def choose_sdk(app: web.Application) -> None:
         if telegram_sdk is None:

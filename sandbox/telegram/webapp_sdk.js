@@ -185,6 +185,7 @@
     document.body.style.paddingBottom = MainButton.isVisible ? FOOTER + "px" : "";
   }
 
+  var downloadPending = false;
   var WebApp = {
     initData: initData,
     initDataUnsafe: initDataUnsafe,
@@ -222,12 +223,32 @@
     showConfirm: function (message, cb) { var ok = window.confirm(message); record("confirm", { message: message, ok: ok }); if (cb) cb(ok); },
     openLink: function (url) { record("open_link", { url: url }); window.open(url, "_blank", "noopener"); },
     openTelegramLink: function (url) { record("open_telegram_link", { url: url }); window.open(url, "_blank", "noopener"); },
+    // downloadFile (Bot API 8.0) as telegram-web-app.js checks it: the version, one popup at a time, an https URL
+    // (the sandbox also takes http on localhost, as for Web App URLs) and a file name — each refusal thrown as the
+    // SDK throws it. The client then shows its popup and, accepted, downloads the URL itself (no page headers or
+    // cookies); the callback and the fileDownloadRequested event come after the popup closes. A test declines the
+    // popup with Telegram.WebApp.__sandbox.declineDownloads = true.
     downloadFile: function (p, cb) {
-      record("download_file", { url: p.url, file_name: p.file_name });
-      var a = document.createElement("a");
-      a.href = p.url; a.download = p.file_name || "";
-      document.body.appendChild(a); a.click(); a.remove();
-      if (cb) cb(true);
+      if (!WebApp.isVersionAtLeast("8.0")) throw new Error("WebAppMethodUnsupported");
+      if (downloadPending) throw new Error("WebAppDownloadFilePopupOpened");
+      var url;
+      try { url = new URL(p && p.url); } catch (e) { throw new Error("WebAppDownloadFileParamInvalid"); }
+      var local = /^(localhost|127\.0\.0\.1|\[::1\])$/.test(url.hostname);
+      if (!(url.protocol === "https:" || (url.protocol === "http:" && local))) throw new Error("WebAppDownloadFileParamInvalid");
+      if (!p.file_name) throw new Error("WebAppDownloadFileParamInvalid");
+      downloadPending = true;
+      record("download_file", { url: url.href, file_name: String(p.file_name) });
+      setTimeout(function () {
+        var accepted = !WebApp.__sandbox.declineDownloads;
+        if (accepted) {
+          var a = document.createElement("a");
+          a.href = url.href; a.download = String(p.file_name); a.rel = "noopener";
+          document.body.appendChild(a); a.click(); a.remove();
+        }
+        downloadPending = false;
+        emit("fileDownloadRequested", { status: accepted ? "downloading" : "cancelled" });
+        if (cb) cb(accepted);
+      }, 0);
     },
     sendData: function (data) { record("send_data", { data: String(data) }); },
     __sandbox: { events: events },

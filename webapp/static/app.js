@@ -121,15 +121,29 @@
           r[c.key] === null || r[c.key] === undefined ? "" : String(r[c.key])))))));
     },
 
-    // CSV of the same rows (UTF-8 with a BOM so spreadsheet programs read Cyrillic), downloaded as `name`.
-    csv(columns, rows, name) {
+    // CSV of the same rows (UTF-8 with a BOM so spreadsheet programs read Cyrillic), downloaded as `name`. Inside
+    // Telegram (WebApp 8.0+) a blob cannot be saved: the file goes to the server once and the client downloads its
+    // short-lived URL (WebApp.downloadFile, webapp/api/downloads.py); in a browser, or when that fails, a blob link.
+    async csv(columns, rows, name) {
       const cell = v => {
         const s = v === null || v === undefined ? "" : String(v);
         return /[",\n;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
       };
       const lines = [columns.map(c => cell(c.label)).join(",")]
         .concat(rows.map(r => columns.map(c => cell(r[c.key])).join(",")));
-      const blob = new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
+      const text = "\ufeff" + lines.join("\r\n") + "\r\n";
+      if (tg && tg.downloadFile && tg.platform !== "unknown" && tg.isVersionAtLeast && tg.isVersionAtLeast("8.0")) {
+        try {
+          const made = await MiniApp.api("/api/downloads", { method: "POST", body: { file_name: name, text } });
+          tg.downloadFile({ url: new URL(made.url, location.origin).href, file_name: name },
+                          accepted => MiniApp.haptic(accepted ? "success" : "warning"));
+          return;
+        } catch (err) {
+          // WebAppDownloadFileParamInvalid (served over http), WebAppDownloadFilePopupOpened, a refused upload…
+          console.warn("downloadFile failed, saving the file directly", err);
+        }
+      }
+      const blob = new Blob([text], { type: "text/csv;charset=utf-8" });
       const a = MiniApp.el("a", { href: URL.createObjectURL(blob), download: name });
       document.body.append(a);
       a.click();

@@ -1,5 +1,11 @@
 """Events in: every live message, edit, deletion and block from any channel lands here, in one transaction,
-idempotently on (channel, chat, external id). Side effects (mirroring to a topic, drafting a reply) are
+idempotently on (channel, chat, external id) — where "channel" is the channel's home (`home_channel`): one Telegram
+account connected both as a userbot (Telethon) and as a Telegram Business connection is one world, so its two
+channels share customers (keyed by the Telegram user id), dialogs (the account's private chat with the customer) and
+messages (Telegram numbers an account's messages once: a business_message carries the same message id the
+account's own MTProto session sees). Whichever of the two channels was registered first is the home; the other's
+messages, edits, deletions and imports land in the home's dialogs, and a message arriving through both is stored
+once. Side effects (mirroring to a topic, drafting a reply) are
 follow-ups (core.followups) written in the same transaction as the message; after the commit the caller hands them
 to the task queue at once (`Received.follow_ups`), and if it dies first the follow-up relay does.
 
@@ -15,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from . import events, followups
 from .db import lock_dialog
@@ -24,6 +31,7 @@ from .models import (
     AttachmentKind,
     AuthorKind,
     ChannelAccount,
+    ChannelKind,
     Customer,
     CustomerIdentity,
     Dialog,
@@ -124,6 +132,44 @@ class Received:
         self.follow_ups.extend((kind.name, payload) for kind, payload in asked)
 
 
+# Channel kinds that are one Telegram account seen two ways (external_id: the account's Telegram user id in both).
+SHARED_ACCOUNT_KINDS = (ChannelKind.TELEGRAM_ACCOUNT, ChannelKind.TELEGRAM_BUSINESS)
+
+
+def home_of(channel_id: int):
+    """The id of the channel whose customers and dialogs `channel_id` uses, as a scalar subquery: itself, or — for a
+    Telegram account also connected the other way in the same tenant — the first registered of the two (the lowest
+    id: it never changes while both exist, so a dialog never moves)."""
+    channel, sibling = aliased(ChannelAccount), aliased(ChannelAccount)
+    first = (select(func.min(sibling.id))
+             .where(sibling.tenant_id == channel.tenant_id, sibling.external_id == channel.external_id,
+                    sibling.kind.in_(SHARED_ACCOUNT_KINDS))
+             .correlate(channel).scalar_subquery())
+    return (select(case((channel.kind.in_(SHARED_ACCOUNT_KINDS), first), else_=channel.id))
+            .where(channel.id == channel_id).scalar_subquery())
+
+
+async def home_channel_id(session: AsyncSession, channel_id: int) -> int:
+    home = (await session.execute(select(home_of(channel_id)))).scalar_one_or_none()
+    if home is None:
+        raise NotFound(f"no channel {channel_id}")
+    return home
+
+
+async def account_channels(session: AsyncSession, channel_id: int) -> list[ChannelAccount]:
+    """Every channel of the same Telegram account in the same tenant (the channel itself included), oldest first;
+    for other kinds just the channel."""
+    channel = await _channel(session, channel_id)
+    if channel.kind not in SHARED_ACCOUNT_KINDS:
+        return [channel]
+    return list((await session.execute(
+        select(ChannelAccount).where(ChannelAccount.tenant_id == channel.tenant_id,
+                                     ChannelAccount.external_id == channel.external_id,
+                                     ChannelAccount.kind.in_(SHARED_ACCOUNT_KINDS))
+        .order_by(ChannelAccount.id)
+    )).scalars())
+
+
 async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
     channel = await session.get(ChannelAccount, channel_id)
     if channel is None:
@@ -132,16 +178,18 @@ async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
 
 
 async def _known(session: AsyncSession, msg: InboundMessage) -> tuple[ChannelAccount, int | None, int | None]:
-    """The channel, and the customer and dialog the message belongs to when they exist: one statement."""
+    """The home channel (`home_of`), and the customer and dialog the message belongs to when they exist: one
+    statement."""
+    home = home_of(msg.channel_id)
     customer = select(CustomerIdentity.customer_id).where(
-        CustomerIdentity.channel_id == msg.channel_id,
+        CustomerIdentity.channel_id == home,
         CustomerIdentity.external_user_id == msg.sender.external_user_id,
     ).scalar_subquery()
     dialog = select(Dialog.id).where(
-        Dialog.channel_id == msg.channel_id, Dialog.external_chat_id == msg.external_chat_id
+        Dialog.channel_id == home, Dialog.external_chat_id == msg.external_chat_id
     ).scalar_subquery()
     row = (await session.execute(
-        select(ChannelAccount, customer, dialog).where(ChannelAccount.id == msg.channel_id)
+        select(ChannelAccount, customer, dialog).where(ChannelAccount.id == home)
     )).one_or_none()
     if row is None:
         raise NotFound(f"no channel {msg.channel_id}")
@@ -245,7 +293,8 @@ async def _record_touch(session: AsyncSession, channel: ChannelAccount, customer
 
 
 async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
-    """Persist one live message. A replay of the same (channel, chat, external id) changes nothing."""
+    """Persist one live message. A replay of the same (home channel, chat, external id) changes nothing — nor does
+    the same Telegram message arriving through the account's other channel."""
     channel, known_customer, known_dialog = await _known(session, msg)
     customer_id = await upsert_customer(session, channel, msg.sender, found=known_customer)
     if known_dialog is not None:
@@ -347,6 +396,7 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
 
 
 async def _message_by_external(session: AsyncSession, channel_id: int, chat_id: str, external_id: str) -> Message | None:
+    channel_id = await home_channel_id(session, channel_id)
     return (
         await session.execute(
             select(Message)
@@ -386,7 +436,8 @@ async def record_deletion(session: AsyncSession, channel_id: int, chat_id: str, 
 async def set_blocked(session: AsyncSession, channel_id: int, external_user_id: str, blocked: bool) -> list[int]:
     """The customer blocked (or unblocked) the business: the customer is flagged, their dialogs go inactive (or
     active again). Returns the affected dialog ids."""
-    channel = await _channel(session, channel_id)
+    channel = await _channel(session, await home_channel_id(session, channel_id))
+    channel_id = channel.id
     customer_id = (
         await session.execute(
             select(CustomerIdentity.customer_id).where(

@@ -61,6 +61,7 @@ async def start_sandbox(host: str = "127.0.0.1", *, telegram_limits: str = "real
     try:
         await stack.mtproto.start(host, ports.get("mtproto", 0))
         setup_accounts_web(stack.telegram.app, stack.mtproto)  # its control API and pages share the Bot API's port
+        stack.telegram.business.link(stack.mtproto)  # one Telegram account can be a userbot and a business account
         for name, app, path in (
             ("telegram", stack.telegram.app, ""),
             ("vk", stack.vk.app, "/method/"),

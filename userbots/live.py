@@ -187,7 +187,8 @@ class LiveIngest:
                 return True
             return (await session.execute(
                 select(Message.id).join(Dialog, Dialog.id == Message.dialog_id)
-                .where(Dialog.channel_id == msg.channel_id, Dialog.external_chat_id == msg.external_chat_id,
+                .where(Dialog.channel_id == inbox.home_of(msg.channel_id),
+                       Dialog.external_chat_id == msg.external_chat_id,
                        Message.external_id == msg.external_id)
             )).first() is not None
 
@@ -220,7 +221,8 @@ class LiveIngest:
         which also clears the dialog's unread count). Returns how many messages changed."""
         async def work(session: AsyncSession) -> int:
             dialog_id = (await session.execute(
-                select(Dialog.id).where(Dialog.channel_id == channel_id, Dialog.external_chat_id == chat_id)
+                select(Dialog.id).where(Dialog.channel_id == inbox.home_of(channel_id),
+                                        Dialog.external_chat_id == chat_id)
             )).scalar_one_or_none()
             if dialog_id is None:
                 return 0

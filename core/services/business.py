@@ -20,13 +20,19 @@ Sending (the gateway, userbots/gateway.py) reads `send_target`: the connection i
 connection may send at all, the newest customer message to mark read (readBusinessMessage, with can_read_messages)
 and whether the same account is also connected as a Telegram-account channel (userbot), which can answer when
 Telegram refuses the bot (the 24-hour rule).
+
+One account, two channels. When the shop's account is connected both ways (a userbot and a business connection; the
+connection's user id is the userbot's own user id), the two channels are one world (core.inbox.home_of): one
+customer per Telegram user, one dialog per chat, each message once. `route` says which of the two a reply to a chat
+goes out through: the business connection when it can reply there (enabled, can_reply, the customer wrote within
+24 hours), else the userbot when it is connected, else the business connection (whose refusal then explains why).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -303,7 +309,7 @@ async def send_target(session: AsyncSession, channel_id: int, chat_id: str | Non
     if chat_id is not None:
         external = (await session.execute(
             select(Message.external_id).join(Dialog, Dialog.id == Message.dialog_id)
-            .where(Dialog.channel_id == channel_id, Dialog.external_chat_id == str(chat_id),
+            .where(Dialog.channel_id == inbox.home_of(channel_id), Dialog.external_chat_id == str(chat_id),
                    Message.direction == Direction.IN, Message.deleted_at.is_(None),
                    Message.external_id.is_not(None))
             .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1)
@@ -318,3 +324,55 @@ async def send_target(session: AsyncSession, channel_id: int, chat_id: str | Non
     settings = channel.settings or {}
     return SendTarget(channel.id, channel.tenant_id, settings.get("connection_id"), channel.status,
                       dict(settings.get("rights") or {}), latest, userbot)
+
+
+# --------------------------------------------------------------------------------------------- one account, two ways
+
+
+@dataclass(frozen=True)
+class Route:
+    """Through which channel of a Telegram account a reply to one chat goes out; `order` lists the channels to try,
+    the next one when the previous refuses for a reason that is not the other's (the 24-hour rule, no can_reply, a
+    disconnected business bot)."""
+
+    order: tuple[tuple[ChannelKind, int], ...]
+    business_id: int | None = None
+    userbot_id: int | None = None
+    why_not_business: Refusal | str | None = None  # set when the business connection is passed over
+
+    @property
+    def first(self) -> tuple[ChannelKind, int]:
+        return self.order[0]
+
+
+WINDOW = timedelta(hours=24)  # Telegram: a business bot replies only in chats active in the last 24 hours
+
+
+async def route(session: AsyncSession, channel_id: int, chat_id: str | None = None, *,
+                now: datetime | None = None) -> Route:
+    """The channels of `channel_id`'s account to send a reply to `chat_id` through, best first."""
+    channels = await inbox.account_channels(session, channel_id)
+    biz = next((c for c in channels if c.kind == KIND), None)
+    userbot = next((c for c in channels if c.kind == ChannelKind.TELEGRAM_ACCOUNT), None)
+    userbot_live = userbot is not None and userbot.status in LIVE_STATUSES
+    if biz is None:
+        return Route(((ChannelKind.TELEGRAM_ACCOUNT, (userbot or channels[0]).id),),
+                     userbot_id=userbot.id if userbot else None)
+    settings = biz.settings or {}
+    why: Refusal | str | None = None
+    if biz.status == ChannelStatus.DISABLED or not settings.get("connection_id"):
+        why = Refusal.DISCONNECTED
+    elif not (settings.get("rights") or {}).get("can_reply"):
+        why = Refusal.NO_REPLY
+    elif chat_id is not None:
+        last = (await session.execute(
+            select(Dialog.last_customer_message_at)
+            .where(Dialog.channel_id == inbox.home_of(channel_id), Dialog.external_chat_id == str(chat_id))
+        )).scalar_one_or_none()
+        if last is None or (now or datetime.now(UTC)) - last >= WINDOW:
+            why = "business_window"
+    business_way = (KIND, biz.id)
+    if why is None or not userbot_live:
+        order = (business_way, (ChannelKind.TELEGRAM_ACCOUNT, userbot.id)) if userbot_live else (business_way,)
+        return Route(order, biz.id, userbot.id if userbot_live else None, why if not userbot_live else None)
+    return Route(((ChannelKind.TELEGRAM_ACCOUNT, userbot.id), business_way), biz.id, userbot.id, why)

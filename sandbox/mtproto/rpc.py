@@ -195,6 +195,9 @@ class Api:
         for conn in self.sandbox.server.connections_of(account.user.id):
             if conn is not skip:
                 await conn.push(updates)
+        for listener in self.sandbox.listeners:
+            # another stand-in sharing the account (the Bot API's business part: sandbox/telegram/business.py)
+            listener(account, entry)
 
     # --- help / updates
 

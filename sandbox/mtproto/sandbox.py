@@ -11,6 +11,7 @@ phone per hour — in the same modes as the Bot API stand-in: off, realistic (bu
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telethon.tl import types
@@ -18,7 +19,7 @@ from telethon.tl import types
 from ..telegram.ratelimit import Budget, RateLimiter
 from .protocol import MTProtoServer, RpcError, ServerKey
 from .rpc import Api
-from .world import Account, ChatMessage, Person, World
+from .world import Account, ChatMessage, LoggedUpdate, Person, World
 
 BUDGETS = {
     "read": Budget(3, 1.0, burst=30),  # messages.getHistory / getDialogs per account
@@ -38,6 +39,9 @@ class MTProtoSandbox:
         self.calls: dict[str, int] = {}
         self.api = Api(self)
         self.server = MTProtoServer(self.api, key)
+        # called with (account, logged update) after every change of an account is pushed to its sessions: the Bot
+        # API stand-in shares accounts that are business accounts too (sandbox/telegram/business.py `link`)
+        self.listeners: list[Callable[[Account, LoggedUpdate], None]] = []
 
     # --- lifecycle
 
@@ -73,9 +77,11 @@ class MTProtoSandbox:
 
     def create_account(self, phone: str, first_name: str, last_name: str | None = None, *,
                        username: str | None = None, password: str | None = None,
-                       password_hint: str | None = None) -> Account:
+                       password_hint: str | None = None, user_id: int | None = None) -> Account:
+        """user_id: the account's Telegram user id when it must be a given one (the user the Bot API stand-in
+        knows, for an account that is a business account there too)."""
         return self.world.create_account(phone, first_name, last_name, username=username, password=password,
-                                         password_hint=password_hint)
+                                         password_hint=password_hint, user_id=user_id)
 
     def create_customer(self, first_name: str, last_name: str | None = None, *, username: str | None = None,
                         phone: str | None = None, lang_code: str | None = "ru", user_id: int | None = None) -> Person:

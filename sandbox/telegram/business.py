@@ -21,10 +21,21 @@ Unverified against the real server, chosen by the nearest documented MTProto err
 like an unknown one (BUSINESS_CONNECTION_INVALID), and a call the connection's rights do not allow (no can_reply,
 no can_read_messages, no delete right) answers 403 "Forbidden: BOT_ACCESS_FORBIDDEN".
 Message ids are one sequence per business account, as in Telegram's private chats.
+
+One account, two ways. A business account is a Telegram user account: when the MTProto stand-in (sandbox/mtproto)
+runs beside this one (`link(mtproto)`, done by sandbox/runner.py), an account that exists there and connects the bot
+here is ONE account with one set of chats. A customer's message exists once, in the MTProto account's world, with
+the account's next message id, and reaches both the account's MTProto sessions (UpdateNewMessage) and the bot
+(business_message) under that same id, as Telegram numbers a business account's messages. Whatever changes on
+the MTProto side (a customer writing or editing there, the owner's Telethon client sending, deletions) comes here
+through the stand-in's listeners; what happens here (a customer writing through this control API, the bot sending
+with business_connection_id, edits and deletions) is written into the MTProto account and pushed to its sessions.
+People are one too: a user of one stand-in appears in the other with the same id when first needed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import secrets
 import time
@@ -33,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..mtproto.world import SERVICE_USER_ID
 from ..webparts import NotFound, json_routes
 from .botapi import Params, TgError, api, bad
 from .state import Chat, Record, strip_reply
@@ -80,6 +92,130 @@ class Business:
         self.last_seen: dict[tuple[int, int], float] = {}  # when the other user last wrote (the 24-hour rule)
         self.read: dict[tuple[int, int], int] = {}  # highest message id marked read through readBusinessMessage
         self._next_id: dict[int, int] = {}  # next message id per account
+        self.mtproto: Any = None  # sandbox.mtproto.MTProtoSandbox sharing its accounts with this one (`link`)
+        self._pushes: set[asyncio.Task] = set()
+
+    # --------------------------------------------------------------------------------- one account, two ways
+
+    def link(self, mtproto: Any) -> None:
+        """Share Telegram accounts with the MTProto stand-in (module docstring)."""
+        self.mtproto = mtproto
+        mtproto.listeners.append(self._from_account)
+
+    def _account(self, account_id: int) -> Any:
+        """The MTProto account behind a business account, when there is one."""
+        return self.mtproto.world.accounts.get(account_id) if self.mtproto is not None else None
+
+    def _bot_user(self, person: Any) -> dict:
+        """A person of the MTProto world as a user of this stand-in (same id)."""
+        user = self.sb.users.get(person.id)
+        if user is None:
+            user = {"id": person.id, "is_bot": False, "first_name": person.first_name}
+            if person.last_name:
+                user["last_name"] = person.last_name
+            if person.username:
+                user["username"] = person.username
+            if person.lang_code:
+                user["language_code"] = person.lang_code
+            self.sb.users[person.id] = user
+            self.sb._changed()
+        return user
+
+    def _person(self, user_id: int) -> Any:
+        """A user of this stand-in as a person of the MTProto world (same id)."""
+        world = self.mtproto.world
+        person = world.people.get(user_id)
+        if person is None:
+            user = self.sb._user(user_id)
+            person = world.person(user_id, user["first_name"], user.get("last_name"), username=user.get("username"),
+                                  lang_code=user.get("language_code"))
+        return person
+
+    def _push(self, account: Any, entry: Any) -> None:
+        """Push a change of the MTProto account to its sessions (and, through the listeners, nowhere else: the
+        change is already here)."""
+        if entry is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.mtproto.api.publish(account, entry))
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
+
+    def _stored_media(self, body: dict) -> Any:
+        """The file of a message body (this stand-in's file store) as an MTProto StoredMedia."""
+        for kind in ("photo", "document", "voice", "audio", "video", "video_note"):
+            value = body.get(kind)
+            if not value:
+                continue
+            item = value[-1] if isinstance(value, list) else value
+            stored = self.sb.files.get(item.get("file_id", ""))
+            if stored is None:
+                return None
+            mime = stored.mime_type or {"photo": "image/jpeg", "voice": "audio/ogg"}.get(kind,
+                                                                                           "application/octet-stream")
+            return self.mtproto.world.store_media("photo" if kind == "photo" else "document", stored.data, mime=mime,
+                                                  file_name=stored.file_name, voice=kind == "voice",
+                                                  round=kind == "video_note", video=kind == "video",
+                                                  audio=kind == "audio")
+        return None
+
+    def _from_account(self, account: Any, entry: Any) -> None:
+        """An MTProto listener: a change of an account that is a business account here becomes the same change of
+        its business chat, and the bot's update while it is connected."""
+        account_id = account.user.id
+        if self.connection_of(account_id) is None or entry.kind not in ("new", "edit", "delete"):
+            return
+        if entry.peer == SERVICE_USER_ID:
+            return  # Telegram's service notifications (login codes) are no business chat
+        self._bot_user(account.user)
+        if entry.kind == "delete":
+            gone: dict[int, list[int]] = {}
+            for message_id in entry.message_ids:
+                message = account.messages.get(message_id)
+                chat = self.chats.get((account_id, message.peer)) if message is not None else None
+                record = chat.visible(message_id) if chat is not None else None
+                if record is not None:
+                    self.sb.delete_message(record)
+                    gone.setdefault(chat.id, []).append(message_id)
+            conn = self.connection_of(account_id)
+            for chat_id, ids in gone.items():
+                if conn is not None and conn.is_enabled:
+                    self.sb.enqueue("deleted_business_messages", {
+                        "business_connection_id": conn.id, "chat": self.chats[(account_id, chat_id)].short(),
+                        "message_ids": ids})
+            return
+        message = account.messages[entry.message_id]
+        if message.peer not in self.mtproto.world.people:
+            return
+        self._bot_user(self.mtproto.world.people[message.peer])
+        chat = self.chat(account_id, message.peer)
+        record = chat.messages.get(message.id)
+        if entry.kind == "edit":
+            if record is None or record.deleted or record.msg.get("text") == message.text:
+                return  # not here, or the edit came from here
+            self.sb.edit_message(record, {"text": message.text})
+            record.msg["edit_date"] = message.edit_date or int(time.time())
+            if self._updates_on(account_id):
+                self.sb.enqueue("edited_business_message", copy.deepcopy(record.msg))
+            return
+        if record is not None:
+            return  # written here (the control API, the bot): already a message of this chat
+        sender = self.sb.users[account_id if message.out else message.peer]
+        body: dict[str, Any] = {}
+        if message.media is not None:
+            media = message.media
+            kind = "photo" if media.kind == "photo" else "voice" if media.voice else "video_note" if media.round \
+                else "video" if media.video else "audio" if media.audio else "document"
+            body[kind] = self.sb.store_file(kind, media.data, media.file_name, media.mime).media()
+            if message.text:
+                body["caption"] = message.text
+        else:
+            body["text"] = message.text
+        reply = chat.visible(message.reply_to) if message.reply_to else None
+        record = self._record(chat, message.id, sender, body, reply, date=message.date)
+        if not message.out:
+            self.last_seen[(account_id, message.peer)] = time.time()
+        if self._updates_on(account_id):
+            self.sb.enqueue("business_message", copy.deepcopy(record.msg))
 
     # ------------------------------------------------------------------------------------------ connections
 
@@ -98,6 +234,8 @@ class Business:
         connection (rights, paused or not); queues a business_connection update and returns it."""
         if not self.mode:
             raise ValueError("the bot has no Business Mode: turn it on in @BotFather first")
+        if (account := self._account(user_id)) is not None:
+            self._bot_user(account.user)  # the MTProto stand-in's account connects the bot: the same user
         user = self.sb._user(user_id)
         unknown = set(rights or {}) - set(RIGHTS)
         if unknown:
@@ -154,10 +292,26 @@ class Business:
              by_bot: bool = False) -> Record:
         account_id = chat.business_owner_id
         assert account_id is not None
-        message_id = self._next_id.get(account_id, 1)
-        self._next_id[account_id] = message_id + 1
+        account = self._account(account_id)
+        if account is None:
+            message_id = self._next_id.get(account_id, 1)
+            self._next_id[account_id] = message_id + 1
+            return self._record(chat, message_id, sender, body, reply, by_bot=by_bot)
+        # one account, two ways: the message is the MTProto account's, with its next id, pushed to its sessions
+        self._person(chat.id)
+        message, entry = account.add_message(
+            chat.id, out=sender["id"] == account_id, text=body.get("text") or body.get("caption") or "",
+            media=self._stored_media(body), reply_to=reply.msg["message_id"] if reply is not None else None)
+        record = self._record(chat, message.id, sender, body, reply, by_bot=by_bot, date=message.date)
+        self._push(account, entry)
+        return record
+
+    def _record(self, chat: Chat, message_id: int, sender: dict, body: dict, reply: Record | None = None, *,
+                by_bot: bool = False, date: int | None = None) -> Record:
+        account_id = chat.business_owner_id
+        assert account_id is not None
         msg: dict[str, Any] = {"message_id": message_id, "from": dict(sender), "chat": chat.short(),
-                               "date": int(time.time())}
+                               "date": date or int(time.time())}
         conn = self.connection_of(account_id)
         if conn is not None:
             msg["business_connection_id"] = conn.id
@@ -219,6 +373,8 @@ class Business:
         if record is None or record.sender_id != sender_id or "text" not in record.msg:
             raise ValueError(f"user {sender_id} has no text message {message_id} in this chat")
         self.sb.edit_message(record, {"text": text})
+        if (account := self._account(account_id)) is not None and message_id in account.messages:
+            self._push(account, account.edit_message(account.messages[message_id], text))
         if self._updates_on(account_id):
             self.sb.enqueue("edited_business_message", copy.deepcopy(record.msg))
         return copy.deepcopy(record.msg)
@@ -233,10 +389,16 @@ class Business:
                 self.sb.delete_message(record)
                 gone.append(message_id)
         update = {"chat": chat.short(), "message_ids": gone}
+        self.deleted_in_account(account_id, gone)
         conn = self.connection_of(account_id)
         if conn is not None and conn.is_enabled and gone:
             self.sb.enqueue("deleted_business_messages", {"business_connection_id": conn.id, **update})
         return update
+
+    def deleted_in_account(self, account_id: int, message_ids: list[int]) -> None:
+        """Deleted here: deleted (for both sides) in the MTProto account too."""
+        if (account := self._account(account_id)) is not None and message_ids:
+            self._push(account, account.delete_messages(message_ids))
 
     def view(self, account_id: int, other_id: int) -> dict:
         """Read-back of one business chat: its messages (by_bot: sent through the connection) and what the bot
@@ -325,6 +487,7 @@ async def delete_business_messages(self: BotApi, p: Params) -> bool:
             raise TgError(403, FORBIDDEN)
     for _, record in found:
         self.sb.delete_message(record)
+    business.deleted_in_account(conn.user_id, [record.msg["message_id"] for _, record in found])
     return True
 
 

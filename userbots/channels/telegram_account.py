@@ -50,8 +50,11 @@ class TelegramAccountSender:
 class TelegramAccount(ChannelAdapter):
     traits = ChannelTraits(ChannelKind.TELEGRAM_ACCOUNT, "telegram", Ingest.SESSION, history=True)
 
-    def sender(self, deps: SendDeps) -> TelegramAccountSender:
-        return TelegramAccountSender(deps)
+    def sender(self, deps: SendDeps):
+        # the account may be connected as a Telegram Business channel too: one router sends for both ways
+        from .telegram_business import TelegramAccountRouter
+
+        return TelegramAccountRouter.of(deps)
 
     async def live(self, host: LiveHost, channel: ChannelAccount):
         from core.services import channels as channel_service

@@ -2,13 +2,23 @@
 Its messages arrive as updates of the manager bot (bot/handlers/business.py → core/services/business.py): nothing
 runs here. Telegram gives a business bot no history. Sending: userbots/gateway.py TelegramBusinessSender (the Bot
 API with business_connection_id; replies only within 24 hours of the customer's last message and with can_reply;
-deleteBusinessMessages; sendChatAction)."""
+deleteBusinessMessages; sendChatAction).
+
+One account connected both ways (a userbot and a business connection) shares its customers and dialogs
+(core.inbox.home_of), so a dialog's channel may be either: both kinds send through `TelegramAccountRouter`, which
+asks core.services.business.route which way a reply can go — the business connection while the customer wrote in
+the last 24 hours and the bot may reply, else the userbot — and falls over to the other way when the first refuses
+for a reason of its own. The delivery says which way it went (`via`: the channel kind, `via_channel_id`); an edit
+goes out the way the reply went, a deletion through the userbot when it runs (it may revoke any of the account's
+messages)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.channels import ChannelTraits, Ingest
 from core.models import ChannelKind
-from core.ports import Delivery
+from core.ports import Delivery, DeliveryError
 
 from .base import ChannelAdapter, SendDeps, flood_scaled
 
@@ -39,9 +49,84 @@ class TelegramBusinessSenderScaled:
         await self.inner.close()
 
 
+# The business connection's refusals the userbot does not share: the other way may still answer.
+PASS_OVER = frozenset({"business_window", "business_window_userbot", "business_no_reply", "business_disconnected"})
+
+
+class TelegramAccountRouter:
+    """Sends for both Telegram kinds (one per gateway): each call goes through the channel of the dialog's account
+    that can make it (module docstring)."""
+
+    def __init__(self, deps: SendDeps):
+        from .telegram_account import TelegramAccountSender
+
+        self.db = deps.db
+        self.ways = {ChannelKind.TELEGRAM_ACCOUNT: TelegramAccountSender(deps),
+                     ChannelKind.TELEGRAM_BUSINESS: TelegramBusinessSenderScaled(deps)}
+
+    @classmethod
+    def of(cls, deps: SendDeps) -> TelegramAccountRouter:
+        """The one router of a gateway's senders (both kinds' adapters hand out the same)."""
+        router = deps.__dict__.get("_telegram_router")
+        if router is None:
+            router = deps.__dict__["_telegram_router"] = cls(deps)
+        return router
+
+    async def _route(self, channel_id: int, chat_id: str | None):
+        from core.services import business
+
+        async with self.db.unit_of_work() as session:
+            return await business.route(session, channel_id, chat_id)
+
+    @staticmethod
+    def _tagged(delivery: Delivery, kind: ChannelKind, channel_id: int) -> Delivery:
+        return dataclasses.replace(delivery, extra={**delivery.extra, "via": kind.value, "via_channel_id": channel_id})
+
+    async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
+        route = await self._route(channel_id, chat_id)
+        for n, (kind, way_id) in enumerate(route.order):
+            try:
+                delivery = await self.ways[kind].send(way_id, chat_id, payload, idempotency_key=idempotency_key)
+            except DeliveryError as error:
+                if n + 1 < len(route.order) and kind == ChannelKind.TELEGRAM_BUSINESS and error.code in PASS_OVER:
+                    continue  # Telegram refused the bot here: the account's userbot answers instead
+                raise
+            return self._tagged(delivery, kind, way_id)
+        raise AssertionError("a route has at least one way")
+
+    async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,
+                   previous_text: str | None = None, delivered: dict | None = None) -> Delivery:
+        kind, way_id = await self._way_of(channel_id, delivered)
+        delivery = await self.ways[kind].edit(way_id, chat_id, external_ids, text, previous_text=previous_text,
+                                              delivered=delivered)
+        return self._tagged(delivery, kind, way_id)
+
+    async def delete(self, channel_id: int, chat_id: str, external_ids: list[str]) -> Delivery:
+        kind, way_id = await self._way_of(channel_id, None)
+        return self._tagged(await self.ways[kind].delete(way_id, chat_id, external_ids), kind, way_id)
+
+    async def typing(self, channel_id: int, chat_id: str, *, stop: bool = False) -> None:
+        kind, way_id = (await self._route(channel_id, chat_id)).first
+        await self.ways[kind].typing(way_id, chat_id, stop=stop)
+
+    async def _way_of(self, channel_id: int, delivered: dict | None) -> tuple[ChannelKind, int]:
+        """The way a delivered reply went (only that way may edit it: a bot edits the bot's messages), else the
+        userbot when the account has one running, else the business connection."""
+        if delivered and delivered.get("via") and delivered.get("via_channel_id"):
+            return ChannelKind(delivered["via"]), int(delivered["via_channel_id"])
+        route = await self._route(channel_id, None)
+        if route.userbot_id is not None:
+            return ChannelKind.TELEGRAM_ACCOUNT, route.userbot_id
+        return route.first
+
+    async def close(self) -> None:
+        for way in self.ways.values():
+            await way.close()
+
+
 class TelegramBusiness(ChannelAdapter):
     traits = ChannelTraits(ChannelKind.TELEGRAM_BUSINESS, "telegram", Ingest.BOT, history=False,
                            reply_window_hours=24)
 
-    def sender(self, deps: SendDeps) -> TelegramBusinessSenderScaled:
-        return TelegramBusinessSenderScaled(deps)
+    def sender(self, deps: SendDeps) -> TelegramAccountRouter:
+        return TelegramAccountRouter.of(deps)

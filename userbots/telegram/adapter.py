@@ -13,7 +13,7 @@ from sqlalchemy import select
 from telethon import events, types
 
 from core.db import Database
-from core.inbox import InboundAttachment, InboundMessage, Sender, TrafficInfo
+from core.inbox import InboundAttachment, InboundMessage, Sender, TrafficInfo, home_of
 from core.models import AttachmentKind, Dialog, Direction, Message
 
 from ..cleaning import clean_name as _clean
@@ -197,7 +197,8 @@ class TelegramEvents:
             rows = await session.execute(
                 select(Message.external_id, Dialog.external_chat_id)
                 .join(Dialog, Dialog.id == Message.dialog_id)
-                .where(Dialog.channel_id == self.channel_id, Message.external_id.in_([str(i) for i in ids]))
+                # the account's dialogs may live under its Telegram Business channel (core.inbox.home_of)
+                .where(Dialog.channel_id == home_of(self.channel_id), Message.external_id.in_([str(i) for i in ids]))
             )
             return [(ext, chat) for ext, chat in rows]
 

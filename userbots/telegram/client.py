@@ -27,6 +27,7 @@ from telethon import errors, events, functions, types, utils
 from core.crypto import SecretBox
 from core.db import Database
 from core.errors import ConfigError
+from core.inbox import home_of
 from core.models import ChannelAccount, ChannelStatus, Dialog, Message
 from core.ports import Delivery, DeliveryError, TaskQueue
 from core.services import channels as channel_service
@@ -211,7 +212,7 @@ class TelegramAccount:
             last_at, first_id = (await session.execute(
                 select(func.max(Message.sent_at), func.min(Message.external_id.cast(BigInteger)))
                 .join(Dialog, Dialog.id == Message.dialog_id)
-                .where(Dialog.channel_id == self.channel_id, Message.is_imported.is_(False),
+                .where(Dialog.channel_id == home_of(self.channel_id), Message.is_imported.is_(False),
                        Message.external_id.regexp_match(r"^\d{1,18}$"))
             )).one()
         if last_at is None:

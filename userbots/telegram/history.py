@@ -19,6 +19,7 @@ import time
 from telethon import errors
 
 from core.db import Database
+from core.inbox import home_channel_id
 from core.models import ChannelAccount
 from core.settings import Settings
 
@@ -39,6 +40,7 @@ class TelegramImporter:
         self.db = db
         self.settings = settings
         self.channel = channel
+        self.home: ChannelAccount | None = None  # whose customers and dialogs the history goes into (_write)
         self.client_factory = client_factory
         self.checkpoint = checkpoint
         self.progress_enabled = progress
@@ -165,10 +167,17 @@ class TelegramImporter:
 
     async def _write(self, history: ConversationHistory, offset: int | None, listing: bool) -> None:
         previous = self.cursor.get("offset")
+        if self.home is None:
+            # the account's home channel (core.inbox.home_of), looked up once: when the same account is connected
+            # as a Telegram Business channel too, the import fills the dialogs that channel already has
+            async with self.db.unit_of_work() as session:
+                home_id = await home_channel_id(session, self.channel.id)
+                self.home = self.channel if home_id == self.channel.id else await session.get(ChannelAccount,
+                                                                                              home_id)
 
         async def transaction():
             async with self.db.unit_of_work() as session:
-                result = await write_history(session, self.channel, [history])
+                result = await write_history(session, self.home, [history])
                 if offset is not None:
                     self.cursor["offset"] = offset
                 await self.checkpoint.save(session, inserted=result.messages, done=offset if listing else None,

@@ -21,9 +21,9 @@ from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
 from core.i18n import t
 from core.ratelimit import build_rate_limiter
-from core.services import workspace as ws
+from core.services.workspace import cards, mirror
 from core.services import reports
-from core.services.workspace_commands import WorkspaceCommands
+from core.services.workspace.commands import WorkspaceCommands
 from core.tasks import InTransaction
 from core.app import AppContext, announce
 
@@ -76,7 +76,7 @@ async def mirror_messages(session, payloads: list[dict]) -> None:
         select(ManagerGroup).where(ManagerGroup.tenant_id.in_({d.tenant_id for d in dialogs}))
     )).scalars())
     for message in sorted(messages, key=lambda m: m.id):
-        await ws.mirror_message(session, message.id)
+        await mirror.mirror_message(session, message.id)
     del groups
 
 
@@ -93,10 +93,10 @@ def task_handlers(ctx: AppContext, wake) -> dict:
         return InTransaction(ctx.db, work, batch=batch, before_commit=notify_dispatchers, after=wake)
 
     return {
-        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: ws.mirror_message(s, message_id), batch=mirror_messages),
-        inbox.MIRROR_EDIT: unit(lambda s, message_id: ws.mirror_change(s, message_id)),
-        inbox.REFRESH_CARDS: unit(lambda s, suggestion_ids: ws.refresh_cards(s, suggestion_ids)),
-        POST_SUGGESTION_CARD: unit(lambda s, suggestion_id: ws.post_suggestion_card(s, suggestion_id)),
+        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: mirror.mirror_message(s, message_id), batch=mirror_messages),
+        inbox.MIRROR_EDIT: unit(lambda s, message_id: mirror.mirror_change(s, message_id)),
+        inbox.REFRESH_CARDS: unit(lambda s, suggestion_ids: cards.refresh_cards(s, suggestion_ids)),
+        POST_SUGGESTION_CARD: unit(lambda s, suggestion_id: cards.post_suggestion_card(s, suggestion_id)),
         **voice_tasks(ctx, wake),  # the shop's voice (previews) and customers' voice messages (transcripts)
     }
 

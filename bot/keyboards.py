@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.services.workspace import REJECT_REASONS
+from core.services.workspace.base import REJECT_REASONS
 
 from .texts import t
 

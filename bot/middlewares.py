@@ -17,7 +17,7 @@ from core.dispatcher import notify
 from core.errors import UserError
 from core.i18n import t
 from core.models import ProcessedUpdate
-from core.services import workspace as ws
+from core.services.workspace import base, topics
 
 from .render import error_text
 from .runtime import BotRuntime
@@ -135,18 +135,18 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         """Post the refusal where the person acted, through the outbox like every post."""
         if update.my_chat_member is not None:
             if update.my_chat_member.chat.type != "private":  # added the bot but may not connect the group
-                await ws.notice_chat(session, update.my_chat_member.chat.id, key="refusal", params={"text": text})
+                await topics.notice_chat(session, update.my_chat_member.chat.id, key="refusal", params={"text": text})
             return
         message = update.message or update.edited_message  # an edit refused (e.g. of a reply that never left)
         if message is None:
             return
-        group = await ws.group_by_chat(session, message.chat.id)
+        group = await base.group_by_chat(session, message.chat.id)
         if group is not None:
-            topic = await ws.topic_by_thread(session, group, message.message_thread_id)
-            await ws.notice(session, group, key="refusal", params={"text": text}, topic=topic,
+            topic = await topics.topic_by_thread(session, group, message.message_thread_id)
+            await topics.notice(session, group, key="refusal", params={"text": text}, topic=topic,
                             thread_id=None if topic else _thread(message), reply_to=message.message_id)
         elif message.text and message.text.startswith("/connect"):
-            await ws.notice_chat(session, message.chat.id, key="refusal", params={"text": text},
+            await topics.notice_chat(session, message.chat.id, key="refusal", params={"text": text},
                                  reply_to=message.message_id)
 
 
@@ -168,15 +168,15 @@ class ActorMiddleware(BaseMiddleware):
         else:
             chat = None
         user = getattr(event, "from_user", None)
-        group = await ws.group_by_chat(session, chat.id) if chat is not None and chat.type != "private" else None
+        group = await base.group_by_chat(session, chat.id) if chat is not None and chat.type != "private" else None
         data["group"] = group
-        data["actor"] = await ws.load_actor(session, group.tenant_id, user.id) if group and user else None
+        data["actor"] = await base.load_actor(session, group.tenant_id, user.id) if group and user else None
         return await handler(event, data)
 
 
-def require_actor(group, actor) -> ws.Actor:
+def require_actor(group, actor) -> base.Actor:
     if group is None:
-        raise ws.WorkspaceError("unknown_group", "this group is not connected")
+        raise base.WorkspaceError("unknown_group", "this group is not connected")
     if actor is None:
-        raise ws.WorkspaceError("not_staff", "you are not staff of this business")
+        raise base.WorkspaceError("not_staff", "you are not staff of this business")
     return actor

@@ -1,4 +1,4 @@
-"""Turns the workspace's view data (core.services.workspace_views) into Telegram HTML and inline keyboards.
+"""Turns the workspace's view data (core.services.workspace.views) into Telegram HTML and inline keyboards.
 
 Customer and manager text is untrusted: everything that is not our own markup goes through `esc`, so "<b>", "&",
 "*_[" and friends arrive exactly as typed.

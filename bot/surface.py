@@ -151,7 +151,7 @@ class TelegramManagerSurface:
             raise DeliveryError(error.message, code="transient") from None
         except (TelegramBadRequest, TelegramNotFound) as error:
             # rights / not_forum / chat_gone in a manager group are causes people can fix: the dispatcher parks or
-            # moves such commands and tells the owner (core.services.workspace.group_refused), never fails them.
+            # moves such commands and tells the owner (core.services.workspace.parking.group_refused), never fails them.
             code = "rights" if _is(error, NO_RIGHTS) else "not_forum" if _is(error, "not a forum") else (
                 "chat_gone" if _is(error, CHAT_GONE) else "bad_request")
             raise DeliveryError(error.message, permanent=True, code=code) from None

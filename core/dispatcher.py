@@ -47,8 +47,9 @@ from .models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Di
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
 from .services import sent_replies
-from .services.workspace import Kind
-from .services.workspace_commands import Call, WorkspaceCommands, channel_id_of
+from .services.workspace.base import Kind
+from .services.workspace.calls import Call, channel_id_of
+from .services.workspace.commands import WorkspaceCommands
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from .models import (
     SuggestionState,
     TrafficTouch,
 )
-from .services import workspace
+from .services.workspace import replies
 
 # Task names the inbox asks for (typed in core.followups); handlers live where the work is (bot/ mirrors, core.ai
 # drafts).
@@ -382,7 +382,7 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
     if not inbound:
         # Written from the shop's own account (VK's interface, the Telegram app), not sent by us: the same as a
         # manager's answer in the topic — waiting automatic replies are cancelled, pending cards become outdated.
-        await workspace.answered_from_own_account(session, message_id)
+        await replies.answered_from_own_account(session, message_id)
 
     received = Received(channel.tenant_id, dialog_id, message_id, created=True, new_dialog=new_dialog,
                         outdated_suggestion_ids=outdated)

@@ -153,7 +153,7 @@ async def test_autosend_states(db):
 
 def test_every_fix_and_state_has_words_in_both_languages():
     from core.models import ChannelKind as Kinds
-    from core.services.workspace import REQUIRED_RIGHTS
+    from core.services.workspace.base import REQUIRED_RIGHTS
 
     keys = [f"status.fix.{fix.value}" for fix in Fix]
     keys += [f"status.channel.state.{s.value}" for s in ChannelStatus]

@@ -7,7 +7,8 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.services import workspace as ws
+from core.permissions import Permission
+from core.services.workspace import controls, decisions
 
 from ..keyboards import CardAction, DialogAction, RejectReason
 from ..middlewares import AfterCommit, require_actor
@@ -26,7 +27,7 @@ def router() -> Router:
     @r.callback_query(CardAction.filter(F.action == "send"))
     async def send(query: CallbackQuery, callback_data: CardAction, session: AsyncSession, group, actor,
                    after_commit: AfterCommit, runtime: BotRuntime) -> None:
-        sent = await ws.request_send(session, require_actor(group, actor), callback_data.suggestion_id,
+        sent = await decisions.request_send(session, require_actor(group, actor), callback_data.suggestion_id,
                                      card_message_id=query.message.message_id if query.message else None)
         if sent is None:  # answered meanwhile: the prompt under the card shows that answer and asks to confirm
             _toast(after_commit, query, t("ok.confirm_below", runtime.locale), alert=True)
@@ -37,33 +38,33 @@ def router() -> Router:
     async def confirm(query: CallbackQuery, callback_data: CardAction, session: AsyncSession, group, actor,
                       after_commit: AfterCommit, runtime: BotRuntime) -> None:
         prompt = (query.message.chat.id, query.message.message_id) if query.message else None
-        await ws.confirm_send(session, require_actor(group, actor), callback_data.suggestion_id, prompt=prompt)
+        await decisions.confirm_send(session, require_actor(group, actor), callback_data.suggestion_id, prompt=prompt)
         _toast(after_commit, query, t("ok.sending", runtime.locale))
 
     @r.callback_query(CardAction.filter(F.action == "edit"))
     async def edit(query: CallbackQuery, callback_data: CardAction, group, actor, after_commit: AfterCommit,
                    runtime: BotRuntime) -> None:
         # The draft was too long to pre-fill: the manager replies to the card with their version instead.
-        require_actor(group, actor).require(ws.Permission.MANAGE_CONVERSATIONS)
+        require_actor(group, actor).require(Permission.MANAGE_CONVERSATIONS)
         _toast(after_commit, query, t("ok.edit_hint", runtime.locale), alert=True)
 
     @r.callback_query(CardAction.filter(F.action == "reject"))
     async def reject(query: CallbackQuery, callback_data: CardAction, session: AsyncSession, group, actor,
                      after_commit: AfterCommit, runtime: BotRuntime) -> None:
-        await ws.reject_suggestion(session, require_actor(group, actor), callback_data.suggestion_id)
+        await decisions.reject_suggestion(session, require_actor(group, actor), callback_data.suggestion_id)
         _toast(after_commit, query, t("ok.rejected", runtime.locale))
 
     @r.callback_query(CardAction.filter(F.action == "escalate"))
     async def escalate(query: CallbackQuery, callback_data: CardAction, session: AsyncSession, group, actor,
                        after_commit: AfterCommit, runtime: BotRuntime) -> None:
-        await ws.escalate(session, require_actor(group, actor), dialog_id=0,
+        await decisions.escalate(session, require_actor(group, actor), dialog_id=0,
                           suggestion_id=callback_data.suggestion_id)
         _toast(after_commit, query, t("ok.escalated", runtime.locale))
 
     @r.callback_query(RejectReason.filter())
     async def reject_reason(query: CallbackQuery, callback_data: RejectReason, session: AsyncSession, group, actor,
                             after_commit: AfterCommit, runtime: BotRuntime) -> None:
-        await ws.set_reject_reason(session, require_actor(group, actor), callback_data.suggestion_id,
+        await decisions.set_reject_reason(session, require_actor(group, actor), callback_data.suggestion_id,
                                    callback_data.reason)
         _toast(after_commit, query, t("ok.reason", runtime.locale))
 
@@ -73,22 +74,22 @@ def router() -> Router:
         actor = require_actor(group, actor)
         dialog_id, action, locale = callback_data.dialog_id, callback_data.action, runtime.locale
         if action == "ai":
-            dialog = await ws.set_ai_mode(session, actor, dialog_id, callback_data.value)
+            dialog = await controls.set_ai_mode(session, actor, dialog_id, callback_data.value)
             text = t("ok.ai_mode", locale, mode=t(f"dialog.ai.{dialog.ai_mode.value}", locale))
         elif action == "assign":
-            staff = await ws.assign(session, actor, dialog_id)
+            staff = await controls.assign(session, actor, dialog_id)
             text = t("ok.assigned", locale, name=staff.name)
         elif action == "won":
-            await ws.mark_won(session, actor, dialog_id)
+            await controls.mark_won(session, actor, dialog_id)
             text = t("ok.won", locale)
         elif action == "lost":
-            await ws.mark_lost(session, actor, dialog_id)
+            await controls.mark_lost(session, actor, dialog_id)
             text = t("ok.lost", locale)
         elif action == "close":
-            await ws.close_dialog(session, actor, dialog_id)
+            await controls.close_dialog(session, actor, dialog_id)
             text = t("ok.closed", locale)
         elif action == "reopen":
-            await ws.reopen_dialog(session, actor, dialog_id)
+            await controls.reopen_dialog(session, actor, dialog_id)
             text = t("ok.reopened", locale)
         else:
             return

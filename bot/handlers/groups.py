@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import ChatMemberAdministrator, ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.services import workspace as ws
+from core.services.workspace import controls, groups
 
 from ..middlewares import require_actor
 from ..runtime import BotRuntime
@@ -29,12 +29,12 @@ def router() -> Router:
     @r.my_chat_member()
     async def bot_membership_changed(event: ChatMemberUpdated, session: AsyncSession) -> None:
         # Added, promoted, demoted or removed: the group's health is recorded once however the updates interleave
-        # with /connect (core.services.workspace.connect_group), and what waits for the group moves, waits or resumes.
+        # with /connect (core.services.workspace.groups.connect_group), and what waits for the group moves, waits or resumes.
         status = event.new_chat_member.status
         if status in ("left", "kicked"):
-            await ws.disconnect_group(session, event.chat.id)
+            await groups.disconnect_group(session, event.chat.id)
             return
-        await ws.connect_group(
+        await groups.connect_group(
             session, chat_id=event.chat.id, title=event.chat.title or "", is_forum=bool(event.chat.is_forum),
             bot_rights=_rights(event.new_chat_member), by_telegram_user_id=event.from_user.id,
         )
@@ -44,7 +44,7 @@ def router() -> Router:
                       runtime: BotRuntime) -> None:
         # Asked in the group: read what the bot may do there now (a read, not a post).
         member = await bot.get_chat_member(message.chat.id, runtime.bot_id)
-        await ws.connect_group(
+        await groups.connect_group(
             session, chat_id=message.chat.id, title=message.chat.title or "", is_forum=bool(message.chat.is_forum),
             bot_rights=_rights(member), by_telegram_user_id=message.from_user.id,
             tenant_slug=(command.args or "").strip() or None, asked=True, reply_to=message.message_id,
@@ -53,7 +53,7 @@ def router() -> Router:
     @r.message(Command("inbox"))
     async def inbox(message: Message, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.request_inbox(session, actor, group, reply_to=message.message_id,
+        await controls.request_inbox(session, actor, group, reply_to=message.message_id,
                                thread_id=message.message_thread_id if message.is_topic_message else None)
 
     return r

@@ -198,7 +198,7 @@ def status_lines(state: Readiness, locale: str) -> list[str]:
             text = t("status.group.ok", locale, title=title)
         if group.rotated:
             text += " " + t("status.group.rotated", locale)
-        if group.parked:  # work waiting for the group to be fixed (core.services.workspace: park, resume)
+        if group.parked:  # work waiting for the group to be fixed (core.services.workspace.parking)
             text += " " + t("groups.status.parked", locale, count=group.parked)
         lines += _line(group.level, text, group.fix, locale, slug=slug, title=title)
 

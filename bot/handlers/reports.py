@@ -20,7 +20,7 @@ from core.permissions import Permission
 from core.ports import Delivery
 from core.services import reports
 from core.services import staff
-from core.services import workspace as ws
+from core.services.workspace import topics
 
 from ..surface import GENERAL_THREAD, TelegramManagerSurface, _Sent
 
@@ -68,7 +68,7 @@ def router() -> Router:
                        or m.can(Permission.VIEW_ANALYTICS)), None)
         locale = normalize(members[0].locale if members else message.from_user.language_code)
         if member is None:
-            await ws.notice_chat(session, chat_id, key="refusal", params={"text": t("report.refused", locale)},
+            await topics.notice_chat(session, chat_id, key="refusal", params={"text": t("report.refused", locale)},
                                  reply_to=message.message_id)
             return
         now = datetime.now(UTC)
@@ -76,7 +76,7 @@ def router() -> Router:
         try:
             kind = reports.parse_kind(command.args, tenant, now)
         except reports.ReportError as error:
-            await ws.notice_chat(session, chat_id, key="refusal", params={"text": error.text(member.locale)},
+            await topics.notice_chat(session, chat_id, key="refusal", params={"text": error.text(member.locale)},
                                  reply_to=message.message_id)
             return
         await reports.request(session, member.tenant_id, kind=kind, chat_id=chat_id, thread_id=_thread(message),

@@ -28,7 +28,7 @@ from core.models import ManagerGroup, NightMode, Tenant
 from core.permissions import Permission
 from core.services import staff
 from core.services import tenant_settings as ts
-from core.services import workspace as ws
+from core.services.workspace import base, replies, topics
 from core.services.staff import Membership
 
 from ..middlewares import AfterCommit
@@ -195,10 +195,10 @@ async def _refuse_in_chat(session: AsyncSession, after_commit: AfterCommit, mess
     if _private(message.chat):
         after_commit.append(lambda: message.answer(text[:TEXT_LIMIT]))
     elif group is not None:
-        await ws.notice(session, group, key="refusal", params={"text": text}, reply_to=message.message_id,
+        await topics.notice(session, group, key="refusal", params={"text": text}, reply_to=message.message_id,
                         thread_id=_thread(message))
     else:
-        await ws.notice_chat(session, message.chat.id, key="refusal", params={"text": text},
+        await topics.notice_chat(session, message.chat.id, key="refusal", params={"text": text},
                              reply_to=message.message_id)
 
 
@@ -297,7 +297,7 @@ def router() -> Router:
             saved = t("settings.hours.saved", locale, hours=hours)
             after_commit.append(lambda: message.answer(saved))
         elif group is not None:
-            await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+            await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
         after_commit.append(lambda: bot.edit_message_text(text=text, chat_id=chat_id, message_id=panel_id,
                                                           reply_markup=keyboard))
 

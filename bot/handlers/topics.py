@@ -11,7 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.services import workspace as ws
+from core.services.workspace import base, controls, decisions, replies
 
 from ..middlewares import require_actor
 from ..runtime import BotRuntime
@@ -48,52 +48,52 @@ def router() -> Router:
     r.message.filter(F.chat.type == "supergroup")
 
     async def dialog_id(session, group, actor, message: Message) -> int:
-        return (await ws.dialog_in_group(session, actor, group, _thread(message))).id
+        return (await controls.dialog_in_group(session, actor, group, _thread(message))).id
 
     @r.message(Command("note"))
     async def note(message: Message, command: CommandObject, session: AsyncSession, group, actor) -> None:
-        await ws.add_note(session, require_actor(group, actor), group, thread_id=_thread(message),
+        await replies.add_note(session, require_actor(group, actor), group, thread_id=_thread(message),
                           telegram_message_id=message.message_id, text=command.args or "")
 
     @r.message(Command("ai"))
     async def ai_mode(message: Message, command: CommandObject, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.set_ai_mode(session, actor, await dialog_id(session, group, actor, message),
+        await controls.set_ai_mode(session, actor, await dialog_id(session, group, actor, message),
                              (command.args or "").strip().lower())
-        await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+        await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
 
     @r.message(Command("assign"))
     async def assign(message: Message, command: CommandObject, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.assign(session, actor, await dialog_id(session, group, actor, message),
+        await controls.assign(session, actor, await dialog_id(session, group, actor, message),
                         username=(command.args or "").strip() or None)
-        await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+        await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
 
     @r.message(Command("won"))
     async def won(message: Message, command: CommandObject, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.mark_won(session, actor, await dialog_id(session, group, actor, message),
-                          ws.parse_amount(command.args))
-        await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+        await controls.mark_won(session, actor, await dialog_id(session, group, actor, message),
+                          controls.parse_amount(command.args))
+        await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
 
     @r.message(Command("lost"))
     async def lost(message: Message, command: CommandObject, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.mark_lost(session, actor, await dialog_id(session, group, actor, message),
+        await controls.mark_lost(session, actor, await dialog_id(session, group, actor, message),
                            (command.args or "").strip() or None)
-        await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+        await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
 
     @r.message(Command("close"))
     async def close(message: Message, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.close_dialog(session, actor, await dialog_id(session, group, actor, message))
-        await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+        await controls.close_dialog(session, actor, await dialog_id(session, group, actor, message))
+        await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
 
     @r.message(Command("reopen"))
     async def reopen(message: Message, session: AsyncSession, group, actor) -> None:
         actor = require_actor(group, actor)
-        await ws.reopen_dialog(session, actor, await dialog_id(session, group, actor, message))
-        await ws.react(session, group, message.message_id, ws.DELIVERED_REACTION)
+        await controls.reopen_dialog(session, actor, await dialog_id(session, group, actor, message))
+        await replies.react(session, group, message.message_id, base.DELIVERED_REACTION)
 
     @r.message(F.text.startswith("/"))
     async def other_command(message: Message) -> None:
@@ -109,15 +109,15 @@ def router() -> Router:
         prefilled = PREFILLED_EDIT.match(message.text or "")
         if prefilled and (runtime.bot_username is None
                           or prefilled["bot"].lower() == runtime.bot_username.lower()):
-            await ws.edit_suggestion(session, actor, int(prefilled["card"]), prefilled["text"])
+            await decisions.edit_suggestion(session, actor, int(prefilled["card"]), prefilled["text"])
             return
         replied = _replied_to(message)
         if replied is not None and message.text:
-            suggestion_id = await ws.card_suggestion(session, group, replied)
+            suggestion_id = await replies.card_suggestion(session, group, replied)
             if suggestion_id is not None:
-                await ws.edit_suggestion(session, actor, suggestion_id, message.text)
+                await decisions.edit_suggestion(session, actor, suggestion_id, message.text)
                 return
-        await ws.manager_reply(session, actor, group, thread_id=_thread(message),
+        await replies.manager_reply(session, actor, group, thread_id=_thread(message),
                                telegram_message_id=message.message_id, text=text, media=_media(message))
 
     return r

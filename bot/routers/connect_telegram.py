@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import UserError
 from core.models import StaffMember, Tenant
 from core.permissions import Permission
-from core.services import workspace as ws
+from core.services.workspace import base
 from userbots.telegram.login import LoginState, LoginStep, TelegramLoginService
 from userbots.texts import t
 
@@ -43,7 +43,7 @@ async def manageable_tenants(session: AsyncSession, telegram_user_id: int) -> li
     )).all()
     allowed = []
     for tenant_id, slug in rows:
-        actor = await ws.load_actor(session, tenant_id, telegram_user_id)
+        actor = await base.load_actor(session, tenant_id, telegram_user_id)
         if actor is not None and actor.can(Permission.MANAGE_CHANNELS):
             allowed.append((tenant_id, slug))
     return allowed

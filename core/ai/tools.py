@@ -307,16 +307,16 @@ async def stage_leads(session: AsyncSession, dialog: Dialog, suggestion_id: int,
     """In the pipeline's final unit of work (the dialog row locked): each lead the model asked for becomes a command
     waiting for approval and a card in the dialog's topic. Returns the commands' ids (none without a manager group:
     nobody could approve them)."""
-    from ..services import workspace as ws
+    from ..services.workspace import routing, topics
 
     if not leads:
         return []
-    group = await ws.route_dialog(session, dialog)
+    group = await routing.route_dialog(session, dialog)
     if group is None:
         events.record(session, "lead_unrouted", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
                       suggestion_id=suggestion_id, leads=leads)
         return []
-    topic, _ = await ws.ensure_topic(session, dialog, group)
+    topic, _ = await topics.ensure_topic(session, dialog, group)
     ids = []
     for n, lead in enumerate(leads):
         params = _card_params(lead)
@@ -348,7 +348,7 @@ async def decide_lead(session: AsyncSession, actor, command_id: int, *, approve:
     """A manager's Approve / Reject on a lead card. Approve: the command goes out («lead recorded» under the card)
     and the lead is recorded as a `lead_created` event; Reject: the command is cancelled, «rejected» is posted under
     the card and `lead_rejected` recorded. A lead already decided (a second press, a colleague first) is refused."""
-    from ..services.workspace import WorkspaceError
+    from ..services.workspace.base import WorkspaceError
 
     actor.require(Permission.MANAGE_CONVERSATIONS)
     command = await session.get(OutboxCommand, command_id)

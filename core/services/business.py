@@ -49,7 +49,7 @@ from ..models import (
     Event,
     Message,
 )
-from . import workspace as ws
+from .workspace import cards, mirror
 from .channels import LIVE_STATUSES
 from .staff import Membership, memberships
 
@@ -229,11 +229,11 @@ async def _run_follow_ups(session: AsyncSession, received: inbox.Received | None
     rest = []
     for name, kwargs in received.follow_ups:
         if name == inbox.MIRROR_MESSAGE:
-            await ws.mirror_message(session, kwargs["message_id"])
+            await mirror.mirror_message(session, kwargs["message_id"])
         elif name == inbox.MIRROR_EDIT:
-            await ws.mirror_change(session, kwargs["message_id"])
+            await mirror.mirror_change(session, kwargs["message_id"])
         elif name == inbox.REFRESH_CARDS:
-            await ws.refresh_cards(session, kwargs["suggestion_ids"])
+            await cards.refresh_cards(session, kwargs["suggestion_ids"])
         else:
             rest.append((name, kwargs))
     return rest

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import events
 from ..errors import NotFound, UserError
 from ..models import Customer, Dialog, DialogStatus, Escalation, EscalationStatus, StaffMember
-from . import workspace as ws
+from .workspace import base, topics
 
 PAGE = 50
 
@@ -101,7 +101,7 @@ async def close(session: AsyncSession, tenant_id: int, escalation_id: int, statu
     dialog = await session.get(Dialog, escalation.dialog_id)
     if not still_open and dialog is not None and dialog.status == DialogStatus.ESCALATED:
         dialog.status = DialogStatus.ACTIVE
-        await ws.set_marker(session, dialog, ws.Marker.UNREAD if dialog.unread_count else ws.Marker.ANSWERED)
-        await ws.refresh_pinned_card(session, dialog)
+        await topics.set_marker(session, dialog, base.Marker.UNREAD if dialog.unread_count else base.Marker.ANSWERED)
+        await topics.refresh_pinned_card(session, dialog)
     await session.refresh(escalation)
     return escalation

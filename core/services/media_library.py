@@ -290,7 +290,7 @@ def file_name_of(item: MediaItem) -> str:
 
 
 async def outgoing(session: AsyncSession, items: list[MediaItem], channel: ChannelAccount) -> list[dict]:
-    """The `media` of a send to a customer through `channel` (core.services.workspace.send_to_customer): each item
+    """The `media` of a send to a customer through `channel` (core.services.workspace.replies.send_to_customer): each item
     by its stored file, with what that channel already holds of it — VK's attachment string uploaded before through
     this very community or account, the manager bot's file id for a Telegram Business chat (the bot sends it). A
     Telegram account (Telethon) uploads the stored bytes."""

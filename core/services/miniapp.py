@@ -3,7 +3,7 @@ changes that have no other home (notes and tags typed in the app).
 
 Fields the role hides (core.permissions.Field) are never serialised, so no page can leak them: every customer and
 dialog dict is built here from the caller's `hidden` set. Actions on a dialog reuse the workspace's functions
-(core.services.workspace: set_ai_mode, assign, mark_won/mark_lost, close/reopen) with an Actor made from the Mini
+(core.services.workspace.controls: set_ai_mode, assign, mark_won/mark_lost, close/reopen) with an Actor made from the Mini
 App member (`actor_for`), so the audit events, the pinned card refresh and the permission checks are the same as in
 the managers' topics.
 """
@@ -41,7 +41,7 @@ from ..models import (
 from ..permissions import Field, Permission, can
 from . import dialog_search
 from . import staff as staff_service
-from . import workspace as ws
+from .workspace import base, topics
 
 HISTORY_PAGE = 100
 MAX_TAGS = 20
@@ -78,9 +78,9 @@ async def staff_for(session: AsyncSession, telegram_user_id: int, tenant_id: int
 
 
 def actor_for(*, staff_id: int, tenant_id: int, telegram_user_id: int, name: str, role_code: str,
-              permissions) -> ws.Actor:
+              permissions) -> base.Actor:
     """The workspace Actor of a Mini App member: the same checks and audit trail as acting in a topic."""
-    return ws.Actor(staff_id, tenant_id, telegram_user_id, name, role_code, frozenset(permissions))
+    return base.Actor(staff_id, tenant_id, telegram_user_id, name, role_code, frozenset(permissions))
 
 
 # ------------------------------------------------------------------------------------------------ serialising
@@ -294,14 +294,14 @@ async def dialog_view(session: AsyncSession, *, dialog_id: int, tenant_id: int, 
 # ------------------------------------------------------------------------------------------ notes and tags
 
 
-async def _locked_dialog(session: AsyncSession, actor: ws.Actor, dialog_id: int) -> Dialog:
+async def _locked_dialog(session: AsyncSession, actor: base.Actor, dialog_id: int) -> Dialog:
     dialog = (await session.execute(select(Dialog).where(Dialog.id == dialog_id).with_for_update())).scalar_one_or_none()
     if dialog is None or dialog.tenant_id != actor.tenant_id:
         raise MiniAppError("unknown", id=dialog_id)
     return dialog
 
 
-async def add_note(session: AsyncSession, actor: ws.Actor, dialog_id: int, text: str,
+async def add_note(session: AsyncSession, actor: base.Actor, dialog_id: int, text: str,
                    now: datetime | None = None) -> None:
     """A note on the customer typed in the Mini App: the same line a /note in the topic writes, shown on the card."""
     actor.require(Permission.MANAGE_CONVERSATIONS)
@@ -317,7 +317,7 @@ async def add_note(session: AsyncSession, actor: ws.Actor, dialog_id: int, text:
     customer.notes = f"{customer.notes}\n{line}" if customer.notes else line
     events.record(session, "note_added", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
                   actor_staff_id=actor.staff_id, text=text, via="miniapp")
-    await ws.refresh_pinned_card(session, dialog)
+    await topics.refresh_pinned_card(session, dialog)
 
 
 def clean_tags(raw) -> list[str]:
@@ -341,7 +341,7 @@ def clean_tags(raw) -> list[str]:
     return tags
 
 
-async def set_tags(session: AsyncSession, actor: ws.Actor, dialog_id: int, raw, *,
+async def set_tags(session: AsyncSession, actor: base.Actor, dialog_id: int, raw, *,
                    hidden: set[str] | frozenset[str]) -> list[str]:
     """Replace the customer's tags (MANAGE_CUSTOMERS; a role that does not see tags cannot edit them)."""
     actor.require(Permission.MANAGE_CUSTOMERS)
@@ -355,7 +355,7 @@ async def set_tags(session: AsyncSession, actor: ws.Actor, dialog_id: int, raw, 
         customer.tags = tags
         events.record(session, "customer_tags_changed", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
                       actor_staff_id=actor.staff_id, customer_id=customer.id, old=old, new=tags, via="miniapp")
-        await ws.refresh_pinned_card(session, dialog)
+        await topics.refresh_pinned_card(session, dialog)
     return tags
 
 

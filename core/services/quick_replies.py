@@ -6,7 +6,7 @@ posted in the topic — the text and the files exactly as the customer will get 
 a numbered list with a button per reply; a button posts that reply's preview. None: the refusal says so.
 
 Send hands the preview's text and files to the customer through the dialog's channel as a manager's reply
-(core.services.workspace.manager_reply: the outbox, the channel gateway); the preview message is what the send
+(core.services.workspace.replies.manager_reply: the outbox, the channel gateway); the preview message is what the send
 answers in the topic, so it gets 👍 once delivered. Files go with what the channel already holds of them
 (core.services.media_library.outgoing): a VK attachment uploaded once per community or account, the bot's Telegram
 file id. Every post is an outbox command of kind QUICK_POST into the topic ({topic_id, view "keyed", data, reply_to});
@@ -24,7 +24,8 @@ from ..db import lock_dialog
 from ..models import ChannelAccount, DialogTopic, Event, ManagerGroup, MediaItem, OutboxCommand, QuickReply
 from ..permissions import Permission
 from . import media_library
-from . import workspace as ws
+from .workspace import base as ws_base
+from .workspace import controls, replies, topics
 from .media_library import MediaError, like
 
 QUICK_POST = "quick_reply_post"  # a post of this area into a dialog's topic (outbox command kind)
@@ -37,7 +38,7 @@ PREVIEW_TEXT = 3000  # of the text, shown in the preview (the whole text is sent
 KIND_ICONS = {"photo": "🖼", "video": "🎬", "voice": "🎙", "document": "📄"}
 
 
-class QuickReplyError(ws.WorkspaceError):
+class QuickReplyError(ws_base.WorkspaceError):
     """A refusal shown to the manager or in the Mini App; `code` is a full key (media.quick.error.*)."""
 
     def __init__(self, reason: str, message: str, **params):
@@ -166,7 +167,7 @@ def _set_buttons(command: OutboxCommand, buttons: list[list[dict]], **extra) -> 
     command.payload = {**command.payload, "data": data, **extra}
 
 
-async def _preview(session: AsyncSession, actor: ws.Actor, topic: DialogTopic, group: ManagerGroup,
+async def _preview(session: AsyncSession, actor: ws_base.Actor, topic: DialogTopic, group: ManagerGroup,
                    reply: QuickReply, *, key: str, reply_to: int | None) -> OutboxCommand:
     items = await _items(session, actor.tenant_id, list(reply.media_item_ids or []))
     text = reply.text if len(reply.text) <= PREVIEW_TEXT else reply.text[:PREVIEW_TEXT] + "…"
@@ -186,12 +187,12 @@ async def _preview(session: AsyncSession, actor: ws.Actor, topic: DialogTopic, g
     return command
 
 
-async def request(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, *, thread_id: int | None,
+async def request(session: AsyncSession, actor: ws_base.Actor, group: ManagerGroup, *, thread_id: int | None,
                   telegram_message_id: int, words: str) -> OutboxCommand:
     """`/q <words>` in a dialog's topic: a preview of the one reply that matches, or a list to choose from."""
     actor.require(Permission.MANAGE_CONVERSATIONS)
-    await ws.dialog_in_group(session, actor, group, thread_id)
-    topic = await ws.topic_by_thread(session, group, thread_id)
+    await controls.dialog_in_group(session, actor, group, thread_id)
+    topic = await topics.topic_by_thread(session, group, thread_id)
     found = await search(session, actor.tenant_id, words)
     if not found:
         any_reply = select(QuickReply.id).where(QuickReply.tenant_id == actor.tenant_id).limit(1)
@@ -214,7 +215,7 @@ async def request(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, *
     return command
 
 
-async def _own_post(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, command_id: int,
+async def _own_post(session: AsyncSession, actor: ws_base.Actor, group: ManagerGroup, command_id: int,
                     what: str) -> OutboxCommand:
     command = await session.get(OutboxCommand, command_id)
     if command is None or command.kind != QUICK_POST or command.tenant_id != actor.tenant_id \
@@ -224,7 +225,7 @@ async def _own_post(session: AsyncSession, actor: ws.Actor, group: ManagerGroup,
     return command
 
 
-async def pick(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, list_id: int, reply_id: int, *,
+async def pick(session: AsyncSession, actor: ws_base.Actor, group: ManagerGroup, list_id: int, reply_id: int, *,
                list_message_id: int | None) -> OutboxCommand:
     """A button of a list: that reply's preview, under the list."""
     actor.require(Permission.MANAGE_CONVERSATIONS)
@@ -237,7 +238,7 @@ async def pick(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, list
                           reply_to=list_message_id)
 
 
-async def decide(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, preview_id: int, action: str, *,
+async def decide(session: AsyncSession, actor: ws_base.Actor, group: ManagerGroup, preview_id: int, action: str, *,
                  preview_message_id: int) -> str:
     """Send or Cancel on a preview; returns "sent" or "cancelled". Send: the text and files of the preview go to the
     customer through the dialog's channel, as the manager's reply to the preview message."""
@@ -257,10 +258,10 @@ async def decide(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, pr
                   actor_staff_id=actor.staff_id, decision=decision, quick_reply_id=quick["reply_id"])
     if decision == "cancelled":
         return decision
-    dialog = await ws.dialog_in_group(session, actor, group, topic.thread_id)
+    dialog = await controls.dialog_in_group(session, actor, group, topic.thread_id)
     channel = await session.get(ChannelAccount, dialog.channel_id)
     items = await _items(session, actor.tenant_id, list(quick["media_item_ids"]))
-    await ws.manager_reply(session, actor, group, thread_id=topic.thread_id, telegram_message_id=preview_message_id,
+    await replies.manager_reply(session, actor, group, thread_id=topic.thread_id, telegram_message_id=preview_message_id,
                            text=quick["text"], media=await media_library.outgoing(session, items, channel))
     events.record(session, "quick_reply_sent", tenant_id=actor.tenant_id, dialog_id=dialog.id,
                   actor_staff_id=actor.staff_id, quick_reply_id=quick["reply_id"], media=len(items))

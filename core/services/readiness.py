@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..permissions import BUILTIN_ROLES
 from ..settings import Settings
-from . import workspace
+from .workspace import parking
 from .channels import list_channels
 
 FAILED_WINDOW = timedelta(days=1)
@@ -95,7 +95,7 @@ class GroupCheck:
     rotated: bool  # full: new dialogs go to a newer group
     level: Level
     fix: Fix | None
-    parked: int = 0  # outbox commands waiting for this group to be fixed (core.services.workspace: park, resume)
+    parked: int = 0  # outbox commands waiting for this group to be fixed (core.services.workspace.parking)
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
     parked = dict((await session.execute(
         select(OutboxCommand.destination, func.count(OutboxCommand.id)).where(
             OutboxCommand.tenant_id == tenant_id, OutboxCommand.state.in_(outbox.RUNNABLE),
-            OutboxCommand.result.has_key(workspace.PARKED))
+            OutboxCommand.result.has_key(parking.PARKED))
         .group_by(OutboxCommand.destination)
     )).all())
     groups = [_group(g, parked.get(outbox.tg_group(g.chat_id), 0)) for g in (await session.execute(

@@ -2,7 +2,7 @@
 
 What a report says comes from core.services.analytics (the same figures as the dashboard), rendered by jinja2
 templates (core/reports/templates) whose every word is a text of core/locales/*/reports.ftl. A team chat is read by
-the team, so a report shows what the workspace's audience role may see (core.services.workspace.AUDIENCE_ROLE): the
+the team, so a report shows what the workspace's audience role may see (core.services.workspace.base.AUDIENCE_ROLE): the
 revenue only when that role sees deal amounts, the AI spend only when it sees AI costs.
 
 - morning: yesterday's new, active and answered dialogs, first-response time, won / lost and revenue, the AI's
@@ -58,8 +58,8 @@ from ..models import (
 from ..permissions import Field
 from . import analytics
 from .analytics import Period
-from .workspace_commands import Call
-from .workspace_views import audience_hidden_fields
+from .workspace.calls import Call
+from .workspace.views import audience_hidden_fields
 
 POST_REPORT = "post_report"  # {run_id, chat_id, thread_id?} or, asked for with /report, {chat_id, thread_id,
 #                              reply_to, html, chart, locale}; destination: the chat

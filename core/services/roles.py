@@ -10,7 +10,7 @@ Rules, checked here so that every way in obeys them:
 
 A change takes effect at once everywhere, because every reader looks the role up when it acts: the Mini App
 (webapp.auth reads the role on each request), the bot's buttons, the cards in the managers' topics and the reports
-(core.services.workspace_views.audience_hidden_fields reads the audience role's hidden fields from the database). The
+(core.services.workspace.views.audience_hidden_fields reads the audience role's hidden fields from the database). The
 pinned cards already posted in topics are refreshed (one coalesced edit per topic, through the outbox) when the
 audience role's visibility changes. Every change is an audit event with the old and new values.
 """
@@ -27,7 +27,7 @@ from ..errors import UserError
 from ..i18n import t
 from ..models import Dialog, DialogStatus, DialogTopic, ManagerGroup, Role, StaffMember, Tenant
 from ..permissions import ALL, Field, Permission
-from . import workspace as ws
+from .workspace import base
 from .staff import OWNER, Acting
 
 # Order in which the editor lists them (the enums' own order).
@@ -142,7 +142,7 @@ async def update_role(session: AsyncSession, tenant_id: int, code: str, *, actor
         granted=sorted(new_permissions - old_permissions), revoked=sorted(old_permissions - new_permissions),
         shown=sorted(old_hidden - new_hidden), hidden=sorted(new_hidden - old_hidden),
     )
-    if role.code == ws.AUDIENCE_ROLE and new_hidden != old_hidden:
+    if role.code == base.AUDIENCE_ROLE and new_hidden != old_hidden:
         await refresh_cards(session, tenant_id)
     return await _counted(session, role)
 
@@ -171,8 +171,8 @@ async def refresh_cards(session: AsyncSession, tenant_id: int) -> int:
     )).all()
     for topic_id, dialog_id, chat_id in rows:
         await outbox.enqueue(
-            session, kind=ws.Kind.EDIT_PINNED_CARD, destination=outbox.tg_group(chat_id),
-            idempotency_key=ws._key(f"topic:{topic_id}:card-edit"),  # noqa: SLF001 — the workspace's own key scheme
+            session, kind=base.Kind.EDIT_PINNED_CARD, destination=outbox.tg_group(chat_id),
+            idempotency_key=base._key(f"topic:{topic_id}:card-edit"),  # noqa: SLF001 — the workspace's own key scheme
             tenant_id=tenant_id, dialog_id=dialog_id, payload={"topic_id": topic_id},
         )
     return len(rows)

@@ -3,7 +3,7 @@
 A manager edits their reply in the dialog's topic as anyone edits a Telegram message: the customer's copy is
 corrected too. Replying /delete to it takes it back: it is deleted for the customer. Both are outbox commands in the
 dialog's lane to its channel (so they run after the send itself), executed through ChannelGateway.edit / .delete by
-core.services.workspace_commands; a reply that has not left yet is simply changed or cancelled instead.
+core.services.workspace.customer_commands; a reply that has not left yet is simply changed or cancelled instead.
 
 Nothing here talks to a channel; functions take the caller's session and never commit.
 """
@@ -25,8 +25,8 @@ from ..models import (
     OutboxCommand,
 )
 from ..permissions import Permission
-from . import workspace as ws
-from .workspace import Actor, WorkspaceError
+from .workspace import base, replies, topics
+from .workspace.base import Actor, WorkspaceError
 
 # Outbox kinds; destination: the dialog's channel (outbox.channel_dest), the same lane as the send they follow.
 EDIT_CUSTOMER = "edit_customer_message"  # {dialog_id, chat_id, send_command_id, text, staff_id, topic_message}
@@ -39,7 +39,7 @@ NEVER_DELIVERED = (CommandState.FAILED, CommandState.CANCELLED)
 async def _typed_reply(session: AsyncSession, group: ManagerGroup, telegram_message_id: int) -> OutboxCommand | None:
     return (await session.execute(
         select(OutboxCommand)
-        .where(OutboxCommand.idempotency_key == ws.manager_reply_key(group.chat_id, telegram_message_id))
+        .where(OutboxCommand.idempotency_key == replies.manager_reply_key(group.chat_id, telegram_message_id))
         .with_for_update()
     )).scalar_one_or_none()
 
@@ -74,7 +74,7 @@ async def sent_message(session: AsyncSession, send: OutboxCommand) -> Message | 
     """Our row of the delivered reply (written when the send was recorded)."""
     return (await session.execute(
         select(Message).where(Message.dialog_id == send.dialog_id,
-                              Message.extra[ws.SENT_BY_COMMAND].astext == str(send.id))
+                              Message.extra[base.SENT_BY_COMMAND].astext == str(send.id))
         .order_by(Message.id).limit(1)
     )).scalar_one_or_none()
 
@@ -129,7 +129,7 @@ async def take_back(session: AsyncSession, actor: Actor, group: ManagerGroup, *,
         raise WorkspaceError("delete_not_a_reply", "this message did not go to a customer")
     if send.payload.get("staff_id") != actor.staff_id:
         raise WorkspaceError("delete_not_yours", "only its author can take a reply back")
-    topic = await ws.topic_by_thread(session, group, thread_id)
+    topic = await topics.topic_by_thread(session, group, thread_id)
     if topic is not None and topic.dialog_id != send.dialog_id:
         raise WorkspaceError("delete_not_a_reply", "this message did not go to a customer")
     if send.state in NEVER_DELIVERED:
@@ -137,13 +137,13 @@ async def take_back(session: AsyncSession, actor: Actor, group: ManagerGroup, *,
     if await _taken_back(session, send) is not None:
         raise WorkspaceError("reply_already_deleted", "this reply has been deleted for the customer already")
     dialog = await session.get(Dialog, send.dialog_id)
-    found = await ws.topic_for_dialog(session, dialog)
+    found = await topics.topic_for_dialog(session, dialog)
     if send.state in NOT_LEFT_YET:
         await outbox.cancel(session, send.id, reason="taken back by a manager before it left")
         events.record(session, "customer_message_taken_back", tenant_id=send.tenant_id, dialog_id=send.dialog_id,
                       actor_staff_id=actor.staff_id, command_id=send.id, delivered=False)
         if found is not None:
-            await ws.notice(session, found[1], key="reply_cancelled", topic=found[0], reply_to=target_message_id)
+            await topics.notice(session, found[1], key="reply_cancelled", topic=found[0], reply_to=target_message_id)
         return send
     events.record(session, "customer_message_delete_requested", tenant_id=send.tenant_id, dialog_id=send.dialog_id,
                   actor_staff_id=actor.staff_id, command_id=send.id)

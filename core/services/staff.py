@@ -35,7 +35,7 @@ from ..models import (
     Tenant,
 )
 from ..permissions import Permission, can
-from . import workspace as ws
+from .workspace import base, topics
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ async def _lift_bans(session: AsyncSession, tenant_id: int, staff: StaffMember, 
     is simply cancelled."""
     waiting_bans = (await session.execute(
         select(OutboxCommand.id).where(
-            OutboxCommand.tenant_id == tenant_id, OutboxCommand.kind == ws.Kind.BAN,
+            OutboxCommand.tenant_id == tenant_id, OutboxCommand.kind == base.Kind.BAN,
             OutboxCommand.state.in_(outbox.RUNNABLE),
             OutboxCommand.payload["user_id"].as_integer() == staff.telegram_user_id)
     )).scalars().all()
@@ -308,7 +308,7 @@ async def _lift_bans(session: AsyncSession, tenant_id: int, staff: StaffMember, 
     )).scalars())
     for group in groups:
         await outbox.enqueue(
-            session, kind=ws.Kind.UNBAN, destination=outbox.tg_group(group.chat_id),
+            session, kind=base.Kind.UNBAN, destination=outbox.tg_group(group.chat_id),
             idempotency_key=f"unban:{group.id}:{staff.id}:{key}", tenant_id=tenant_id,
             payload={"chat_id": group.chat_id, "user_id": staff.telegram_user_id, "only_if_banned": True},
         )
@@ -413,7 +413,7 @@ async def remove_staff(session: AsyncSession, tenant_id: int, staff_id: int, *, 
     )).scalars())
     for group in groups:
         await outbox.enqueue(
-            session, kind=ws.Kind.BAN, destination=outbox.tg_group(group.chat_id),
+            session, kind=base.Kind.BAN, destination=outbox.tg_group(group.chat_id),
             idempotency_key=f"ban:{group.id}:{staff.id}:{int(now.timestamp())}", tenant_id=tenant_id,
             payload={"chat_id": group.chat_id, "user_id": staff.telegram_user_id},
         )
@@ -424,7 +424,7 @@ async def remove_staff(session: AsyncSession, tenant_id: int, staff_id: int, *, 
     )).scalars())
     for dialog in dialogs:
         dialog.assignee_id = None
-        await ws.refresh_pinned_card(session, dialog)  # the card no longer names them
+        await topics.refresh_pinned_card(session, dialog)  # the card no longer names them
     events.record(session, "staff_removed", tenant_id=tenant_id, actor_staff_id=actor.staff_id if actor else None,
                   staff_id=staff.id, telegram_user_id=staff.telegram_user_id, old_role=staff.role.code,
                   groups=len(groups), unassigned=[d.id for d in dialogs], via=via)

@@ -6,7 +6,7 @@ it is". Re-voicing — or `/voice <text>` — is a job for the "voice_synthesize
 the text spoken in the tenant's voice (core.ai.speech), the OGG/Opus bytes kept in the media store, and a preview
 posted in the topic: that very file as a voice note, its text, and Send / Redo / Cancel. Replying to the preview with
 another text makes a new preview of that text. Send hands the same stored bytes to the customer's channel as a voice
-message (core.services.workspace.manager_reply: the outbox, the channel gateway), so the customer hears exactly what
+message (core.services.workspace.replies.manager_reply: the outbox, the channel gateway), so the customer hears exactly what
 the manager heard.
 
 Every post is an outbox command of kind VOICE_POST into the dialog's topic ({topic_id, view, data, reply_to |
@@ -33,7 +33,7 @@ from ..errors import ConfigError
 from ..media import MediaStore
 from ..models import Dialog, DialogTopic, Event, ManagerGroup, Message, OutboxCommand, Tenant, UsagePurpose
 from ..permissions import Permission
-from . import workspace as ws
+from .workspace import base, controls, mirror, replies, topics
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ PREVIEW_DECIDED = "voice_preview_decided"
 VOICE_MEDIA = {"kind": "voice", "file_name": "voice.ogg", "mime": "audio/ogg"}
 
 
-class VoiceError(ws.WorkspaceError):
+class VoiceError(base.WorkspaceError):
     """A refusal shown to the manager; `code` is a full key (voice.refusal.*)."""
 
     def __init__(self, code: str, message: str, **params):
@@ -93,7 +93,7 @@ def _keyed(key: str, buttons: list[list[dict]] | None = None, **params) -> dict:
 
 async def _dialog_topic(session: AsyncSession, dialog_id: int) -> tuple[Dialog, DialogTopic, ManagerGroup] | None:
     dialog = await session.get(Dialog, dialog_id)
-    found = await ws.topic_for_dialog(session, dialog) if dialog is not None else None
+    found = await topics.topic_for_dialog(session, dialog) if dialog is not None else None
     if found is None:
         return None
     return dialog, found[0], found[1]
@@ -113,15 +113,15 @@ async def notice(session: AsyncSession, dialog_id: int, key: str, *, reply_to: i
 # ------------------------------------------------------------------------------------------ manager side
 
 
-async def _topic_dialog(session: AsyncSession, actor: ws.Actor, group: ManagerGroup,
+async def _topic_dialog(session: AsyncSession, actor: base.Actor, group: ManagerGroup,
                         thread_id: int | None) -> tuple[DialogTopic, Dialog]:
     actor.require(Permission.MANAGE_CONVERSATIONS)
-    dialog = await ws.dialog_in_group(session, actor, group, thread_id)
-    topic = await ws.topic_by_thread(session, group, thread_id)
+    dialog = await controls.dialog_in_group(session, actor, group, thread_id)
+    topic = await topics.topic_by_thread(session, group, thread_id)
     return topic, dialog
 
 
-async def offer(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, *, thread_id: int | None,
+async def offer(session: AsyncSession, actor: base.Actor, group: ManagerGroup, *, thread_id: int | None,
                 telegram_message_id: int, file_id: str, secrets: SecretBox | None) -> bool:
     """A manager's voice message in a topic: when the tenant's voice is set, offer to re-voice it (or send it as it
     is) and return True; otherwise False — the caller sends it to the customer as it is."""
@@ -147,7 +147,7 @@ async def _decided(session: AsyncSession, kind: str, command_id: int) -> Event |
     )).scalar_one_or_none()
 
 
-async def _own_post(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, command_id: int,
+async def _own_post(session: AsyncSession, actor: base.Actor, group: ManagerGroup, command_id: int,
                     what: str) -> tuple[OutboxCommand, Dialog]:
     command = await session.get(OutboxCommand, command_id)
     if command is None or command.kind != VOICE_POST or command.tenant_id != actor.tenant_id \
@@ -157,7 +157,7 @@ async def _own_post(session: AsyncSession, actor: ws.Actor, group: ManagerGroup,
     return command, dialog
 
 
-async def take_offer(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, offer_id: int, *,
+async def take_offer(session: AsyncSession, actor: base.Actor, group: ManagerGroup, offer_id: int, *,
                      revoice: bool) -> dict | None:
     """A button of an offer: re-voice (returns the job for the "voice_synthesize" task) or send as it is."""
     actor.require(Permission.MANAGE_CONVERSATIONS)
@@ -168,7 +168,7 @@ async def take_offer(session: AsyncSession, actor: ws.Actor, group: ManagerGroup
     events.record(session, OFFER_TAKEN, tenant_id=dialog.tenant_id, dialog_id=dialog.id, command_id=offer_id,
                   actor_staff_id=actor.staff_id, revoice=revoice)
     if not revoice:
-        await ws.manager_reply(session, actor, group, thread_id=voice["thread_id"],
+        await replies.manager_reply(session, actor, group, thread_id=voice["thread_id"],
                                telegram_message_id=voice["message_id"], text="",
                                media=[{"kind": "voice", "telegram_file_id": voice["file_id"]}])
         return None
@@ -176,7 +176,7 @@ async def take_offer(session: AsyncSession, actor: ws.Actor, group: ManagerGroup
             "file_id": voice["file_id"], "reply_to": voice["message_id"]}
 
 
-async def request_text(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, *, thread_id: int | None,
+async def request_text(session: AsyncSession, actor: base.Actor, group: ManagerGroup, *, thread_id: int | None,
                        telegram_message_id: int, text: str, secrets: SecretBox | None,
                        replaces: int | None = None) -> dict:
     """`/voice <text>` (or a reply to a preview with a new text): the job that speaks it in the shop's voice."""
@@ -207,7 +207,7 @@ async def preview_replied(session: AsyncSession, group: ManagerGroup, telegram_m
     )).scalar_one_or_none()
 
 
-async def _decide(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, preview_id: int,
+async def _decide(session: AsyncSession, actor: base.Actor, group: ManagerGroup, preview_id: int,
                   decision: str) -> tuple[OutboxCommand, Dialog]:
     command, dialog = await _own_post(session, actor, group, preview_id, "preview")
     done = await _decided(session, PREVIEW_DECIDED, preview_id)
@@ -218,7 +218,7 @@ async def _decide(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, p
     return command, dialog
 
 
-async def decide_preview(session: AsyncSession, actor: ws.Actor, group: ManagerGroup, preview_id: int, action: str,
+async def decide_preview(session: AsyncSession, actor: base.Actor, group: ManagerGroup, preview_id: int, action: str,
                          *, preview_message_id: int) -> dict | None:
     """Send / Redo / Cancel on a preview. Send: the stored bytes go to the customer as a voice message (the preview
     message is what the send replies to in the topic: it gets 👍 when delivered, /delete as a reply takes it back).
@@ -231,7 +231,7 @@ async def decide_preview(session: AsyncSession, actor: ws.Actor, group: ManagerG
     preview = command.payload["preview"]
     topic = await session.get(DialogTopic, command.payload["topic_id"])
     if decision == "sent":
-        await ws.manager_reply(session, actor, group, thread_id=topic.thread_id, telegram_message_id=preview_message_id,
+        await replies.manager_reply(session, actor, group, thread_id=topic.thread_id, telegram_message_id=preview_message_id,
                                text="", media=[{**VOICE_MEDIA, "storage_key": command.payload["data"]["storage_key"]}])
         return None
     if decision == "cancelled":
@@ -338,7 +338,7 @@ async def show_transcript(session: AsyncSession, message: Message, record: dict)
     transcribe.transcribe_message calls it in the unit of work that keeps the transcript)."""
     if message.direction.value != "in":
         return
-    await ws.mirror_message(session, message.id)  # the voice is posted first, whichever task ran first
+    await mirror.mirror_message(session, message.id)  # the voice is posted first, whichever task ran first
     found = await _dialog_topic(session, message.dialog_id)
     if found is None:
         return

@@ -242,7 +242,7 @@ async def test_salesop_ask_runs_the_pipeline_and_stores_nothing(db, settings, of
 
 
 async def test_the_card_lists_the_sources_the_reply_used_once_each(db, settings, offline_providers):
-    from core.services import workspace_views
+    from core.services.workspace import views as workspace_views
 
     question = "Сколько стоит кофемашина DeLonghi Magnifica S? И сколько стоит доставка в Екатеринбург?"
     suggestion = await _draft(db, settings, offline_providers, question)

@@ -32,7 +32,7 @@ from core.models import (
     Suggestion,
     SuggestionState,
 )
-from core.services import workspace as ws
+from core.services.workspace import replies
 from core.services.tenants import create_tenant, role_by_code
 from core.tasks import TaskiqQueue
 from userbots.gateway import UserbotGateway
@@ -170,7 +170,7 @@ async def test_the_owner_typing_in_the_app_cancels_a_waiting_ai_reply(biz: Desk)
     card_id = await _draft(desk, dialog, message, "Да, есть.")
     async with desk.db.unit_of_work() as session:
         # an automatic reply waiting out its human-like delay
-        waiting = await ws.send_to_customer(session, await session.get(Dialog, dialog.id), text="Сейчас проверю!",
+        waiting = await replies.send_to_customer(session, await session.get(Dialog, dialog.id), text="Сейчас проверю!",
                                             key="test:auto", origin=CommandOrigin.AI)
         waiting.not_before = datetime.now(UTC) + timedelta(hours=1)
         waiting_id = waiting.id

@@ -20,7 +20,7 @@ from core.models import (
     TrainingSample,
 )
 from core.services import staff
-from core.services import workspace as ws
+from core.services.workspace import base, topics
 
 from .desk import RIGHTS, Desk
 
@@ -39,7 +39,7 @@ async def test_the_bot_says_exactly_what_a_group_lacks(desk: Desk):
     await desk.sb.add_bot_to_group(chat["id"], rights={"can_pin_messages": True}, by_user_id=desk.owner["id"])
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        group = await ws.group_by_chat(session, chat["id"])
+        group = await base.group_by_chat(session, chat["id"])
     assert group.missing_rights == ["topics", "can_manage_topics", "can_delete_messages", "can_restrict_members"]
     [notice] = _general(desk, chat["id"])
     assert "включите темы" in notice and "«Управление темами»" in notice and "«Закреплять сообщения»" not in notice
@@ -48,7 +48,7 @@ async def test_the_bot_says_exactly_what_a_group_lacks(desk: Desk):
     await desk.sb.add_bot_to_group(chat["id"], rights=RIGHTS, by_user_id=desk.owner["id"])
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        group = await ws.group_by_chat(session, chat["id"])
+        group = await base.group_by_chat(session, chat["id"])
     assert group.missing_rights == ["topics"]  # the forum mode is still off
 
 
@@ -57,14 +57,14 @@ async def test_only_an_owner_or_admin_can_connect_a_group(desk: Desk):
     await desk.sb.add_bot_to_group(chat["id"], rights=RIGHTS, by_user_id=desk.manager["id"])
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        assert await ws.group_by_chat(session, chat["id"]) is None
+        assert await base.group_by_chat(session, chat["id"]) is None
     assert "владелец или администратор" in _general(desk, chat["id"])[0]
     # The owner joins and connects it explicitly.
     desk.sb.set_member(chat["id"], desk.owner["id"], "administrator")
     await desk.sb.user_sends(desk.owner["id"], chat["id"], "/connect shop")
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        group = await ws.group_by_chat(session, chat["id"])
+        group = await base.group_by_chat(session, chat["id"])
     assert group is not None and group.missing_rights == []
 
 
@@ -131,7 +131,7 @@ async def test_card_fields_follow_the_audience_role(desk: Desk):
     async with desk.db.unit_of_work() as session:  # the owner lets managers see everything
         await session.execute(update(Role).where(Role.tenant_id == desk.tenant_id, Role.code == "manager")
                               .values(hidden_fields=[]))
-        await ws.refresh_pinned_card(session, await session.get(Dialog, received.dialog_id))
+        await topics.refresh_pinned_card(session, await session.get(Dialog, received.dialog_id))
     await desk.settle()
     card = next(m for m in desk.thread(topic.thread_id) if m["message_id"] == topic.pinned_message_id)
     assert "t.me/anna_p" in card["text"] and "vk_ads / spring" in card["text"]
@@ -143,7 +143,7 @@ async def test_removed_staff_lose_access_and_leave_the_groups(desk: Desk):
     suggestion_id = await desk.suggest(received, "Здравствуйте!")
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        owner = await ws.load_actor(session, desk.tenant_id, desk.owner["id"])
+        owner = await base.load_actor(session, desk.tenant_id, desk.owner["id"])
         manager = (await session.execute(
             select(StaffMember).where(StaffMember.telegram_user_id == desk.manager["id"]))).scalar_one()
         removal = await staff.remove_staff(session, desk.tenant_id, manager.id, actor=owner)
@@ -172,7 +172,7 @@ async def test_new_dialogs_are_spread_over_the_tenants_groups(desk: Desk):
         groups_of.append((await _dialog(desk, received.dialog_id)).manager_group_id)
     assert groups_of[0] != groups_of[1] and groups_of[2] == groups_of[0]  # round robin by load
     async with desk.db.unit_of_work() as session:
-        target = await ws.group_by_chat(session, second["id"])
+        target = await base.group_by_chat(session, second["id"])
         await session.execute(update(ChannelAccount).values(manager_group_id=target.id))
     received = await desk.customer_writes(desk.customer("Даша", None), "Добрый вечер")
     assert (await _dialog(desk, received.dialog_id)).manager_group_id == target.id  # the channel's own group
@@ -183,13 +183,13 @@ async def test_new_dialogs_are_spread_over_the_tenants_groups(desk: Desk):
 
 async def test_a_full_group_rotates_to_a_fresh_one(desk: Desk):
     async with desk.db.unit_of_work() as session:
-        await session.execute(update(ManagerGroup).values(message_count=ws.ROTATE_AFTER))
+        await session.execute(update(ManagerGroup).values(message_count=base.ROTATE_AFTER))
     fresh = desk.sb.create_forum_group("Менеджеры (новая)", owner_id=desk.owner["id"])
     await desk.sb.add_bot_to_group(fresh["id"], rights=RIGHTS, by_user_id=desk.owner["id"])
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        old = await ws.group_by_chat(session, desk.group_chat_id)
-        new = await ws.group_by_chat(session, fresh["id"])
+        old = await base.group_by_chat(session, desk.group_chat_id)
+        new = await base.group_by_chat(session, fresh["id"])
     assert old.rotated_to_id == new.id
     received = await desk.customer_writes(desk.customer("Ева", None), "Здравствуйте")
     assert (await _dialog(desk, received.dialog_id)).manager_group_id == new.id

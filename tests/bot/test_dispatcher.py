@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from core import outbox
 from core.models import CommandState, OutboxCommand
 from core.ratelimit import TELEGRAM_GROUP, Budget, LocalRateLimiter, RedisRateLimiter
-from core.services import workspace as ws
+from core.services.workspace import base, topics
 
 from .desk import Desk
 
@@ -81,9 +81,9 @@ async def test_a_429_is_retried_after_exactly_retry_after_without_using_an_attem
     thread_id = (await desk.topic(first.dialog_id)).thread_id
     for n in range(25):
         async with desk.db.unit_of_work() as session:
-            group = await ws.group_by_chat(session, desk.group_chat_id)
-            topic = await ws.topic_by_thread(session, group, thread_id)
-            await ws.notice(session, group, key="group_ready", topic=topic)
+            group = await base.group_by_chat(session, desk.group_chat_id)
+            topic = await topics.topic_by_thread(session, group, thread_id)
+            await topics.notice(session, group, key="group_ready", topic=topic)
     for _ in range(60):  # one post per cycle: the notices share the dialog's lane
         await desk.outbox._cycle()
         await desk.outbox._finish()
@@ -125,7 +125,7 @@ async def test_a_customer_message_is_never_sent_twice(desk: Desk):
     await desk.press(desk.manager, card["message_id"], f"s:send:{suggestion_id}")
     # The process crashed after the channel accepted the message but before the outbox recorded it.
     async with desk.db.unit_of_work() as session:
-        await session.execute(update(OutboxCommand).where(OutboxCommand.kind == ws.Kind.SEND_CUSTOMER)
+        await session.execute(update(OutboxCommand).where(OutboxCommand.kind == base.Kind.SEND_CUSTOMER)
                               .values(state=CommandState.QUEUED))
     await desk.settle()
     assert desk.gateway.calls == 2  # the retry reached the channel with the same idempotency key...

@@ -19,7 +19,7 @@ from core.ai.pipeline import SuggestionPipeline
 from core.ai.providers import build_providers
 from core.clock import SystemClock
 from core.models import Dialog, OutboxCommand
-from core.services import workspace as ws
+from core.services.workspace import replies
 from tests.conftest import free_port
 
 from .desk import Desk
@@ -62,7 +62,7 @@ async def dialog_locked(desk: Desk, dialog_id: int):
 async def reply_command(desk: Desk, message_id: int) -> OutboxCommand | None:
     async with desk.db.unit_of_work() as session:
         return (await session.execute(select(OutboxCommand).where(
-            OutboxCommand.idempotency_key == ws.manager_reply_key(desk.group_chat_id, message_id)
+            OutboxCommand.idempotency_key == replies.manager_reply_key(desk.group_chat_id, message_id)
         ))).scalar_one_or_none()
 
 
@@ -200,7 +200,7 @@ async def test_a_manager_is_told_when_their_message_could_not_be_handled(desk: D
     async def broken(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(ws, "send_to_customer", broken)
+    monkeypatch.setattr(replies, "send_to_customer", broken)
     with pytest.raises(RuntimeError):
         await desk.write(desk.manager, "Да, есть в наличии.", thread_id=topic.thread_id)
     monkeypatch.undo()

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, text
 
 from core.models import CommandState, Dialog, Event, FollowUp, ManagerGroup, OutboxCommand
 from core import followups
-from core.services import workspace as ws
+from core.services.workspace import base, parking, topics
 
 from .desk import RIGHTS, Desk
 from .staffdesk import invitation, say
@@ -52,7 +52,7 @@ def _thread_text(desk: Desk, chat_id: int, thread_id: int) -> str:
 
 async def _group(desk: Desk, chat_id: int) -> ManagerGroup:
     async with desk.db.unit_of_work() as session:
-        return await ws.group_by_chat(session, chat_id)
+        return await base.group_by_chat(session, chat_id)
 
 
 async def _commands(desk: Desk, state: CommandState) -> list[OutboxCommand]:
@@ -61,14 +61,14 @@ async def _commands(desk: Desk, state: CommandState) -> list[OutboxCommand]:
 
 
 async def _parked(desk: Desk) -> list[OutboxCommand]:
-    return [c for c in await _commands(desk, CommandState.QUEUED) if ws.PARKED in (c.result or {})]
+    return [c for c in await _commands(desk, CommandState.QUEUED) if parking.PARKED in (c.result or {})]
 
 
 async def _topic_of(desk: Desk, dialog_id: int) -> tuple[int, int | None]:
     """(chat id, thread id) of the dialog's topic in the group it lives in."""
     async with desk.db.unit_of_work() as session:
         dialog = await session.get(Dialog, dialog_id)
-        topic, group = await ws.topic_for_dialog(session, dialog)
+        topic, group = await topics.topic_for_dialog(session, dialog)
         return group.chat_id, topic.thread_id
 
 
@@ -82,7 +82,7 @@ async def _second_group(desk: Desk, title: str, rights: dict | None) -> dict:
 async def test_a_rightless_group_keeps_dialogs_waiting_and_fills_them_in_when_rights_come(desk: Desk):
     admin = await _admin(desk)
     second = await _second_group(desk, "Менеджеры 2", rights=None)  # the bot is a plain member there
-    assert (await _group(desk, second["id"])).missing_rights == list(ws.REQUIRED_RIGHTS)
+    assert (await _group(desk, second["id"])).missing_rights == list(base.REQUIRED_RIGHTS)
     # The first group loses the bot: only the rights-less one is left to take new dialogs.
     await desk.sb.remove_bot_from_group(desk.group_chat_id, by_user_id=desk.owner["id"])
     await desk.settle()
@@ -163,7 +163,7 @@ async def test_a_refusal_found_while_sending_moves_the_dialogs_to_a_healthy_grou
 
     # The demotion update arrives late: it completes what is missing and tells nobody again.
     await desk.settle()
-    assert (await _group(desk, second["id"])).missing_rights == list(ws.REQUIRED_RIGHTS)
+    assert (await _group(desk, second["id"])).missing_rights == list(base.REQUIRED_RIGHTS)
     assert len(_general(desk, second["id"], BROKEN_GENERAL)) == 1
     assert len(_private(desk, admin, "Manager group “Менеджеры 2”")) == 1
     # A new dialog goes to the healthy group straight away.
@@ -239,7 +239,7 @@ async def test_the_bot_added_and_connect_at_once_register_one_group(desk: Desk):
     async with desk.db.unit_of_work() as session:
         rows = (await session.execute(
             select(func.count(ManagerGroup.id)).where(ManagerGroup.chat_id == chat["id"]))).scalar_one()
-        group = await ws.group_by_chat(session, chat["id"])
+        group = await base.group_by_chat(session, chat["id"])
     assert rows == 1 and group.missing_rights == [] and group.is_active
     assert not [t for t in _general(desk, chat["id"]) if "⛔" in t]  # nobody was told the update failed
     assert _general(desk, chat["id"], "Группа подключена")

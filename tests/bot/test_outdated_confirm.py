@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.models import OutboxCommand, Suggestion, SuggestionState
-from core.services import workspace as ws
+from core.services.workspace import base
 
 from .desk import Desk
 
@@ -78,7 +78,7 @@ async def test_send_on_a_card_answered_meanwhile_shows_the_answer_and_needs_a_co
     assert "уже обработана" in desk.sb.callback_answers[-1]["text"]
     async with desk.db.unit_of_work() as session:
         sends = (await session.execute(select(func.count()).select_from(OutboxCommand).where(
-            OutboxCommand.kind == ws.Kind.SEND_CUSTOMER, OutboxCommand.suggestion_id == suggestion_id))).scalar_one()
+            OutboxCommand.kind == base.Kind.SEND_CUSTOMER, OutboxCommand.suggestion_id == suggestion_id))).scalar_one()
     assert sends == 1
 
 

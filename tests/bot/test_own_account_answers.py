@@ -21,7 +21,7 @@ from core.models import (
     Suggestion,
     SuggestionState,
 )
-from core.services import workspace as ws
+from core.services.workspace import base
 from tests.userbots.conftest import GROUP, mtproto_settings
 from tests.userbots.test_typing_indicator import allow_autoreplies, auto_pipeline, auto_reply
 
@@ -144,7 +144,7 @@ async def test_our_own_replies_coming_back_from_vk_cancel_nothing(vk_desk: VKDes
         echoes = (await session.execute(select(Message).where(Message.direction == Direction.OUT)
                                         .order_by(Message.id))).scalars().all()
     assert answers == []  # both echoes were ours
-    assert [(m.author_staff_id is not None, ws.SENT_BY_COMMAND in m.extra) for m in echoes] == [(False, True),
+    assert [(m.author_staff_id is not None, base.SENT_BY_COMMAND in m.extra) for m in echoes] == [(False, True),
                                                                                                (True, True)]
 
 

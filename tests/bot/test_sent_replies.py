@@ -17,7 +17,7 @@ from bot.setup import build_dispatcher
 from core.models import ChannelAccount, Dialog, Message, MessageEdit, OutboxCommand, ProcessedUpdate
 from core.ports import DeliveryError
 from core.services import sent_replies
-from core.services import workspace as ws
+from core.services.workspace import base, replies
 from core.settings import Settings
 from sandbox.mtproto import MTProtoSandbox
 from sandbox.vk import synth
@@ -165,7 +165,7 @@ async def test_a_vk_reply_is_corrected_and_taken_back_for_the_customer(vk_desk: 
     # VK reports our own edit back through the long poll: it is no customer edit, so the topic gets no note on it.
     await vk_desk.echo_handled("message_edit", sent["id"])
     await desk.settle()
-    assert await count(desk, OutboxCommand, OutboxCommand.kind == ws.Kind.MIRROR_CHANGE) == 0
+    assert await count(desk, OutboxCommand, OutboxCommand.kind == base.Kind.MIRROR_CHANGE) == 0
     assert (await our_message(desk, "5 400")).edit_count == 1
 
     # The same text again (only formatting changed in Telegram) asks VK for nothing.
@@ -323,9 +323,9 @@ async def test_the_manager_is_told_when_a_new_text_needs_another_number_of_messa
     # the notice about it goes out without the reply link).
     topic_message_id = 10_001
     async with desk.db.unit_of_work() as session:
-        group = await ws.group_by_chat(session, desk.group_chat_id)
-        actor = await ws.load_actor(session, desk.tenant_id, desk.manager["id"])
-        await ws.manager_reply(session, actor, group, thread_id=thread_id, telegram_message_id=topic_message_id,
+        group = await base.group_by_chat(session, desk.group_chat_id)
+        actor = await base.load_actor(session, desk.tenant_id, desk.manager["id"])
+        await replies.manager_reply(session, actor, group, thread_id=thread_id, telegram_message_id=topic_message_id,
                                text="Доставка курьером. " * 400)
     await desk.settle()
     assert len([m for m in vk_desk.conversation() if m["out"]]) == 2

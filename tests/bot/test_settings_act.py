@@ -35,7 +35,8 @@ from core.models import (
     TrainingAction,
     TrainingSample,
 )
-from core.services import workspace as ws
+from core.services.workspace import base
+from core.services.workspace import routing as ws_routing
 
 from .desk import RIGHTS, Desk
 
@@ -51,7 +52,7 @@ async def _second_group(desk: Desk, title: str) -> dict:
 
 async def _vk_channel(desk: Desk, group_chat_id: int) -> int:
     async with desk.db.unit_of_work() as session:
-        group = await ws.group_by_chat(session, group_chat_id)
+        group = await base.group_by_chat(session, group_chat_id)
         channel = ChannelAccount(tenant_id=desk.tenant_id, kind=ChannelKind.VK_COMMUNITY, external_id="77000009",
                                  title="Магазин ВК", manager_group_id=group.id)
         session.add(channel)
@@ -83,11 +84,11 @@ async def test_by_channel_routing_keeps_each_channels_dialogs_in_its_group(desk:
     vk_chat = await _second_group(desk, "Менеджеры ВК")
     vk_channel = await _vk_channel(desk, vk_chat["id"])
     async with desk.db.unit_of_work() as session:
-        tg_group = await ws.group_by_chat(session, desk.group_chat_id)
-        vk_group = await ws.group_by_chat(session, vk_chat["id"])
+        tg_group = await base.group_by_chat(session, desk.group_chat_id)
+        vk_group = await base.group_by_chat(session, vk_chat["id"])
         await session.execute(update(ChannelAccount).where(ChannelAccount.id == desk.channel_id)
                               .values(manager_group_id=tg_group.id))
-    await _set_routing(desk, ws.BY_CHANNEL)
+    await _set_routing(desk, ws_routing.BY_CHANNEL)
 
     tg_dialogs = [(await desk.customer_writes(desk.customer(name, None), "Здравствуйте")).dialog_id
                   for name in ("Борис", "Вика", "Гоша")]
@@ -124,9 +125,9 @@ async def test_round_robin_spreads_dialogs_whatever_their_channel(desk: Desk):
     vk_chat = await _second_group(desk, "Менеджеры ВК")
     vk_channel = await _vk_channel(desk, vk_chat["id"])  # names its group, which round robin does not consult
     async with desk.db.unit_of_work() as session:
-        tg_group = await ws.group_by_chat(session, desk.group_chat_id)
-        vk_group = await ws.group_by_chat(session, vk_chat["id"])
-        assert (await session.get(Tenant, desk.tenant_id)).group_routing == ws.ROUND_ROBIN  # the default
+        tg_group = await base.group_by_chat(session, desk.group_chat_id)
+        vk_group = await base.group_by_chat(session, vk_chat["id"])
+        assert (await session.get(Tenant, desk.tenant_id)).group_routing == ws_routing.ROUND_ROBIN  # the default
     dialogs = []
     for n, name in enumerate(("Дина", "Егор", "Жора", "Зоя")):
         dialogs.append((await _vk_customer_writes(desk, vk_channel, 500_000_000 + n, name)).dialog_id)
@@ -136,16 +137,16 @@ async def test_round_robin_spreads_dialogs_whatever_their_channel(desk: Desk):
 
 async def test_by_channel_follows_the_channels_group_to_its_fresh_rotation(desk: Desk):
     async with desk.db.unit_of_work() as session:
-        old = await ws.group_by_chat(session, desk.group_chat_id)
+        old = await base.group_by_chat(session, desk.group_chat_id)
         await session.execute(update(ChannelAccount).values(manager_group_id=old.id))
-        await session.execute(update(type(old)).values(message_count=ws.ROTATE_AFTER))
-    await _set_routing(desk, ws.BY_CHANNEL)
+        await session.execute(update(type(old)).values(message_count=base.ROTATE_AFTER))
+    await _set_routing(desk, ws_routing.BY_CHANNEL)
     fresh = await _second_group(desk, "Менеджеры (новая)")
     other = await _second_group(desk, "Другая команда")  # emptier, but not the channel's
     received = await desk.customer_writes(desk.customer("Ева", None), "Здравствуйте")
     await desk.settle()
     async with desk.db.unit_of_work() as session:
-        fresh_group = await ws.group_by_chat(session, fresh["id"])
+        fresh_group = await base.group_by_chat(session, fresh["id"])
         event = (await session.execute(select(Event).where(Event.kind == "dialog_routed"))).scalar_one()
     assert await _group_of(desk, received.dialog_id) == fresh_group.id
     assert event.payload["reason"] == "channel_group_rotated"
@@ -198,12 +199,12 @@ async def test_learning_mode_drafts_silently_and_learns_from_the_managers_reply(
         commands = (await session.execute(select(OutboxCommand.kind, OutboxCommand.origin))).all()
     assert suggestion.state == SuggestionState.PENDING and suggestion.text
     assert suggestion.inputs["dialog_mode"] == "learning" and suggestion.inputs["locks"]["dialog_mode"] is False
-    assert all(kind != ws.Kind.POST_REPLY_CARD and origin != CommandOrigin.AI for kind, origin in commands)
+    assert all(kind != base.Kind.POST_REPLY_CARD and origin != CommandOrigin.AI for kind, origin in commands)
     assert (POST_SUGGESTION_CARD, {"suggestion_id": suggestion.id}) not in result.follow_ups
     assert await desk.tasks[POST_SUGGESTION_CARD](suggestion_id=suggestion.id) is False  # a redelivered task too
     await desk.settle()
     assert _cards(desk, topic.thread_id) == [] and desk.customer_chat(anna) == []
-    assert topic.status_marker == ws.Marker.NEW.value
+    assert topic.status_marker == base.Marker.NEW.value
 
     # The manager answers in the topic as usual: the customer gets it, and the pair becomes a training sample.
     await desk.write(desk.manager, MANAGER_REPLY, thread_id=topic.thread_id)
@@ -260,5 +261,5 @@ async def test_learning_mode_keeps_even_a_handoff_silent(desk: Desk):
         escalations = (await session.execute(select(Escalation))).scalars().all()
     assert suggestion.decision == Decision.ESCALATE and suggestion.state == SuggestionState.PENDING
     assert escalations == [] and dialog.status == DialogStatus.ACTIVE
-    assert (await desk.topic(received.dialog_id)).status_marker == ws.Marker.NEW.value
+    assert (await desk.topic(received.dialog_id)).status_marker == base.Marker.NEW.value
     assert desk.customer_chat(desk.owner) == []  # the escalation chat (the owner) heard nothing

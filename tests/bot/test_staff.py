@@ -13,7 +13,7 @@ from bot.runtime import BotRuntime
 from bot.setup import build_dispatcher
 from core.models import CommandState, Dialog, Invitation, OutboxCommand, StaffMember
 from core.services import staff
-from core.services import workspace as ws
+from core.services.workspace import base
 from core.services.readiness import Platform
 from core.services.tenants import create_tenant
 
@@ -266,7 +266,7 @@ async def test_a_removed_person_invited_again_is_unbanned_in_the_managers_group(
     assert "С возвращением в Магазин" in welcome["text"]
     assert _group_status(desk, desk.manager) == "left"
     async with desk.db.unit_of_work() as session:
-        [unban] = (await session.execute(select(OutboxCommand).where(OutboxCommand.kind == ws.Kind.UNBAN))).scalars()
+        [unban] = (await session.execute(select(OutboxCommand).where(OutboxCommand.kind == base.Kind.UNBAN))).scalars()
     assert unban.state == CommandState.DONE and unban.payload["only_if_banned"] is True
 
     # Removed again, then let back into the group by an admin before they claim a new link: the unban (only if
@@ -281,6 +281,6 @@ async def test_a_removed_person_invited_again_is_unbanned_in_the_managers_group(
     assert (await staff_member(desk, desk.tenant_id, desk.manager)).is_active
     assert _group_status(desk, desk.manager) == "member"
     async with desk.db.unit_of_work() as session:
-        states = (await session.execute(select(OutboxCommand.state).where(OutboxCommand.kind == ws.Kind.UNBAN)
+        states = (await session.execute(select(OutboxCommand.state).where(OutboxCommand.kind == base.Kind.UNBAN)
                                         .order_by(OutboxCommand.id))).scalars().all()
     assert states == [CommandState.DONE, CommandState.DONE]

@@ -8,7 +8,8 @@ import asyncio
 from sqlalchemy import func, select
 
 from core.models import Attachment, DialogTopic, Message, OutboxCommand
-from core.services import workspace as ws
+from core.services.workspace import base
+from core.services.workspace import mirror as ws_mirror
 
 from .desk import Desk, attachment
 
@@ -54,7 +55,7 @@ async def test_two_concurrent_first_messages_make_one_topic(desk: Desk):
     async with desk.db.unit_of_work() as session:
         assert (await session.execute(select(func.count()).select_from(DialogTopic))).scalar_one() == 1
         creates = (await session.execute(
-            select(func.count()).select_from(OutboxCommand).where(OutboxCommand.kind == ws.Kind.CREATE_TOPIC)
+            select(func.count()).select_from(OutboxCommand).where(OutboxCommand.kind == base.Kind.CREATE_TOPIC)
         )).scalar_one()
     assert creates == 1
     text = "\n".join(m["text"] or "" for m in desk.thread(live["id"]))
@@ -70,7 +71,7 @@ async def test_imported_history_is_never_mirrored(desk: Desk):
                       is_imported=True)
         session.add(old)
         await session.flush()
-        assert await ws.mirror_message(session, old.id) == 0
+        assert await ws_mirror.mirror_message(session, old.id) == 0
     await desk.settle()
     texts = [m["text"] for t in desk.live_topics() for m in desk.thread(t["id"])]
     assert "Старое сообщение" in texts and "Из истории" not in texts
@@ -207,18 +208,18 @@ async def test_channel_echo_of_our_own_send_in_flight_is_not_mirrored_or_counted
     await desk.settle()
     async with desk.db.unit_of_work() as session:
         command = await outbox.enqueue(
-            session, kind=ws.Kind.SEND_CUSTOMER, destination=outbox.channel_dest(desk.channel_id),
+            session, kind=base.Kind.SEND_CUSTOMER, destination=outbox.channel_dest(desk.channel_id),
             payload={"dialog_id": first.dialog_id, "text": "45 990 ₽"}, idempotency_key="echo-test",
             tenant_id=first.tenant_id, dialog_id=first.dialog_id, state=CommandState.IN_FLIGHT)
         command_id = command.id
     echo = await desk.receive(desk.inbound(anna, "45 990 ₽", direction=Direction.OUT, external_id="echo-1"))
     async with desk.db.unit_of_work() as session:
-        assert await ws.mirror_message(session, echo.message_id) == 0
+        assert await ws_mirror.mirror_message(session, echo.message_id) == 0
     texts = [m["text"] for m in desk.thread((await desk.topic(first.dialog_id)).thread_id)]
     assert "45 990 ₽" not in " ".join(t or "" for t in texts)
     # The dispatcher now records the same delivery: one row, counted once.
     from core.ports import Delivery
-    from core.services.workspace_commands import WorkspaceCommands
+    from core.services.workspace.commands import WorkspaceCommands
 
     async with desk.db.unit_of_work() as session:
         before = (await session.get(Dialog, first.dialog_id)).message_count
@@ -242,7 +243,7 @@ async def test_channel_echo_of_the_second_part_of_a_long_reply_is_not_mirrored(d
     await desk.settle()
     async with desk.db.unit_of_work() as session:
         command = await outbox.enqueue(
-            session, kind=ws.Kind.SEND_CUSTOMER, destination=outbox.channel_dest(desk.channel_id),
+            session, kind=base.Kind.SEND_CUSTOMER, destination=outbox.channel_dest(desk.channel_id),
             payload={"dialog_id": first.dialog_id, "text": "часть 1 … часть 2"}, idempotency_key="parts-test",
             tenant_id=first.tenant_id, dialog_id=first.dialog_id, state=CommandState.DONE)
         command.result = {"external_id": "part-1", "message_ids": ["part-1", "part-2"]}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core import inbox
 from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import Attachment, AttachmentKind, ChannelAccount, Message
-from core.services.workspace_views import mirror_messages
+from core.services.workspace.views import mirror_messages
 from sandbox.runner import serve
 from sandbox.vk import synth
 from sandbox.vk.synth import png

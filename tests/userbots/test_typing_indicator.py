@@ -35,7 +35,7 @@ from core.models import (
     Tenant,
 )
 from core.ratelimit import LocalRateLimiter
-from core.services.workspace_commands import WorkspaceCommands
+from core.services.workspace.commands import WorkspaceCommands
 from userbots.gateway import UserbotGateway
 from userbots.telegram.client import TelegramAccounts
 

@@ -16,7 +16,7 @@ from core.i18n import has
 from core.models import AIMode, Dialog, DialogStatus, Outcome
 from core.permissions import Field, Permission
 from core.services import dialog_search, miniapp
-from core.services import workspace as ws
+from core.services.workspace import base, controls
 
 from ..auth import WEBAPP_CONTEXT, Member, signed_in, telegram_user
 from ..pages import Page
@@ -115,13 +115,13 @@ async def api_dialog(request: web.Request) -> web.Response:
     return web.json_response(data)
 
 
-def _actor(member: Member) -> ws.Actor:
+def _actor(member: Member) -> base.Actor:
     return miniapp.actor_for(staff_id=member.staff_id, tenant_id=member.tenant_id,
                              telegram_user_id=member.user.id, name=member.name, role_code=member.role_code,
                              permissions=member.permissions)
 
 
-def _refusal(exc: ws.WorkspaceError) -> UserError:
+def _refusal(exc: base.WorkspaceError) -> UserError:
     """The workspace's refusal in the Mini App's words (its code names miniapp.dialog.error.<code>)."""
     key = f"miniapp.dialog.error.{exc.code}"
     return UserError(str(exc), code=key if has(key) else None, **exc.params)
@@ -149,7 +149,7 @@ def _change(action):
         async with signed_in(request, Permission.VIEW_CONVERSATIONS, tenant_id=tenant_id) as (session, member):
             try:
                 await action(session, member, _actor(member), dialog_id, body)
-            except ws.WorkspaceError as exc:
+            except base.WorkspaceError as exc:
                 raise _refusal(exc) from None
             await session.flush()
             view = await miniapp.dialog_view(session, dialog_id=dialog_id, tenant_id=tenant_id,
@@ -160,29 +160,29 @@ def _change(action):
 
 
 async def _ai_mode(session, member, actor, dialog_id, body) -> None:
-    await ws.set_ai_mode(session, actor, dialog_id, str(body.get("mode") or ""))
+    await controls.set_ai_mode(session, actor, dialog_id, str(body.get("mode") or ""))
 
 
 async def _assign(session, member, actor, dialog_id, body) -> None:
     staff_id = body.get("staff_id")
     if staff_id is not None and not isinstance(staff_id, int):
         raise UserError("staff_id must be a number")
-    await ws.assign(session, actor, dialog_id, staff_id=staff_id)
+    await controls.assign(session, actor, dialog_id, staff_id=staff_id)
 
 
 async def _outcome(session, member, actor, dialog_id, body) -> None:
     outcome = body.get("outcome")
     if outcome == Outcome.WON.value:
-        amount = ws.parse_amount(str(body["amount"])) if body.get("amount") not in (None, "") else None
+        amount = controls.parse_amount(str(body["amount"])) if body.get("amount") not in (None, "") else None
         if amount is not None and not member.sees(Field.DEAL_AMOUNT):
             amount = None  # a role that does not see amounts does not set them either
-        await ws.mark_won(session, actor, dialog_id, amount)
+        await controls.mark_won(session, actor, dialog_id, amount)
     elif outcome == Outcome.LOST.value:
-        await ws.mark_lost(session, actor, dialog_id, (str(body.get("reason") or "").strip() or None))
+        await controls.mark_lost(session, actor, dialog_id, (str(body.get("reason") or "").strip() or None))
     elif outcome == "reopen":
-        await ws.reopen_dialog(session, actor, dialog_id)
+        await controls.reopen_dialog(session, actor, dialog_id)
     elif outcome == "close":
-        await ws.close_dialog(session, actor, dialog_id)
+        await controls.close_dialog(session, actor, dialog_id)
     else:
         raise UserError("outcome: won, lost, close or reopen", code="miniapp.dialog.error.bad_outcome")
 

@@ -2,7 +2,7 @@
 
 The bot renders these dicts (bot/render.py); fields a role may not see are left out here, so no renderer can leak
 them. The cards in a manager group are seen by everyone in it, so they follow the visibility of the group's
-audience role (core.services.workspace.AUDIENCE_ROLE).
+audience role (core.services.workspace.base.AUDIENCE_ROLE).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..ai.retrieval import card_sources
-from ..media import MediaStore, UnsafeStorageKey
-from ..models import (
+from ...ai.retrieval import card_sources
+from ...media import MediaStore, UnsafeStorageKey
+from ...models import (
     Attachment,
     ChannelAccount,
     Customer,
@@ -29,9 +29,10 @@ from ..models import (
     Tenant,
     TrafficTouch,
 )
-from ..permissions import BUILTIN_ROLES
-from ..permissions import Field as F
-from .workspace import AUDIENCE_ROLE, Kind, topic_for_dialog
+from ...permissions import BUILTIN_ROLES
+from ...permissions import Field as F
+from .base import AUDIENCE_ROLE, Kind
+from .topics import topic_for_dialog
 
 HISTORY_LINES = 3
 HISTORY_CHARS = 120

@@ -1,0 +1,124 @@
+"""The calls workspace commands become, and the steps every command kind shares (core.services.workspace.commands
+executes them): `prepare` turns claimed outbox rows into one call on the ManagerSurface
+(bot/) or a ChannelGateway (userbots/), reading the current state at execution time (so a card shows what is
+true when it is posted), and `record` writes back what Telegram or the channel answered (topic ids, message
+mapping, delivered customer messages, blocked customers).
+
+Surface calls (kind → payload) that bot/surface.py implements:
+  create_topic {chat_id, name, marker}                      → extra.thread_id
+  edit_topic   {chat_id, thread_id, name, marker}
+  post         {chat_id, thread_id, topic, view, data, reply_to}  → extra.message_ids (topic: {name, marker} lets the
+               surface recreate a deleted topic or reopen a closed one, then resend; extra.thread_id/recreated/reopened)
+  edit         {chat_id, message_id, view, data}             → extra.missing when the message is gone
+  pin          {chat_id, message_id}
+  react        {chat_id, message_id, emoji}
+  ban          {chat_id, user_id}
+  unban        {chat_id, user_id, only_if_banned}
+Every answer may carry extra.api_calls (Telegram messages it took, for the rate budget).
+
+Gateway calls: send_customer_message → ChannelGateway.send; edit_customer_message and delete_customer_message
+(core.services.sent_replies) → ChannelGateway.edit / .delete with the ids the send was delivered as.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ...models import (
+    Dialog,
+    DialogTopic,
+    ManagerGroup,
+    OutboxCommand,
+    TopicMessage,
+    TopicMessageKind,
+)
+from ...ports import Delivery, DeliveryError
+from .topics import notice, topic_for_dialog
+
+
+@dataclass(frozen=True)
+class Call:
+    via: str  # "surface" | "gateway"
+    kind: str
+    payload: dict
+    channel_id: int | None = None
+    chat_id: str | None = None
+    idempotency_key: str | None = None
+
+
+def channel_id_of(destination: str) -> int | None:
+    if destination.startswith("channel:"):
+        return int(destination.split(":", 1)[1])
+    return None
+
+
+class CommandKind(Protocol):
+    """An outbox kind another area defines (e.g. core.services.reports.ReportCommand), registered explicitly with
+    WorkspaceCommands.register: its prepare, record and record_failure are called for commands of that kind."""
+
+    async def prepare(self, session: AsyncSession, commands: list[OutboxCommand]) -> Call | None: ...
+
+    async def record(self, session: AsyncSession, commands: list[OutboxCommand], delivery: Delivery,
+                     now: datetime) -> None: ...
+
+    async def record_failure(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError, *,
+                             retrying: bool) -> None: ...
+
+
+class CommandSteps:
+    """What the prepare and record steps of every kind share: the topic a command is about, a post into it,
+    the Telegram messages an answer names, the group's message count, a notice replying to a manager's message."""
+
+    media_root: Path
+
+    async def _topic(self, session: AsyncSession, command: OutboxCommand) -> tuple[DialogTopic, ManagerGroup]:
+        topic = await session.get(DialogTopic, command.payload["topic_id"])
+        return topic, await session.get(ManagerGroup, topic.manager_group_id)
+
+    @staticmethod
+    def _topic_info(topic: DialogTopic) -> dict:
+        return {"name": topic.title, "marker": topic.status_marker}
+
+    async def _post(self, session: AsyncSession, command: OutboxCommand, view: str, data: dict,
+                    reply_to: int | None = None) -> Call:
+        topic, group = await self._topic(session, command)
+        return Call("surface", "post", {
+            "chat_id": group.chat_id, "thread_id": topic.thread_id, "topic": self._topic_info(topic),
+            "view": view, "data": data, "reply_to": reply_to,
+        })
+
+    async def _mirror_of(self, session: AsyncSession, topic: DialogTopic, message_id: int) -> int | None:
+        """The topic post showing a message: its own, or the coalesced post that carried it (the latest mirror post
+        of an earlier-or-same message, since posts keep message order)."""
+        return (await session.execute(
+            select(TopicMessage.telegram_message_id)
+            .where(TopicMessage.dialog_topic_id == topic.id, TopicMessage.kind == TopicMessageKind.MIRROR,
+                   TopicMessage.message_id <= message_id)
+            .order_by(TopicMessage.message_id.desc(), TopicMessage.id.desc()).limit(1)
+        )).scalar_one_or_none()
+
+    def _message_ids(self, delivery: Delivery) -> list[int]:
+        ids = delivery.extra.get("message_ids") or ([int(delivery.external_id)] if delivery.external_id else [])
+        return [int(i) for i in ids]
+
+    async def _count(self, session: AsyncSession, command: OutboxCommand, delivery: Delivery) -> None:
+        topic, group = await self._topic(session, command)
+        await session.execute(update(ManagerGroup).where(ManagerGroup.id == group.id).values(
+            message_count=ManagerGroup.message_count + max(1, int(delivery.extra.get("api_calls", 1)))))
+
+    async def _reply_notice(self, session: AsyncSession, command: OutboxCommand, key: str,
+                            params: dict | None = None) -> None:
+        """A short notice in the dialog's topic, replying to the manager's message the command is about."""
+        dialog = await session.get(Dialog, command.dialog_id)
+        found = await topic_for_dialog(session, dialog) if dialog is not None else None
+        if found is None:
+            return
+        topic, group = found
+        where = command.payload.get("topic_message") or {}
+        await notice(session, group, key=key, topic=topic, reply_to=where.get("message_id"), params=params)

@@ -10,6 +10,9 @@ import logging
 from urllib.parse import urlsplit
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.types import User
+from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
 from sqlalchemy import select
 
@@ -41,6 +44,9 @@ WEBHOOK_PATH = "/telegram/webhook"
 
 
 DISPATCHER_POOL = 4  # connections of the dispatcher's own pool
+# getMe at start-up, tried again while the Bot API answers 5xx or cannot be reached (seconds at time scale 1; aiogram's
+# own backoff, as its polling uses for getUpdates).
+GET_ME_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.6, jitter=0.1)
 
 
 def outbox_executor(media_root) -> WorkspaceCommands:
@@ -59,6 +65,7 @@ def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
         executor=outbox_executor(settings.data_dir / "media"),
         services=ctx.services,
         clock=ctx.clock,
+        time_scale=settings.time_scale,  # the in-flight lease shrinks with every other emulated delay
     )
 
 
@@ -141,7 +148,10 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
             announce("bot", t("cli.run.bot_off", ctx.settings.language))
             await stop.wait()
             return
-        me = await bot.get_me()
+        me = await who_am_i(bot, stop, time_scale=ctx.settings.time_scale, language=ctx.settings.language,
+                            health=ctx.services.setdefault("health", {}))
+        if me is None:
+            return  # stopped while the Bot API was still down
         runtime = BotRuntime(db=ctx.db, bot_id=me.id, bot_username=me.username, wake_dispatcher=dispatcher.wake)
         await start_up(bot, runtime, ctx.settings)  # command menus; the runtime learns the Mini App URL and AI setup
         dp = build_dispatcher(runtime, ctx.services, storage=fsm_storage(ctx.settings.redis.redis_url))
@@ -159,6 +169,46 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
         await dispatcher.db.dispose()
         if bot is not None:
             await bot.session.close()
+
+
+def _scaled(config: BackoffConfig, time_scale: float) -> BackoffConfig:
+    scale = time_scale if time_scale and time_scale > 0 else 1.0
+    return BackoffConfig(min_delay=config.min_delay / scale, max_delay=config.max_delay / scale,
+                         factor=config.factor, jitter=config.jitter / scale)
+
+
+async def who_am_i(bot: Bot, stop: asyncio.Event, *, time_scale: float = 1.0, language: str = "en",
+                   health: dict | None = None) -> User | None:
+    """getMe, tried again with backoff while the Bot API answers 5xx, 429 or cannot be reached: a storm at start-up
+    is waited out instead of ending the process (and crash-looping through its restarts). Each failed try is a
+    WARNING; the first one is also the component's status line, and health["bot"] says what it waits for until getMe
+    answers. A refused token (401) or any other error still ends the component at once. None when `stop` was set
+    while waiting."""
+    health = {} if health is None else health
+    backoff = Backoff(_scaled(GET_ME_BACKOFF, time_scale))
+    while True:
+        try:
+            me = await bot.get_me()
+        except TelegramRetryAfter as error:
+            why, delay = f"429 retry after {error.retry_after}", error.retry_after / max(time_scale, 1e-9)
+        except TelegramServerError as error:
+            why, delay = error.message, max(0.0, next(backoff))
+        except TelegramNetworkError as error:
+            why, delay = error.message, max(0.0, next(backoff))
+        else:
+            if health.get("bot", {}).get("state") == "waiting":
+                log.warning("bot: getMe answered after %d failed tries", health["bot"]["tries"])
+            health["bot"] = {"state": "ok"}
+            return me
+        tries = health.get("bot", {}).get("tries", 0) + 1
+        health["bot"] = {"state": "waiting", "tries": tries, "error": why}
+        log.warning("bot: getMe failed (%s): trying again in %.3g s (try %d)", why, delay, tries)
+        if tries == 1:
+            announce("bot", t("cli.run.bot_waiting", language, error=why))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return None
 
 
 async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: str) -> None:

@@ -23,9 +23,21 @@ One loop per process claims commands, any number of processes may run it side by
   it, and one refresh per dialog and interval is shared by all dispatcher processes (a limiter key of its own).
   Best effort: a typing call that fails or finds no token is skipped, never holds up or fails the send, and a send
   waits for a typing call of its dialog still on the way, so "typing…" never lands after the message.
-- Crashes. A claimed command whose process died is taken again after the lease (core.outbox.LEASE). Customer sends
-  carry their idempotency key to the channel (VK random_id), so a retry never reaches the customer twice; a
-  correction or take-back of a delivered reply (core.services.sent_replies) is the same when repeated.
+- Crashes. A claimed command whose process died is taken again after the lease (core.outbox.lease: LEASE divided by
+  the time scale). The process executing a command renews its lease (a heartbeat every quarter lease), so only a
+  dead process's commands run out; a process takes nobody's commands until its own database connection has been
+  healthy for a whole lease (after a PostgreSQL restart every lease looks expired, while their holders are alive and
+  about to record). Customer sends carry their idempotency key to the channel (VK random_id), so a retry never
+  reaches the customer twice; a correction or take-back of a delivered reply (core.services.sent_replies) is the
+  same when repeated.
+- Sent once, recorded for sure. The transaction that prepares a call also marks its commands "about to send"
+  (OutboxCommand.sending_since) before the call leaves, when a repeat of the call could show twice (a post, a new
+  topic, a Bot API send; not an edit, nor a customer send the channel dedups by the command's key: REPEATABLE_SURFACE,
+  KEYED_CHANNELS). Once the far side answered, recording the outcome is retried
+  through database outages (backoff, up to RECORD_PATIENCE) — the call is never made again because its record
+  failed. Only a process that dies between the call and its record (or a call that got no answer) leaves a command
+  that may have arrived: taken again, it is sent again (nothing lost) and counted (unconfirmed_sends, shown by
+  /status), since the Bot API takes no idempotency key and a topic post can then show twice.
 """
 
 from __future__ import annotations
@@ -33,16 +45,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import case, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from . import outbox
-from .db import Database, retry_transaction
+from . import events, outbox
+from .db import Database, is_retryable
 from .models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
@@ -72,6 +85,21 @@ TYPING_TIMEOUT = 5.0
 # Seconds (on the channels' clock, like every budget) between two refreshes: VK shows typing for ~10 s after
 # messages.setActivity, Telegram for ~5-6 s after messages.setTyping.
 TYPING_REFRESH = {ChannelKind.VK_COMMUNITY: 8.0, ChannelKind.VK_USER: 8.0, ChannelKind.TELEGRAM_ACCOUNT: 4.0}
+
+# Recording a call's outcome (or its failure) is retried this long (real seconds) through a database outage, with
+# backoff from RECORD_FIRST_DELAY up to RECORD_MAX_DELAY; the process's heartbeat keeps the lease meanwhile.
+RECORD_PATIENCE = 600.0
+RECORD_FIRST_DELAY = 0.1
+RECORD_MAX_DELAY = 2.0
+# Calls whose repeat is harmless, so a death mid-call leaves no possible duplicate (no "about to send" mark): edits,
+# pins, reactions and bans of the manager surface land on the same message or member again; customer sends through
+# channels that take the command's key as their own dedup key (VK random_id, MTProto random_id: a repeat is refused),
+# and corrections and take-backs of delivered replies. Posts, new topics and Telegram Business sends (Bot API, no
+# key) are not: a repeat shows twice.
+REPEATABLE_SURFACE = frozenset({"edit", "edit_topic", "pin", "react", "ban", "unban"})
+KEYED_CHANNELS = frozenset({ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELEGRAM_ACCOUNT})
+LEASE_LOST = "lease expired: worker lost"
+LEASE_LOST_SENDING = "lease expired: worker lost after its call may have gone out"
 
 
 def typing_key(destination: str, dialog_id: int) -> str:
@@ -112,6 +140,9 @@ class DispatcherStats:
     held: int = 0  # batches refused for a cause people can fix: parked or moved to another group, not failed
     rate_limited: int = 0  # "retry after" answers received
     typing: int = 0  # "typing…" shown to customers (calls that succeeded)
+    record_retries: int = 0  # records of outcomes retried (the database failed under them)
+    recovered: int = 0  # commands of a dead process taken again
+    unconfirmed: int = 0  # … of which their call may have gone out (sent again: a possible duplicate)
     api_calls: dict[str, int] = field(default_factory=dict)  # per destination
 
 
@@ -128,6 +159,7 @@ class Dispatcher:
         claim_limit: int = 200,
         poll_interval: float = 0.25,
         call_timeout: float = 30.0,
+        time_scale: float = 1.0,
     ):
         self.db = db
         self.limiter = limiter
@@ -138,12 +170,16 @@ class Dispatcher:
         self.claim_limit = claim_limit
         self.poll_interval = poll_interval
         self.call_timeout = call_timeout
+        self.lease = outbox.lease(time_scale)
         self.stats = DispatcherStats()
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._cooling: dict[str, float] = {}  # destination → monotonic time its next token is due
         self._channel_kinds: dict[int, object] = {}
         self._last_lease_check = 0.0
+        self._last_heartbeat = 0.0
+        self._executing: set[int] = set()  # ids of the commands this process is executing (it renews their lease)
+        self._healthy_since: float | None = None  # monotonic time since the database answered every cycle
         self._last_typing_round = 0.0
         self._typing: dict[int, tuple] = {}  # command id → its typing row, for replies this process shows typing for
         self._typing_calls: dict[int, asyncio.Task] = {}  # dialog id → its typing call on the way
@@ -161,8 +197,11 @@ class Dispatcher:
             while not stop.is_set():
                 try:
                     delay = await self._cycle()
-                except Exception:
-                    log.exception("dispatcher cycle failed")
+                except Exception as exc:
+                    if self._healthy_since is not None:
+                        log.warning("dispatcher cycle failed: %s: %s", type(exc).__name__, exc,
+                                    exc_info=log.isEnabledFor(logging.DEBUG))
+                    self._healthy_since = None
                     delay = 1.0
                 if delay > 0:
                     await self._sleep(delay, stop)
@@ -210,7 +249,8 @@ class Dispatcher:
     async def _finish(self) -> None:
         pending = [*self._tasks, *self._typing_calls.values()]
         if pending:
-            await asyncio.wait(pending, timeout=self.call_timeout)
+            # A call may be followed by its record retried through a database outage: give that time too.
+            await asyncio.wait(pending, timeout=2 * self.call_timeout)
 
     async def _anything_due(self, horizon: float) -> bool:
         now = self.clock.now()
@@ -234,12 +274,16 @@ class Dispatcher:
 
     async def _cycle(self) -> float:
         """One claim round. Returns 0 to go on at once, else how long to wait for the next token or poll."""
+        await self._heartbeat()
+        if self._healthy_since is None:
+            self._healthy_since = time.monotonic()
         await self._recover_leases()
         free = self.concurrency - len(self._tasks)
         if free <= 0:
             return self.poll_interval
         batches = await self._claim(free)
         for batch in batches:
+            self._executing.update(batch.ids)
             task = asyncio.create_task(self._execute(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -335,21 +379,59 @@ class Dispatcher:
             batch.append(command)
         return batch[1:]
 
-    async def _recover_leases(self) -> None:
+    async def _heartbeat(self) -> None:
+        """Renew the lease of the commands this process is executing (a slow call, a pacing wait or a record retried
+        through a database outage must not look like a dead process to the others)."""
         mono = time.monotonic()
-        if mono - self._last_lease_check >= outbox.LEASE.total_seconds() / 4:
-            self._last_lease_check = mono
-            await self.recover_leases()
-
-    async def recover_leases(self) -> None:
-        """Commands claimed by a process that died go back to the queue (attempts kept)."""
-        now = self.clock.now()
+        if not self._executing or mono - self._last_heartbeat < self.lease.total_seconds() / 4:
+            return
+        self._last_heartbeat = mono
         async with self.db.unit_of_work() as session:
             await session.execute(
                 update(OutboxCommand)
-                .where(OutboxCommand.state == CommandState.IN_FLIGHT, OutboxCommand.updated_at < now - outbox.LEASE)
-                .values(state=CommandState.QUEUED, not_before=now, last_error="lease expired: worker lost")
+                .where(OutboxCommand.id.in_(sorted(self._executing)), OutboxCommand.state == CommandState.IN_FLIGHT)
+                .values(updated_at=self.clock.now())
+                .execution_options(synchronize_session=False)
             )
+
+    async def _recover_leases(self) -> None:
+        mono = time.monotonic()
+        lease = self.lease.total_seconds()
+        # After a database outage every holder's lease looks expired; each holder renews it within a quarter lease
+        # of the database's return, so nobody takes others' commands before a whole lease of its own health.
+        if self._healthy_since is None or mono - self._healthy_since < lease:
+            return
+        if mono - self._last_lease_check >= lease / 4:
+            self._last_lease_check = mono
+            await self.recover_leases()
+
+    async def recover_leases(self) -> list[int]:
+        """Commands claimed by a process that died go back to the queue (attempts kept). Those marked "about to send"
+        may have arrived: they are counted (unconfirmed_sends, an event) and sent again. Returns the ids of those."""
+        now = self.clock.now()
+        c = OutboxCommand
+        sending = c.sending_since.is_not(None)
+        async with self.db.unit_of_work() as session:
+            rows = (await session.execute(
+                update(c)
+                .where(c.state == CommandState.IN_FLIGHT, c.updated_at < now - self.lease,
+                       c.id.not_in(sorted(self._executing)) if self._executing else True)
+                .values(state=CommandState.QUEUED, not_before=now, sending_since=None,
+                        unconfirmed_sends=c.unconfirmed_sends + case((sending, 1), else_=0),
+                        last_error=case((sending, LEASE_LOST_SENDING), else_=LEASE_LOST))
+                .returning(c.id, c.kind, c.tenant_id, c.dialog_id, c.last_error)
+                .execution_options(synchronize_session=False)
+            )).all()
+            unconfirmed = [row for row in rows if row.last_error == LEASE_LOST_SENDING]
+            for row in unconfirmed:
+                events.record(session, "command_unconfirmed", tenant_id=row.tenant_id, dialog_id=row.dialog_id,
+                              command_id=row.id, command_kind=row.kind)
+        self.stats.recovered += len(rows)
+        self.stats.unconfirmed += len(unconfirmed)
+        if unconfirmed:
+            log.warning("commands %s were being sent by a process that died: sent again, possibly twice",
+                        [row.id for row in unconfirmed])
+        return [row.id for row in unconfirmed]
 
     # ----------------------------------------------------------------------------------------------- typing
 
@@ -465,33 +547,73 @@ class Dispatcher:
         except Exception:
             log.exception("dispatching commands %s failed", batch.ids)
         finally:
+            self._executing.difference_update(batch.ids)
             self.wake()
+
+    async def _prepare(self, batch: Batch) -> tuple[Call | None, bool]:
+        """The call to make, and whether the commands are still ours. In the same transaction the commands are
+        marked "about to send" (sending_since): from its commit on, the call may reach the far side."""
+        async with self.db.unit_of_work() as session:
+            call = await self.executor.prepare(session, await self._reload(session, batch))
+            if call is None:
+                return None, True
+            now = self.clock.now()
+            marked = (await session.execute(
+                update(OutboxCommand)
+                .where(OutboxCommand.id.in_(batch.ids), OutboxCommand.state == CommandState.IN_FLIGHT)
+                .values(sending_since=None if await self._repeatable(session, call) else now, updated_at=now)
+                .returning(OutboxCommand.id)
+                .execution_options(synchronize_session=False)
+            )).scalars().all()
+            if len(marked) < len(batch.ids):  # taken back meanwhile (this process looked dead): not ours to send
+                await session.rollback()
+                return call, False
+        return call, True
+
+    async def _repeatable(self, session, call: Call) -> bool:
+        """Whether making this call twice leaves the far side as once (see REPEATABLE_SURFACE)."""
+        if call.via != "gateway":
+            return call.kind in REPEATABLE_SURFACE
+        if call.kind in (sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER):
+            return True
+        if call.channel_id not in self._channel_kinds:
+            self._channel_kinds[call.channel_id] = (await session.execute(
+                select(ChannelAccount.kind).where(ChannelAccount.id == call.channel_id)
+            )).scalar_one_or_none()
+        return self._channel_kinds[call.channel_id] in KEYED_CHANNELS
 
     async def _execute_batch(self, batch: Batch) -> None:
         destination = batch.destination
+        called = False
         try:
             if uses_bot(destination):
                 await self.limiter.acquire(BOT_KEY, TELEGRAM_BOT)
-            async with self.db.unit_of_work() as session:
-                call = await self.executor.prepare(session, await self._reload(session, batch))
-            if call is None:
-                await self._complete(batch, Delivery(extra={"skipped": True}), skipped=True)
-                if batch.took_token:
-                    await self.limiter.refund(destination, batch.budget)
-                return
             if batch.took_token:
                 # The token was taken at claim time; requests that then left late would reach the far side bunched
                 # up. Pacing the moment of sending with the same budget keeps what arrives within it.
                 await self.limiter.acquire(sending_key(destination), batch.budget)
+            call, ours = await self._prepare(batch)
+            if call is None or not ours:
+                if call is None:
+                    await self._complete(batch, Delivery(extra={"skipped": True}), skipped=True)
+                else:
+                    log.warning("commands %s were taken back before their call: left to their new holder", batch.ids)
+                if batch.took_token:
+                    await self.limiter.refund(destination, batch.budget)
+                    await self.limiter.refund(sending_key(destination), batch.budget)
+                return
             if call.via == "gateway":
                 await self._typing_settled(batch.commands[0].dialog_id)
+            called = True
             delivery = await asyncio.wait_for(self._perform(call), self.call_timeout)
         except DeliveryError as error:
             await self._failed(batch, error)
             return
         except Exception as exc:  # network trouble, timeouts, a bug: retried with backoff, never lost
             log.warning("commands %s: %s: %s", batch.ids, type(exc).__name__, exc)
-            await self._failed(batch, DeliveryError(f"{type(exc).__name__}: {exc}"[:500], code="transient"))
+            # No answer to a call that left (a timeout, a bug after sending): it may have arrived.
+            await self._failed(batch, DeliveryError(f"{type(exc).__name__}: {exc}"[:500], code="transient"),
+                               unanswered=called)
             return
         calls = max(1, int(delivery.extra.get("api_calls", 1)))
         self.stats.api_calls[destination] = self.stats.api_calls.get(destination, 0) + calls
@@ -500,31 +622,61 @@ class Dispatcher:
             await self.limiter.charge(sending_key(destination), batch.budget, calls - 1)
         await self._complete(batch, delivery)
 
+    async def _durably(self, work, what: str) -> None:
+        """Run a unit of work that records what a call did until it commits: through deadlocks, a lost connection,
+        PostgreSQL restarting (backoff up to RECORD_MAX_DELAY, for RECORD_PATIENCE). The call is never made again
+        because its record failed; the heartbeat keeps the commands' lease while this waits."""
+        deadline = time.monotonic() + RECORD_PATIENCE
+        delay = RECORD_FIRST_DELAY
+        failures = 0
+        while True:
+            try:
+                await work()
+                if failures:
+                    log.warning("%s recorded after %d failed tries", what, failures)
+                return
+            except Exception as exc:
+                failures += 1
+                self.stats.record_retries += 1
+                if time.monotonic() + delay > deadline:
+                    log.error("%s could not be recorded for %.0f s: left in flight, it will be taken again",
+                              what, RECORD_PATIENCE, exc_info=True)
+                    raise
+                if failures == 1:
+                    log.warning("%s not recorded (%s: %s): trying again, the call is not repeated", what,
+                                type(exc).__name__, exc)
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: the processes do not retry in step
+                delay = min(RECORD_MAX_DELAY, delay * 2)
+
     async def _complete(self, batch: Batch, delivery: Delivery, *, skipped: bool = False) -> None:
-        now = self.clock.now()
-        async with self.db.unit_of_work() as session:
-            commands = await self._reload(session, batch)
-            for command in commands:
-                await outbox.complete(session, command, delivery, now=now)
-            if not skipped:
-                try:
-                    async with session.begin_nested():
-                        await self.executor.record(session, commands, delivery, now)
-                except Exception:
-                    # The call happened: the command must end as done even if the bookkeeping failed.
-                    log.exception("recording the result of commands %s failed", batch.ids)
+        async def record() -> None:
+            now = self.clock.now()
+            async with self.db.unit_of_work() as session:
+                commands = await self._reload(session, batch)
+                fresh = [c for c in commands if await outbox.complete(session, c, delivery, now=now)]
+                if not skipped and fresh:
+                    try:
+                        async with session.begin_nested():
+                            await self.executor.record(session, fresh, delivery, now)
+                    except Exception as exc:
+                        if _connection_lost(exc):
+                            raise  # the database went away: the whole record is tried again
+                        # The call happened: the command must end as done even if the bookkeeping failed.
+                        log.exception("recording the result of commands %s failed", batch.ids)
+
+        await self._durably(record, f"the result of commands {batch.ids}")
         if skipped:
             self.stats.skipped += len(batch.commands)
         else:
             self.stats.executed += 1
             self.stats.commands += len(batch.commands)
 
-    async def _failed(self, batch: Batch, error: DeliveryError) -> None:
-        now = self.clock.now()
+    async def _failed(self, batch: Batch, error: DeliveryError, *, unanswered: bool = False) -> None:
         retrying = held = False
 
         async def record() -> None:
             nonlocal retrying, held
+            now = self.clock.now()
             async with self.db.unit_of_work() as session:
                 commands = await self._reload(session, batch)
                 # A cause people can fix (the bot lacks rights in a manager group, was removed): the commands wait
@@ -533,16 +685,22 @@ class Dispatcher:
                     await self.executor.hold(session, commands, error, now=now)
                 if held:
                     return
+                commands = [c for c in commands if c.state == CommandState.IN_FLIGHT]  # not taken back meanwhile
                 for command in commands:
                     retrying = await outbox.fail(session, command, error.reason, now=now,
-                                                 retry_after=error.retry_after, permanent=error.permanent)
+                                                 retry_after=error.retry_after, permanent=error.permanent,
+                                                 unanswered=unanswered)
+                if not commands:
+                    return
                 try:
                     async with session.begin_nested():
                         await self.executor.record_failure(session, commands, error, retrying=retrying)
-                except Exception:
+                except Exception as exc:
+                    if _connection_lost(exc):
+                        raise
                     log.exception("recording the failure of commands %s failed", batch.ids)
 
-        await retry_transaction(record, what=f"failure of commands {batch.ids}")
+        await self._durably(record, f"the failure of commands {batch.ids}")
         if held:
             self.stats.held += 1
             log.info("commands %s wait for their manager group: %s", batch.ids, error.reason)
@@ -557,6 +715,25 @@ class Dispatcher:
         else:
             self.stats.failed += 1
             log.warning("commands %s failed for good: %s", batch.ids, error.reason)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether an error inside a savepoint means the transaction itself is gone (the connection broke, the server
+    went away, a deadlock aborted it), as opposed to a bug in one bookkeeping step."""
+    if is_retryable(exc) or getattr(exc, "connection_invalidated", False):
+        return True
+    names = {type(e).__name__ for e in _chain(exc)}
+    return bool(names & {"ConnectionDoesNotExistError", "ConnectionResetError", "ConnectionRefusedError",
+                         "InterfaceError", "CannotConnectNowError", "AdminShutdownError", "OSError",
+                         "PendingRollbackError"})
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
 
 
 def _changing(gateway, method: str):

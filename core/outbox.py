@@ -18,10 +18,19 @@ from .models import CommandOrigin, CommandState, OutboxCommand
 from .ports import Delivery
 
 MAX_ATTEMPTS = 8
-# A command claimed by a worker that died is taken again after this long.
+# A command claimed by a worker that died is taken again after this long (emulated seconds: `lease` divides it by
+# SALESOP_TIME_SCALE like every budget). The worker executing a command renews it (core.dispatcher's heartbeat), so a
+# slow call or a database outage is no reason to take it again; only a dead worker's commands run out.
 LEASE = timedelta(seconds=60)
+MIN_LEASE = timedelta(seconds=3)  # real seconds: below this a busy event loop could miss its own heartbeat
 
 RUNNABLE = (CommandState.APPROVED, CommandState.QUEUED)
+
+
+def lease(time_scale: float = 1.0) -> timedelta:
+    """The in-flight lease in real time for a deployment running at `time_scale` emulated seconds per second."""
+    scale = time_scale if time_scale and time_scale > 0 else 1.0
+    return max(MIN_LEASE, LEASE / scale)
 
 
 def tg_group(chat_id: int) -> str:
@@ -106,7 +115,7 @@ async def cancel(session: AsyncSession, command_id: int, *, reason: str) -> bool
 
 
 async def claim(session: AsyncSession, *, now: datetime, limit: int = 50,
-                exclude_destinations: set[str] = frozenset()) -> list[OutboxCommand]:
+                exclude_destinations: set[str] = frozenset(), lease: timedelta = LEASE) -> list[OutboxCommand]:
     """Take runnable commands (and ones whose worker died mid-flight), oldest first, marking them in_flight.
     SKIP LOCKED lets any number of dispatchers share the table without taking the same command."""
     query = (
@@ -114,7 +123,7 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int = 50,
         .where(
             or_(
                 OutboxCommand.state.in_(RUNNABLE) & (OutboxCommand.not_before <= now),
-                (OutboxCommand.state == CommandState.IN_FLIGHT) & (OutboxCommand.updated_at < now - LEASE),
+                (OutboxCommand.state == CommandState.IN_FLIGHT) & (OutboxCommand.updated_at < now - lease),
             )
         )
         .order_by(OutboxCommand.id)
@@ -131,13 +140,17 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int = 50,
     return commands
 
 
-async def complete(session: AsyncSession, command: OutboxCommand, delivery: Delivery, *, now: datetime) -> None:
+async def complete(session: AsyncSession, command: OutboxCommand, delivery: Delivery, *, now: datetime) -> bool:
+    """Record a delivery. Idempotent: a command already done keeps its first record (returns False)."""
+    if command.state == CommandState.DONE:
+        return False
     command.state = CommandState.DONE
     command.done_at = now
     command.updated_at = now
     command.result = {"external_id": delivery.external_id, **delivery.extra}
     events.record(session, "command_done", tenant_id=command.tenant_id, dialog_id=command.dialog_id,
                   command_id=command.id, command_kind=command.kind, external_id=delivery.external_id)
+    return True
 
 
 def backoff(attempts: int) -> timedelta:
@@ -146,12 +159,16 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def fail(session: AsyncSession, command: OutboxCommand, reason: str, *, now: datetime,
-               retry_after: float | None = None, permanent: bool = False) -> bool:
+               retry_after: float | None = None, permanent: bool = False, unanswered: bool = False) -> bool:
     """Record a failed attempt. Returns True when the command will be retried.
 
-    A rate-limit answer (retry_after) waits exactly that long and does not use up an attempt."""
+    A rate-limit answer (retry_after) waits exactly that long and does not use up an attempt. `unanswered`: the call
+    left and no answer came (a timeout): it may have arrived, so a retry is counted as an unconfirmed send."""
     command.last_error = reason
     command.updated_at = now
+    if unanswered and command.sending_since is not None and not permanent:
+        command.unconfirmed_sends += 1
+    command.sending_since = None  # the attempt is over, its outcome recorded
     if retry_after is not None and not permanent:
         command.attempts -= 1
         command.state = CommandState.QUEUED

@@ -298,7 +298,9 @@ class Report:
     stored_twice: int = 0
     posts_lost: int = 0  # … never posted in their topic
     posts_twice: int = 0
-    posts_resent: int = 0  # … of which re-sent after the in-flight lease of a post sent but not recorded ran out
+    posts_resent: int = 0  # … of which the product counted as possibly sent twice (OutboxCommand.unconfirmed_sends)
+    unconfirmed_sends: int = 0  # sends the product made again not knowing whether the first arrived (all kinds)
+    bot_kills: int = 0  # SIGKILLs of the process running the outbox dispatcher
     extra_topics: int = 0  # more than one topic for a customer
     cards: int = 0
     cards_twice: int = 0  # one draft, several card messages
@@ -336,9 +338,11 @@ class Report:
             f"lost                     {self.lost} (stored {self.stored_lost}, posted {self.posts_lost}, "
             f"replies {self.replies_lost}, cards {self.cards_lost})",
             f"duplicated               {self.duplicated} (stored {self.stored_twice}, posted {self.posts_twice} "
-            f"[{self.posts_resent} re-sent after an unrecorded send], "
+            f"[{self.posts_resent} counted by the product as possibly sent twice], "
             f"replies {self.replies_twice}, cards {self.cards_twice}, topics {self.extra_topics}, "
             f"pinned {self.pinned_twice})",
+            f"unconfirmed sends        {self.unconfirmed_sends} (the product's count of possible duplicates; "
+            f"{self.bot_kills} kills of the dispatching process)",
             f"failed commands          {self.failed_commands}",
             f"dead follow-ups          {self.dead_follow_ups}",
             f"seconds                  {self.seconds:.0f}",
@@ -667,22 +671,23 @@ class Soak:
         return delivered
 
     async def _resent_after_lease(self, text: str) -> bool:
-        """Whether the mirror command that posted this customer message ran again because its in-flight lease ran
-        out (core.dispatcher.recover_leases): the Bot API has no idempotency key, so a post sent but not recorded is
-        sent twice."""
+        """Whether the product counted the mirror command that posted this customer message as possibly sent twice
+        (OutboxCommand.unconfirmed_sends: its process died between the Bot API call and its record, or the call got
+        no answer, and it was sent again — the Bot API has no idempotency key)."""
         async with self.db.unit_of_work() as session:
             message_id = (await session.execute(select(Message.id).where(
                 Message.text == text, Message.direction == Direction.IN))).scalars().first()
-            rows = (await session.execute(select(OutboxCommand.attempts, OutboxCommand.last_error).where(
+            counted = (await session.execute(select(func.max(OutboxCommand.unconfirmed_sends)).where(
                 OutboxCommand.kind == "mirror_message",
-                OutboxCommand.payload["message_id"].as_integer() == message_id))).all()
-        return any(attempts > 1 and (error or "").startswith("lease expired") for attempts, error in rows)
+                OutboxCommand.payload["message_id"].as_integer() == message_id))).scalar_one()
+        return bool(counted)
 
     async def check(self) -> Report:
         """Compare everything with what the stand-ins recorded."""
         r = self.report
         r.seconds = time.monotonic() - self._started
         r.kills = sum(p.kills for p in self.procs.values())
+        r.bot_kills = self.procs["bot"].kills
         r.crashes = sum(p.crashes for p in self.procs.values())
         r.details += [f"crash: {why}" for p in self.procs.values() for why in p.crash_reasons]
         r.telegram_errors = dict(self.stack.telegram.faults.injected)
@@ -699,6 +704,8 @@ class Soak:
                 Suggestion.state == SuggestionState.PENDING))).scalars())
             r.failed_commands = (await session.execute(select(func.count(OutboxCommand.id)).where(
                 OutboxCommand.state == CommandState.FAILED))).scalar_one()
+            r.unconfirmed_sends = (await session.execute(
+                select(func.coalesce(func.sum(OutboxCommand.unconfirmed_sends), 0)))).scalar_one()
             r.dead_follow_ups = (await session.execute(select(func.count(FollowUp.id)).where(
                 FollowUp.__table__.c.state == FollowUpState.DEAD.value))).scalar_one()
         for number, (customer, text) in self.questions.items():

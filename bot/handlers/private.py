@@ -239,6 +239,8 @@ def status_lines(state: Readiness, locale: str) -> list[str]:
     failures = (t("status.failures.none", locale) if not state.failed_commands
                 else t("status.failures", locale, count=state.failed_commands, error=esc(state.last_failure or "—")))
     lines += _line(f.level, failures, f.fix, locale, slug=slug)
+    if state.unconfirmed_sends:  # sent again not knowing whether the first arrived (core.dispatcher)
+        lines += _line(Level.INFO, t("status.unconfirmed", locale, count=state.unconfirmed_sends), None, locale)
     if state.failed_follow_ups:  # follow-up work that failed every attempt (core.followups)
         kinds = ", ".join(t(f"followups.kind.{k}", locale) for k in state.follow_up_kinds)
         lines += _line(state.follow_ups.level, t("followups.status.failed", locale, count=state.failed_follow_ups,

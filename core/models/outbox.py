@@ -52,6 +52,11 @@ class OutboxCommand(IdPk, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The "about to send" mark (core.dispatcher): set right before the call leaves, so a command found in flight
+    # after a crash is known to have possibly reached the far side (migration 0019).
+    sending_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Sends made again although the previous one may have arrived (its outcome never recorded): possible duplicates.
+    unconfirmed_sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Event(IdPk, Base):

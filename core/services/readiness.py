@@ -156,6 +156,9 @@ class Readiness:
     follow_up_kinds: tuple[str, ...] = ()
     last_follow_up_failure: str | None = None
     follow_ups: Item = field(default_factory=lambda: Item(Level.OK))
+    # sends made again in the last day although the first may have arrived (its process died between the call and
+    # its record, core.dispatcher): possible duplicates, e.g. a customer message posted twice in its topic
+    unconfirmed_sends: int = 0
 
     @property
     def ready(self) -> bool:
@@ -267,6 +270,11 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
         )).scalar_one_or_none()
 
     dead = await followups.dead(session, tenant_id)
+    unconfirmed = (await session.execute(
+        select(func.coalesce(func.sum(OutboxCommand.unconfirmed_sends), 0)).where(
+            OutboxCommand.tenant_id == tenant_id, OutboxCommand.unconfirmed_sends > 0,
+            OutboxCommand.updated_at >= now - FAILED_WINDOW)
+    )).scalar_one()
 
     answering_staff = sum(n for code, n in staff_by_role.items() if code not in ("owner",))
     if not platform.global_autosend:
@@ -297,4 +305,5 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
         miniapp=Item(Level.OK) if platform.webapp_url else Item(Level.WARN, Fix.SET_WEBAPP_URL),
         failed_follow_ups=dead.count, follow_up_kinds=dead.kinds, last_follow_up_failure=dead.last_error,
         follow_ups=Item(Level.WARN) if dead.count else Item(Level.OK),
+        unconfirmed_sends=unconfirmed,
     )

@@ -191,6 +191,7 @@ cli-run-queue_redis = Redis Streams
 cli-run-stopped = stopped
 cli-run-bot_off = off (no SALESOP_BOT_TOKEN): the outbox dispatcher only
 cli-run-bot_polling = { $name } (long polling)
+cli-run-bot_waiting = waiting for the Bot API (getMe: { $error }), trying again with backoff
 cli-run-bot_webhook = webhook { $url } (listening on { $address })
 cli-run-webapp = { $url }  (Mini App; health: /healthz)
 cli-run-scheduler = { $count ->

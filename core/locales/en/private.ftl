@@ -109,6 +109,10 @@ status-failures = { $count ->
     [one] { $count } command failed in the last day. The latest error: { $error }
    *[other] { $count } commands failed in the last day. The latest error: { $error }
 }
+status-unconfirmed = { $count ->
+    [one] { $count } message was sent again in the last day without knowing whether the first try arrived (a process stopped mid-send): it may show twice
+   *[other] { $count } messages were sent again in the last day without knowing whether the first try arrived (a process stopped mid-send): they may show twice
+}
 status-miniapp-ok = The Mini App is set up: staff have the “Dashboard” button
 status-miniapp-missing = The Mini App's address is not set: no “Dashboard” button
 

@@ -197,6 +197,7 @@ cli-run-queue_redis = Redis Streams
 cli-run-stopped = остановлено
 cli-run-bot_off = выключен (нет SALESOP_BOT_TOKEN): работает только отправка из очереди
 cli-run-bot_polling = { $name } (long polling)
+cli-run-bot_waiting = ждёт Bot API (getMe: { $error }), повторяет с нарастающей паузой
 cli-run-bot_webhook = вебхук { $url } (слушает { $address })
 cli-run-webapp = { $url }  (Mini App; проверка: /healthz)
 cli-run-scheduler = { $count ->

@@ -320,6 +320,18 @@ async def add_note(session: AsyncSession, actor: base.Actor, dialog_id: int, tex
     await topics.refresh_pinned_card(session, dialog)
 
 
+async def unassign(session: AsyncSession, actor: base.Actor, dialog_id: int) -> None:
+    """The dialog left without an assignee (the Mini App's "nobody"): anyone may take it again; the card shows it."""
+    actor.require(Permission.MANAGE_CONVERSATIONS)
+    dialog = await _locked_dialog(session, actor, dialog_id)
+    if dialog.assignee_id is None:
+        return
+    previous, dialog.assignee_id = dialog.assignee_id, None
+    events.record(session, "dialog_unassigned", tenant_id=dialog.tenant_id, dialog_id=dialog.id,
+                  actor_staff_id=actor.staff_id, previous_assignee_id=previous, via="miniapp")
+    await topics.refresh_pinned_card(session, dialog)
+
+
 def clean_tags(raw) -> list[str]:
     if isinstance(raw, str):
         raw = raw.split(",")

@@ -17,16 +17,17 @@ audience role's visibility changes. Every change is an audit event with the old 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events, outbox
 from ..errors import UserError
 from ..i18n import t
-from ..models import Dialog, DialogStatus, DialogTopic, ManagerGroup, Role, StaffMember, Tenant
-from ..permissions import ALL, Field, Permission
+from ..models import Dialog, DialogStatus, DialogTopic, Invitation, ManagerGroup, Role, StaffMember, Tenant
+from ..permissions import ALL, BUILTIN_ROLES, Field, Permission
 from .workspace import base
 from .staff import OWNER, Acting
 
@@ -176,3 +177,84 @@ async def refresh_cards(session: AsyncSession, tenant_id: int) -> int:
             tenant_id=tenant_id, dialog_id=dialog_id, payload={"topic_id": topic_id},
         )
     return len(rows)
+
+
+# ----------------------------------------------------------------------------------------- new and deleted roles
+
+MAX_ROLE_NAME = 100
+ROLE_CODE_MAX = 32  # roles.code
+
+
+def _code_for(name: str, taken: set[str]) -> str:
+    """A role's code from its name: latin letters and digits of it, else "role"; numbered when taken."""
+    base_code = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:24] or "role"
+    code, n = base_code, 1
+    while code in taken or code in BUILTIN_ROLES:
+        n += 1
+        code = f"{base_code}_{n}"[:ROLE_CODE_MAX]
+    return code
+
+
+async def create_role(session: AsyncSession, tenant_id: int, *, actor: Acting | None, name: str, permissions=(),
+                      hidden_fields=(), via: str = "miniapp") -> RoleView:
+    """A new role with a name, what it grants and which customer fields it hides. Nobody grants a permission they do
+    not hold themselves; names are unique in the business (whatever their case)."""
+    _authorize(actor, tenant_id)
+    name = " ".join(str(name or "").split())
+    if not name or len(name) > MAX_ROLE_NAME:
+        raise RoleError("bad_name", max=MAX_ROLE_NAME)
+    new_permissions = _parse(permissions, PERMISSIONS, "bad_permission")
+    new_hidden = _parse(hidden_fields, FIELDS, "bad_field")
+    if actor is not None:
+        beyond = sorted(p for p in new_permissions if not actor.can(Permission(p)))
+        if beyond:
+            raise RoleError("not_yours", permissions=", ".join(beyond))
+    tenant = (await session.execute(
+        select(Tenant).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+    )).scalar_one_or_none()
+    if tenant is None:
+        raise RoleError("role_unknown", role=name)
+    existing = (await session.execute(select(Role.code, Role.name).where(Role.tenant_id == tenant_id))).all()
+    if any(n.lower() == name.lower() for _, n in existing):
+        raise RoleError("duplicate", role=name)
+    role = Role(tenant_id=tenant_id, code=_code_for(name, {c for c, _ in existing}), name=name,
+                permissions=[p for p in PERMISSIONS if p in new_permissions],
+                hidden_fields=[f for f in FIELDS if f in new_hidden])
+    session.add(role)
+    await session.flush()
+    events.record(session, "role_created", tenant_id=tenant_id, actor_staff_id=actor.staff_id if actor else None,
+                  role=role.code, name=name, via=via,
+                  new={"permissions": sorted(new_permissions), "hidden_fields": sorted(new_hidden)})
+    return _view(role, 0)
+
+
+async def delete_role(session: AsyncSession, tenant_id: int, code: str, *, actor: Acting | None,
+                      via: str = "miniapp") -> str:
+    """Delete a role nobody holds (nor held: removed people keep their last role on record) and no waiting invitation
+    gives. The built-in roles stay. Returns the deleted role's name."""
+    _authorize(actor, tenant_id)
+    await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True))
+    role = (await session.execute(
+        select(Role).where(Role.tenant_id == tenant_id, Role.code == code).with_for_update()
+    )).scalar_one_or_none()
+    if role is None:
+        raise RoleError("role_unknown", role=code)
+    if role.code in BUILTIN_ROLES:
+        raise RoleError("builtin", role=role.name)
+    people = (await session.execute(
+        select(func.count(StaffMember.id)).where(StaffMember.role_id == role.id))).scalar_one()
+    if people:
+        raise RoleError("in_use", role=role.name, count=people)
+    waiting = (await session.execute(
+        select(func.count(Invitation.id)).where(Invitation.role_id == role.id, Invitation.used_at.is_(None),
+                                                Invitation.expires_at > func.now()))).scalar_one()
+    if waiting:
+        raise RoleError("invited", role=role.name, count=waiting)
+    name = role.name
+    await session.execute(delete(Invitation).where(Invitation.role_id == role.id))  # used or expired ones
+    await session.delete(role)
+    await session.flush()
+    events.record(session, "role_deleted", tenant_id=tenant_id, actor_staff_id=actor.staff_id if actor else None,
+                  role=code, name=name, via=via,
+                  old={"permissions": list(role.permissions), "hidden_fields": list(role.hidden_fields)})
+    return name

@@ -429,3 +429,29 @@ async def remove_staff(session: AsyncSession, tenant_id: int, staff_id: int, *, 
                   staff_id=staff.id, telegram_user_id=staff.telegram_user_id, old_role=staff.role.code,
                   groups=len(groups), unassigned=[d.id for d in dialogs], via=via)
     return Removal(staff.id, staff.name, len(groups), [d.id for d in dialogs])
+
+
+async def revoke_invitation(session: AsyncSession, tenant_id: int, invitation_id: int, *, actor: Acting | None,
+                            via: str = "miniapp", now: datetime | None = None) -> str:
+    """A pending invitation withdrawn before anyone used it: its link stops working at once (it expires now; the
+    row stays for the audit). Who may invite with a role may withdraw it. Returns the role's code."""
+    _authorize(actor, tenant_id)
+    await _lock_tenant(session, tenant_id)
+    row = (await session.execute(
+        select(Invitation, Role.code).join(Role, Role.id == Invitation.role_id)
+        .where(Invitation.id == invitation_id, Invitation.tenant_id == tenant_id).with_for_update(of=Invitation)
+    )).one_or_none()
+    if row is None:
+        raise StaffError("invite_unknown")
+    invitation, role_code = row
+    if role_code == OWNER:
+        _owner_only(actor)
+    if invitation.used_at is not None:
+        raise StaffError("invite_used")
+    moment = _now(now)
+    if invitation.expires_at <= moment:
+        raise StaffError("invite_expired")
+    invitation.expires_at = moment
+    events.record(session, "invitation_revoked", tenant_id=tenant_id, actor_staff_id=actor.staff_id if actor else None,
+                  invitation_id=invitation.id, role=role_code, via=via)
+    return role_code

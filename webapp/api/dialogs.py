@@ -170,6 +170,10 @@ async def _assign(session, member, actor, dialog_id, body) -> None:
     await controls.assign(session, actor, dialog_id, staff_id=staff_id)
 
 
+async def _unassign(session, member, actor, dialog_id, body) -> None:
+    await miniapp.unassign(session, actor, dialog_id)
+
+
 async def _outcome(session, member, actor, dialog_id, body) -> None:
     outcome = body.get("outcome")
     if outcome == Outcome.WON.value:
@@ -197,6 +201,7 @@ async def _tags(session, member, actor, dialog_id, body) -> None:
 
 routes.post("/api/dialogs/{dialog_id:\\d+}/ai_mode")(_change(_ai_mode))
 routes.post("/api/dialogs/{dialog_id:\\d+}/assign")(_change(_assign))
+routes.post("/api/dialogs/{dialog_id:\\d+}/unassign")(_change(_unassign))
 routes.post("/api/dialogs/{dialog_id:\\d+}/outcome")(_change(_outcome))
 routes.post("/api/dialogs/{dialog_id:\\d+}/note")(_change(_note))
 routes.post("/api/dialogs/{dialog_id:\\d+}/tags")(_change(_tags))

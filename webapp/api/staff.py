@@ -87,3 +87,13 @@ async def api_remove(request: web.Request) -> web.Response:
                                                    via="miniapp")
     return web.json_response({"ok": True, "name": removal.name, "groups": removal.groups,
                               "unassigned": removal.unassigned})
+
+
+@routes.post("/api/staff/invitations/{invitation_id:\\d+}/revoke")
+async def api_revoke_invitation(request: web.Request) -> web.Response:
+    """A pending invitation withdrawn: its link stops working at once."""
+    async with signed_in(request, Permission.MANAGE_USERS) as (session, member):
+        role = await staff_service.revoke_invitation(session, member.tenant_id,
+                                                     int(request.match_info["invitation_id"]), actor=member,
+                                                     via="miniapp")
+    return web.json_response({"ok": True, "role": role})

@@ -45,6 +45,12 @@ miniapp-audit-kind-note_added = Note added
 miniapp-audit-kind-campaign_created = Campaign link created
 miniapp-audit-kind-manager_group_connected = Manager group connected
 miniapp-audit-kind-manager_group_disconnected = Manager group disconnected
+miniapp-audit-kind-campaign_invite_link_created = Campaign invite link made
+miniapp-audit-kind-campaign_invite_link_revoked = Campaign invite link revoked
+miniapp-audit-kind-invitation_revoked = Invitation withdrawn
+miniapp-audit-kind-role_created = Role created
+miniapp-audit-kind-role_deleted = Role deleted
+miniapp-audit-kind-dialog_unassigned = Dialog unassigned
 
 miniapp-escalations-title = Escalations
 miniapp-escalations-intro = Dialogs the AI or a manager handed to a senior person.

@@ -37,6 +37,7 @@ miniapp-dialog-field-ai_mode = AI mode
 miniapp-dialog-field-summary = Summary
 miniapp-dialog-nobody = nobody
 miniapp-dialog-assign_me = Take it
+miniapp-dialog-unassign = Unassign
 miniapp-dialog-won = Won
 miniapp-dialog-lost = Lost
 miniapp-dialog-close = Close

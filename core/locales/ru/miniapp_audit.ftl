@@ -45,6 +45,12 @@ miniapp-audit-kind-note_added = Добавлена заметка
 miniapp-audit-kind-campaign_created = Создана ссылка кампании
 miniapp-audit-kind-manager_group_connected = Подключена группа менеджеров
 miniapp-audit-kind-manager_group_disconnected = Отключена группа менеджеров
+miniapp-audit-kind-campaign_invite_link_created = Создана ссылка-приглашение кампании
+miniapp-audit-kind-campaign_invite_link_revoked = Отозвана ссылка-приглашение кампании
+miniapp-audit-kind-invitation_revoked = Приглашение отозвано
+miniapp-audit-kind-role_created = Создана роль
+miniapp-audit-kind-role_deleted = Удалена роль
+miniapp-audit-kind-dialog_unassigned = Снято назначение диалога
 
 miniapp-escalations-title = Эскалации
 miniapp-escalations-intro = Диалоги, которые ИИ или менеджер передали старшему.

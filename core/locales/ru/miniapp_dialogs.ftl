@@ -38,6 +38,7 @@ miniapp-dialog-field-ai_mode = Режим ИИ
 miniapp-dialog-field-summary = Кратко
 miniapp-dialog-nobody = никто
 miniapp-dialog-assign_me = Взять себе
+miniapp-dialog-unassign = Снять назначение
 miniapp-dialog-won = Продажа
 miniapp-dialog-lost = Отказ
 miniapp-dialog-close = Закрыть

@@ -45,6 +45,7 @@ MiniApp.pages.dialog = async (root, ctx) => {
       root.querySelector("#controls").hidden = false;
       root.querySelector("#ai-mode").value = d.ai_mode;
       root.querySelector("#assignee").value = d.assignee ? String(d.assignee.id) : "";
+      root.querySelector("#unassign").hidden = !can.manage || !d.assignee;
       if (can.tags) root.querySelector("#tags").value = (c.tags || []).join(", ");
     }
   }
@@ -96,7 +97,7 @@ MiniApp.pages.dialog = async (root, ctx) => {
   const assignee = root.querySelector("#assignee");
   assignee.append(el("option", { value: "" }, t("miniapp.dialog.nobody")),
                   ...staff.map(s => el("option", { value: s.id }, s.name)));
-  for (const sel of ["#assignee", "#assign-me", "#outcome-form", "#lost-form", ".row-buttons", "#note-form"]) {
+  for (const sel of ["#assignee", "#assign-me", "#unassign", "#outcome-form", "#lost-form", ".row-buttons", "#note-form"]) {
     if (!can.manage) root.querySelector(sel).hidden = true;
   }
   if (!can.tags) root.querySelector("#tags-form").hidden = true;
@@ -117,8 +118,11 @@ MiniApp.pages.dialog = async (root, ctx) => {
     }
   }
   mode.onchange = () => act("ai_mode", { mode: mode.value });
-  assignee.onchange = () => { if (assignee.value) act("assign", { staff_id: Number(assignee.value) }); };
+  // "nobody" in the list, or the Unassign button: the dialog is left without an assignee.
+  assignee.onchange = () => act(assignee.value ? "assign" : "unassign",
+                                assignee.value ? { staff_id: Number(assignee.value) } : {});
   root.querySelector("#assign-me").onclick = () => act("assign", { staff_id: me });
+  root.querySelector("#unassign").onclick = () => act("unassign", {});
   root.querySelector("#won").onclick = () => act("outcome", { outcome: "won", amount: root.querySelector("#amount").value });
   root.querySelector("#lost").onclick = () => act("outcome", { outcome: "lost", reason: root.querySelector("#reason").value });
   root.querySelector("#close").onclick = () => act("outcome", { outcome: "close" });

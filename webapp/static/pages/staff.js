@@ -1,5 +1,5 @@
 // Staff: invitation links (role, validity) with Copy and Share (Telegram's share sheet), the invitations still
-// unused, and the people — role changes and removal take effect at once (core.services.staff).
+// unused (each can be withdrawn: its link stops working at once), and the people — role changes and removal take effect at once (core.services.staff).
 "use strict";
 MiniApp.pages.staff = async (root, ctx) => {
   const { el, t, api, tg } = MiniApp;
@@ -21,10 +21,28 @@ MiniApp.pages.staff = async (root, ctx) => {
     roleSelect.replaceChildren(...roles.map(r => el("option", { value: r.code }, r.name)));
     roleSelect.value = chosen || (roles.find(r => r.code === "manager") ? "manager" : roles[0].code);
     root.querySelector("#invitations").replaceChildren(...(data.invitations.length
-      ? data.invitations.map(i => el("div", { class: "muted invitation" },
-          t("miniapp.staff.invitation", { role: i.role_name, expires: when(i.expires_at), by: i.created_by || "CLI" })))
+      ? data.invitations.map(invitation)
       : [el("p", { class: "muted" }, t("miniapp.staff.invitations.none"))]));
     root.querySelector("#people").replaceChildren(...data.staff.map(person));
+  }
+
+  function invitation(i) {
+    const revoke = el("button", { type: "button", class: "danger revoke-invitation" }, t("miniapp.staff.invitation_revoke"));
+    revoke.onclick = () => {
+      const go = async ok => {
+        if (!ok) return;
+        try {
+          await api(`/api/staff/invitations/${i.id}/revoke`, { method: "POST", body: {} });
+          say(t("miniapp.staff.invitation_revoked", { role: i.role_name }));
+          await refresh();
+        } catch (err) { say(err.message, false); }
+      };
+      const question = t("miniapp.staff.invitation_revoke_confirm", { role: i.role_name });
+      if (tg && tg.showConfirm) tg.showConfirm(question, go); else go(window.confirm(question));
+    };
+    return el("div", { class: "muted invitation", "data-invitation": i.id },
+      el("span", {}, t("miniapp.staff.invitation", { role: i.role_name, expires: when(i.expires_at), by: i.created_by || "CLI" })),
+      " ", revoke);
   }
 
   function person(p) {

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
+from core import textsplit
 from core.ai.texts import intent_name
 
 from . import keyboards
@@ -61,18 +62,9 @@ class Rendered:
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at paragraph or line breaks where possible; each part ≤ limit characters (of the parsed text).
-    Works on plain text: callers escape each part afterwards."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        # Prefer a paragraph break, then a line break, then a space — unless it would leave a tiny part.
-        cut = next((c for c in (rest.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " ")) if c >= limit // 2), limit)
-        parts.append(rest[:cut])
-        rest = rest[cut:].lstrip("\n ")
-    if rest:
-        parts.append(rest)
-    return parts
+    """A post's text in messages of at most `limit` (of the parsed text, counted as Telegram counts: UTF-16 units),
+    cut as every long text is (core.textsplit). Works on plain text: callers escape each part afterwards."""
+    return textsplit.split_text(text, limit, measure=textsplit.utf16_len)
 
 
 # ------------------------------------------------------------------------------------------------ views

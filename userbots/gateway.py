@@ -38,6 +38,7 @@ from core.ports import Delivery, DeliveryError
 from core.services import channels as channel_service
 from core.services import media_library
 from core.settings import Settings
+from core.textsplit import split_text, utf16_len
 
 from .texts import t
 from .vk import api as vk_api
@@ -71,29 +72,14 @@ def random_id(idempotency_key: str, part: int = 0, *, bits: int = 31) -> int:
     return int.from_bytes(digest[:8], "big") & ((1 << bits) - 1) or 1
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Parts of at most `limit` characters, cut at a paragraph, line or word break where one is near."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
-
-
-def edit_plan(external_ids: list[str], text: str, previous_text: str | None,
-              limit: int) -> tuple[list[tuple[str, str]], int]:
+def edit_plan(external_ids: list[str], text: str, previous_text: str | None, limit: int,
+              measure: Callable[[str], int] = len) -> tuple[list[tuple[str, str]], int]:
     """How a new text maps onto the messages a reply was delivered as: (message id, new part) for each message
-    whose part changes — the parts are cut as the send cut them — and how many parts the new text needs. Parts
-    beyond the messages there are cannot be edited in; messages beyond the new parts are left as they are."""
-    parts = split_text(text, limit)
-    old = split_text(previous_text, limit) if previous_text is not None else []
+    whose part changes — the parts are cut as the send cut them (core.textsplit, with the send's limit and
+    `measure`) — and how many parts the new text needs. Parts beyond the messages there are cannot be edited in;
+    messages beyond the new parts are left as they are. An empty text is one empty part."""
+    parts = split_text(text, limit, measure=measure) or [""]
+    old = (split_text(previous_text, limit, measure=measure) or [""]) if previous_text is not None else []
     plan = [(external_id, part) for n, (external_id, part) in enumerate(zip(external_ids, parts))
             if n >= len(old) or old[n] != part]
     return plan, len(parts)
@@ -491,7 +477,8 @@ class TelegramBusinessSender:
                     self._remember(key, await self._media(bot, int(chat_id), target.connection_id, item))
                     calls += 1
                 ids.append(self._delivered[key])
-            for n, part in enumerate(split_text(payload.get("text") or "", self.MAX_TEXT), start=len(media)):
+            for n, part in enumerate(split_text(payload.get("text") or "", self.MAX_TEXT, measure=utf16_len),
+                                     start=len(media)):
                 if not part:
                     continue
                 if (key := (idempotency_key, n)) not in self._delivered:
@@ -511,7 +498,7 @@ class TelegramBusinessSender:
 
         target = await self._target(channel_id)
         self._refuse(target)
-        plan, parts = edit_plan(external_ids, text, previous_text, self.MAX_TEXT)
+        plan, parts = edit_plan(external_ids, text, previous_text, self.MAX_TEXT, utf16_len)
         edited: list[str] = []
         async with self._errors(target, change=True):
             for external_id, part in plan:

@@ -32,8 +32,9 @@ from core.models import ChannelAccount, ChannelStatus, Dialog, Message
 from core.ports import Delivery, DeliveryError, TaskQueue
 from core.services import channels as channel_service
 from core.settings import Settings
+from core.textsplit import split_text, utf16_len
 
-from ..gateway import edit_plan, random_id, split_text
+from ..gateway import edit_plan, random_id
 from ..live import LiveIngest, MediaDownloads
 from ..texts import t
 from .adapter import TelegramEvents, media_source, to_inbound
@@ -365,7 +366,8 @@ async def send_through(db: Database, client, channel_id: int, chat_id: str, payl
             await send(functions.messages.SendMediaRequest(peer=peer, media=uploaded, message="",
                                                            random_id=random_id(key, n, bits=63)))
         # text parts are numbered after the media items, so no two messages of a command share a random_id
-        for n, part in enumerate(split_text(payload.get("text") or "", TELEGRAM_MAX_TEXT), start=len(media)):
+        for n, part in enumerate(split_text(payload.get("text") or "", TELEGRAM_MAX_TEXT, measure=utf16_len),
+                                 start=len(media)):
             if part:
                 await send(functions.messages.SendMessageRequest(peer=peer, message=part,
                                                                  random_id=random_id(key, n, bits=63)))
@@ -380,7 +382,7 @@ async def edit_through(db: Database, client, channel_id: int, chat_id: str, exte
     already: a retried command) is success; an edit Telegram no longer allows, or of a message that is gone, is a
     permanent failure."""
     peer = await _peer(client, chat_id)
-    plan, parts = edit_plan(external_ids, text, previous_text, TELEGRAM_MAX_TEXT)
+    plan, parts = edit_plan(external_ids, text, previous_text, TELEGRAM_MAX_TEXT, utf16_len)
     edited: list[str] = []
     async with _telegram_errors(db, channel_id):
         for external_id, part in plan:

@@ -339,6 +339,7 @@ class Route:
     business_id: int | None = None
     userbot_id: int | None = None
     why_not_business: Refusal | str | None = None  # set when the business connection is passed over
+    both: bool = False  # the account is connected both ways (whether or not both can send now)
 
     @property
     def first(self) -> tuple[ChannelKind, int]:
@@ -372,7 +373,8 @@ async def route(session: AsyncSession, channel_id: int, chat_id: str | None = No
         if last is None or (now or datetime.now(UTC)) - last >= WINDOW:
             why = "business_window"
     business_way = (KIND, biz.id)
+    both = userbot is not None
     if why is None or not userbot_live:
         order = (business_way, (ChannelKind.TELEGRAM_ACCOUNT, userbot.id)) if userbot_live else (business_way,)
-        return Route(order, biz.id, userbot.id if userbot_live else None, why if not userbot_live else None)
-    return Route(((ChannelKind.TELEGRAM_ACCOUNT, userbot.id), business_way), biz.id, userbot.id, why)
+        return Route(order, biz.id, userbot.id if userbot_live else None, why if not userbot_live else None, both)
+    return Route(((ChannelKind.TELEGRAM_ACCOUNT, userbot.id), business_way), biz.id, userbot.id, why, both)

@@ -79,8 +79,11 @@ class TelegramAccountRouter:
             return await business.route(session, channel_id, chat_id)
 
     @staticmethod
-    def _tagged(delivery: Delivery, kind: ChannelKind, channel_id: int) -> Delivery:
-        return dataclasses.replace(delivery, extra={**delivery.extra, "via": kind.value, "via_channel_id": channel_id})
+    def _tagged(delivery: Delivery, kind: ChannelKind, channel_id: int, route=None) -> Delivery:
+        extra = {**delivery.extra, "via": kind.value, "via_channel_id": channel_id}
+        if route is not None and route.both:
+            extra["via_shown"] = True  # the account has both ways: the reply card says which one this went
+        return dataclasses.replace(delivery, extra=extra)
 
     async def send(self, channel_id: int, chat_id: str, payload: dict, *, idempotency_key: str) -> Delivery:
         route = await self._route(channel_id, chat_id)
@@ -91,7 +94,7 @@ class TelegramAccountRouter:
                 if n + 1 < len(route.order) and kind == ChannelKind.TELEGRAM_BUSINESS and error.code in PASS_OVER:
                     continue  # Telegram refused the bot here: the account's userbot answers instead
                 raise
-            return self._tagged(delivery, kind, way_id)
+            return self._tagged(delivery, kind, way_id, route)
         raise AssertionError("a route has at least one way")
 
     async def edit(self, channel_id: int, chat_id: str, external_ids: list[str], text: str, *,

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ..webparts import html_page, redirect
 from .control import chat_summaries
-from .state import TOPIC_COLORS, Chat, Record
+from .state import TOPIC_COLORS, Chat, LinkRefused, Record
 
 if TYPE_CHECKING:
     from .sandbox import TelegramSandbox
@@ -93,6 +93,14 @@ def setup(app: web.Application, sb: TelegramSandbox) -> None:
             f"<label><input type=checkbox name=members value={u['id']} checked> {escape(_name(u))}</label><br>"
             for u in people
         )
+        people_options = "".join(f"<option value={u['id']}>{escape(_name(u))}</option>" for u in people)
+        invite_links = [(chat, link) for chat in sb.chats.values() for link in chat.invite_links]
+        links_list = "".join(
+            f"<p class=meta>{escape(chat.title or '')}: <code>{escape(link.url)}</code> {escape(link.name)}"
+            f"{' · by request' if link.creates_join_request else ''}{' · revoked' if link.is_revoked else ''}"
+            f" · joined {len(link.joined)} · waiting "
+            f"{sum(1 for r in chat.join_requests.values() if r['link'] is link)}</p>"
+            for chat, link in invite_links)
         requests = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(sb.stats["requests"].items()))
         modes = "".join(f"<option{' selected' if m == sb.limits else ''}>{m}</option>" for m in ("off", "realistic", "strict"))
         hook = sb.webhook_info()
@@ -106,7 +114,12 @@ def setup(app: web.Application, sb: TelegramSandbox) -> None:
 <input name=last_name placeholder='last name'> <input name=username placeholder=username> <button>create</button></form>
 <h4>New group</h4><form method=post action='{b}groups'><input name=title placeholder=title required>
 <label><input type=checkbox name=is_forum checked> topics</label>
-<label><input type=checkbox name=bot_admin checked> bot is admin</label><br>{member_boxes}<button>create</button></form></section>
+<label><input type=checkbox name=bot_admin checked> bot is admin</label><br>{member_boxes}<button>create</button></form>
+<h4>New channel</h4><form method=post action='{b}channels'><input name=title placeholder=title required>
+<select name=owner_id><option value=''>owner: none</option>{people_options}</select>
+<label><input type=checkbox name=bot_admin checked> bot is admin (may invite users)</label> <button>create</button></form>
+<h4>Join through an invite link</h4><form method=post action='{b}join'><select name=user_id>{people_options}</select>
+<input name=invite_link placeholder='https://t.me/+…' required> <button>join</button></form>{links_list}</section>
 <section><h3>Limits</h3><form method=post action='{b}limits'><select name=limits>{modes}</select> <button>set</button></form>
 <p class=meta>time scale ×{sb.time_scale} · 429s returned: {sb.stats['too_many_requests']}</p>
 <h3>Webhook</h3><p class=meta>{escape(hook['url']) or 'none (long polling)'} · pending updates {hook['pending_update_count']}
@@ -245,6 +258,24 @@ reply to # <input name=reply_to size=5> <textarea name=text placeholder='message
         )
         raise back(request, f"chat/{chat['id']}")
 
+    async def create_channel(request: web.Request) -> web.Response:
+        form = await request.post()
+        chat = sb.create_channel(
+            str(form["title"]),
+            bot_rights={"can_invite_users": True, "can_post_messages": True} if form.get("bot_admin") else None,
+            owner_id=_int(form.get("owner_id")),
+        )
+        raise back(request, f"chat/{chat['id']}")
+
+    async def join(request: web.Request) -> web.Response:
+        """A person opens an invite link (sandbox.join_by_link): joins, or asks to for a link that creates requests."""
+        form = await request.post()
+        try:
+            sb.join_by_link(int(str(form["user_id"])), str(form["invite_link"]).strip())
+        except LinkRefused as refused:
+            raise web.HTTPBadRequest(text=f"{refused} ({refused.status})") from None
+        raise back(request, "")
+
     async def toggle_block(request: web.Request) -> web.Response:
         user_id = int(request.match_info["user_id"])
         chat = sb.chats.get(user_id)
@@ -271,6 +302,8 @@ reply to # <input name=reply_to size=5> <textarea name=text placeholder='message
     router.add_post("/_viewer/users", create_user)
     router.add_post("/_viewer/users/{user_id}/block", toggle_block)
     router.add_post("/_viewer/groups", create_group)
+    router.add_post("/_viewer/channels", create_channel)
+    router.add_post("/_viewer/join", join)
     router.add_post("/_viewer/limits", set_limits)
     router.add_get("/_viewer/file/{file_id}", file)
 

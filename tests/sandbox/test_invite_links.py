@@ -162,3 +162,26 @@ async def test_join_requests_are_approved_or_declined(world: World) -> None:
     await _bad(bot.approve_chat_join_request(channel, boris), "Bad Request: not enough rights to manage chat join requests")
     with pytest.raises(TelegramBadRequest):
         await bot.create_chat_invite_link(channel)
+
+
+async def test_the_viewer_makes_channels_and_people_join_through_links(world: World) -> None:
+    sb, bot = world.sb, world.bot
+    owner = sb.create_user("Ольга", username="olga_v")["id"]
+    reader = sb.create_user("Читатель")["id"]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{world.base}/_viewer/channels", data={"title": "Новости", "owner_id": str(owner),
+                                                                      "bot_admin": "on"}) as response:
+            assert response.status == 200  # redirected to the channel's page
+        [channel] = [c for c in sb.chats.values() if c.type == "channel"]
+        link = await bot.create_chat_invite_link(channel.id, name="Весна")
+        await _updates(bot)
+        join = {"user_id": str(reader), "invite_link": link.invite_link}
+        async with http.post(f"{world.base}/_viewer/join", data=join) as response:
+            assert response.status == 200
+        async with http.post(f"{world.base}/_viewer/join", data=join) as response:
+            assert response.status == 400 and "USER_ALREADY_PARTICIPANT" in await response.text()
+        async with http.get(f"{world.base}/_viewer/") as response:
+            page = await response.text()
+        assert link.invite_link in page and "joined 1" in page
+    [update] = await _updates(bot)
+    assert update.chat_member.invite_link.name == "Весна" and update.chat_member.new_chat_member.user.id == reader

@@ -12,6 +12,10 @@ One loop per process claims commands, any number of processes may run it side by
   claim and send (a slow render, a busy process) do not arrive bunched up.
 - Coalescing. When a lane's head is a mirror post and more text messages wait behind it, they go out as one post;
   album parts as one sendMediaGroup; repeated card or title refreshes as one edit.
+- Replicas. A channel whose client runs in another process (a Telegram account's session is held by one replica,
+  core.leases) refuses a send here as "elsewhere" (ELSEWHERE_CODES): the command goes back to the queue at once, no
+  attempt used, and only this process stays away from that destination for a while, so the holder sends it at its
+  next look — never lost, never held back by a shared block.
 - Failures. A "retry after" answer requeues the command exactly that much later without using up an attempt and
   closes the destination for as long; 5xx and network errors back off; permanent errors fail the command and the
   failure is shown to people (core.services.workspace_commands.record_failure).
@@ -98,6 +102,10 @@ RECORD_MAX_DELAY = 2.0
 # key) are not: a repeat shows twice.
 REPEATABLE_SURFACE = frozenset({"edit", "edit_topic", "pin", "react", "ban", "unban"})
 KEYED_CHANNELS = frozenset({ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELEGRAM_ACCOUNT})
+# Refusals meaning "the channel's client runs in another process" (a Telegram account's Telethon session lives in the
+# replica holding its lease, core.leases; a process without a bot token cannot send for Telegram Business): no rate
+# limit, nothing wrong with the command — it is left to the holder at once, and only this process stays away.
+ELSEWHERE_CODES = frozenset({"not_connected", "no_client"})
 LEASE_LOST = "lease expired: worker lost"
 LEASE_LOST_SENDING = "lease expired: worker lost after its call may have gone out"
 
@@ -139,6 +147,7 @@ class DispatcherStats:
     failed: int = 0
     held: int = 0  # batches refused for a cause people can fix: parked or moved to another group, not failed
     rate_limited: int = 0  # "retry after" answers received
+    elsewhere: int = 0  # sends left to the process running their channel (ELSEWHERE_CODES)
     typing: int = 0  # "typing…" shown to customers (calls that succeeded)
     record_retries: int = 0  # records of outcomes retried (the database failed under them)
     recovered: int = 0  # commands of a dead process taken again
@@ -673,6 +682,7 @@ class Dispatcher:
 
     async def _failed(self, batch: Batch, error: DeliveryError, *, unanswered: bool = False) -> None:
         retrying = held = False
+        elsewhere = error.code in ELSEWHERE_CODES and error.retry_after is not None and not error.permanent
 
         async def record() -> None:
             nonlocal retrying, held
@@ -688,8 +698,8 @@ class Dispatcher:
                 commands = [c for c in commands if c.state == CommandState.IN_FLIGHT]  # not taken back meanwhile
                 for command in commands:
                     retrying = await outbox.fail(session, command, error.reason, now=now,
-                                                 retry_after=error.retry_after, permanent=error.permanent,
-                                                 unanswered=unanswered)
+                                                 retry_after=0.0 if elsewhere else error.retry_after,
+                                                 permanent=error.permanent, unanswered=unanswered)
                 if not commands:
                     return
                 try:
@@ -704,6 +714,14 @@ class Dispatcher:
         if held:
             self.stats.held += 1
             log.info("commands %s wait for their manager group: %s", batch.ids, error.reason)
+            return
+        if elsewhere:
+            # Queued again for now: the process holding the channel takes it at its next look. Not a rate limit, so
+            # the shared budget is left open (a block would hold the holder back too) and the token goes back.
+            self.stats.elsewhere += 1
+            self._cooling[batch.destination] = time.monotonic() + error.retry_after
+            if batch.took_token:
+                await self.limiter.refund(batch.destination, batch.budget)
             return
         if error.retry_after is not None:
             self.stats.rate_limited += 1

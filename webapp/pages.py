@@ -40,6 +40,7 @@ TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"
 TELEGRAM_SDK = "https://telegram.org/js/telegram-web-app.js"
 # Chart.js, vendored from the npm package (static/vendor/README.md says how to update it). Kept gzipped (the minified
 # text would read as code to the text-key checks) and served by `vendor_script` as it is, compressed.
+STATIC_DIR = HERE / "static"
 CHART_JS = "/static/vendor/chart.umd.min.js"
 CHART_JS_FILE = HERE / "static" / "vendor" / "chart.umd.min.js.gz"
 CHART_JS_VERSION = "4.6.1"
@@ -62,7 +63,9 @@ class Page:
     texts       text key prefixes its script reads (besides miniapp.common.)
     nav         listed in the navigation bar (only for members allowed to open it)
     charts      needs the vendored chart.js
-    script      has static/pages/<name>.js (False: the server-rendered HTML is all)
+    script      has static/pages/<name>.js (False: the server-rendered HTML is all); a string names another page's
+                script that registers this page too (one behaviour, two routes)
+    shared      helper scripts the page's script uses, static/shared/<name>.js, loaded before it
     context     async (request, session, member) -> extra template variables; raise NotFound/UserError as usual;
                 a "data" entry is also handed to the page's script as ctx.data
     tenant      async (request, session) -> the tenant the page belongs to (e.g. the dialog's), checked instead of
@@ -76,7 +79,8 @@ class Page:
     texts: tuple[str, ...] = ()
     nav: bool = True
     charts: bool = False
-    script: bool = True
+    script: bool | str = True
+    shared: tuple[str, ...] = ()
     context: PageContext | None = None
     tenant: TenantOf | None = None
     order: int = 100
@@ -85,8 +89,9 @@ class Page:
         return self.permission is None or member.can(self.permission)
 
     def scripts(self) -> list[str]:
-        return (([CHART_JS] if self.charts else [])
-                + ([f"/static/pages/{self.name}.js"] if self.script else []))
+        own = self.script if isinstance(self.script, str) else self.name
+        return (([CHART_JS] if self.charts else []) + [f"/static/shared/{name}.js" for name in self.shared]
+                + ([f"/static/pages/{own}.js"] if self.script else []))
 
 
 @dataclass
@@ -215,6 +220,10 @@ def install(app: web.Application, pages: list[Page]) -> None:
     if PAGES not in app:
         app[PAGES] = Registry()
     for page in pages:
+        missing = [src for src in page.scripts()
+                   if src != CHART_JS and not (STATIC_DIR / src.removeprefix("/static/")).is_file()]
+        if missing:  # a typo in a page's scripts is a start-up error, not a page that silently does nothing
+            raise ValueError(f"page {page.name!r}: no such script {', '.join(missing)}")
         app[PAGES].add(page)
         app.router.add_get(page.path, shell)
         app.router.add_get("/view" + page.path, view_handler(page))

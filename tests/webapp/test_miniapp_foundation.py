@@ -129,3 +129,14 @@ async def test_chart_js_is_vendored_pinned_with_its_licence(two_shops):
     assert await served.read() == data
     plain = await client.get(pages.CHART_JS, headers={"Accept-Encoding": "identity"}, auto_decompress=False)
     assert await plain.read() == data
+
+
+def test_a_page_naming_a_script_that_does_not_exist_is_a_start_up_error():
+    from aiohttp import web
+
+    pages.install(web.Application(), [pages.Page(name="help_page", path="/h/{x}", title="t", script="help",
+                                                 shared=("editing",))])
+    for bad in (pages.Page(name="nope", path="/nope", title="t"),
+                pages.Page(name="catalog", path="/c", title="t", shared=("no-such-helper",))):
+        with pytest.raises(ValueError, match="no such script"):
+            pages.install(web.Application(), [bad])

@@ -20,7 +20,7 @@ routes = web.RouteTableDef()
 
 PAGES = [
     Page(name="catalog", path="/catalog", title="miniapp.catalog.title", permission=Permission.MANAGE_PRODUCTS,
-         texts=("miniapp.catalog.",), order=61),
+         texts=("miniapp.catalog.",), shared=("editing",), order=61),
 ]
 FIELDS = ("sku", "name", "price", "currency", "stock", "description", "delivery")
 

@@ -102,5 +102,5 @@ PAGES = [
     Page(name="help", path="/help", title="miniapp.help.title", texts=("miniapp.help.",), context=_index,
          order=90),
     Page(name="help_page", path="/help/{slug:[a-z0-9_-]+}", title="miniapp.help.title", texts=("miniapp.help.",),
-         context=_page, nav=False, order=91),
+         context=_page, nav=False, order=91, script="help"),
 ]

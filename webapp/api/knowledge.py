@@ -45,7 +45,8 @@ async def _context(request, session, member) -> dict:
 
 PAGES = [
     Page(name="knowledge", path="/knowledge", title="miniapp.knowledge.title",
-         permission=Permission.MANAGE_KNOWLEDGE_BASE, texts=("miniapp.knowledge.",), context=_context, order=60),
+         permission=Permission.MANAGE_KNOWLEDGE_BASE, texts=("miniapp.knowledge.",), shared=("editing",), context=_context,
+         order=60),
 ]
 
 

@@ -1,20 +1,10 @@
 // The catalog: products searched, created, edited and deleted; a catalog CSV uploaded with its bad rows by line.
 "use strict";
-MiniApp.fileBase64 = MiniApp.fileBase64 || (file => new Promise((resolve, reject) => {
-  const reader = new FileReader();
-  reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
-  reader.onerror = () => reject(reader.error);
-  reader.readAsDataURL(file);
-}));
-
 MiniApp.pages.catalog = async (root) => {
   const { api, el, t } = MiniApp;
   const list = root.querySelector("#products");
-  const editor = root.querySelector("#editor");
-  const editorError = root.querySelector("#editor-error");
   const q = root.querySelector("#q");
   const byId = new Map();
-  let editing = null;
 
   const stockText = p => p.stock === null ? t("miniapp.catalog.stock_unknown")
     : p.stock > 0 ? t("miniapp.catalog.stock_some", { count: p.stock }) : t("miniapp.catalog.stock_none");
@@ -37,65 +27,26 @@ MiniApp.pages.catalog = async (root) => {
   MiniApp.cleanup.push(() => clearTimeout(timer));
   root.querySelector("#search").addEventListener("submit", e => { e.preventDefault(); show(); });
 
-  function edit(p) {
-    editing = p ? p.id : null;
-    editor.hidden = false;
-    editorError.hidden = true;
-    root.querySelector("#editor-title").textContent = p ? t("miniapp.catalog.edit") : t("miniapp.catalog.new");
-    for (const name of ["sku", "name", "price", "currency", "stock", "description", "delivery"]) {
-      const v = p ? p[name] : "";
-      editor.elements[name].value = v === null || v === undefined ? "" : String(v);
-    }
-    root.querySelector("#delete-product").hidden = !p;
-    editor.scrollIntoView({ block: "start" });
-    MiniApp.haptic();
-  }
+  const editor = MiniApp.recordEditor({
+    form: root.querySelector("#editor"), error: root.querySelector("#editor-error"),
+    title: root.querySelector("#editor-title"), url: "/api/catalog",
+    titles: { edit: t("miniapp.catalog.edit"), create: t("miniapp.catalog.new") },
+    deleteButton: root.querySelector("#delete-product"), cancelButton: root.querySelector("#cancel-product"),
+    confirmKey: "miniapp.catalog.confirm_delete", saved: show,
+    fill(p) {
+      const form = root.querySelector("#editor");
+      for (const name of ["sku", "name", "price", "currency", "stock", "description", "delivery"]) {
+        const v = p ? p[name] : "";
+        form.elements[name].value = v === null || v === undefined ? "" : String(v);
+      }
+    },
+  });
+  function edit(p) { editor.open(p); MiniApp.haptic(); }
   root.querySelector("#new-product").addEventListener("click", () => edit(null));
-  root.querySelector("#cancel-product").addEventListener("click", () => { editor.hidden = true; editing = null; });
-  editor.addEventListener("submit", async e => {
-    e.preventDefault();
-    if (!editor.reportValidity()) return;
-    const body = Object.fromEntries(new FormData(editor).entries());
-    try {
-      await api(editing ? `/api/catalog/${editing}` : "/api/catalog", { method: editing ? "PUT" : "POST", body });
-      editor.hidden = true;
-      editing = null;
-      MiniApp.haptic("success");
-      await show();
-    } catch (err) {
-      editorError.textContent = err.message;
-      editorError.hidden = false;
-      MiniApp.haptic("error");
-    }
-  });
-  root.querySelector("#delete-product").addEventListener("click", async () => {
-    if (!editing || !window.confirm(t("miniapp.catalog.confirm_delete"))) return;
-    try {
-      await api(`/api/catalog/${editing}`, { method: "DELETE" });
-      editor.hidden = true;
-      editing = null;
-      MiniApp.haptic("success");
-      await show();
-    } catch (err) { editorError.textContent = err.message; editorError.hidden = false; }
-  });
 
-  const upload = root.querySelector("#upload");
-  const report = root.querySelector("#upload-report");
-  upload.addEventListener("submit", async e => {
-    e.preventDefault();
-    const file = upload.elements.file.files[0];
-    if (!file) return;
-    report.replaceChildren(el("p", { class: "muted" }, t("miniapp.common.loading")));
-    try {
-      const data = await api("/api/catalog/upload", { method: "POST", body: {
-        name: file.name, data: await MiniApp.fileBase64(file) } });
-      report.replaceChildren(el("p", { id: "upload-summary" }, data.summary),
-        el("ul", {}, data.errors.map(e => el("li", { class: "upload-error", "data-line": e.line }, e.text))),
-        data.ignored ? el("p", { class: "muted" }, data.ignored) : null);
-      MiniApp.haptic(data.errors.length ? "warning" : "success");
-      upload.elements.file.value = "";
-      await show();
-    } catch (err) { MiniApp.haptic("error"); MiniApp.fail(err, report); }
+  MiniApp.uploadForm({
+    form: root.querySelector("#upload"), report: root.querySelector("#upload-report"), url: "/api/catalog/upload",
+    errorItem: e => el("li", { class: "upload-error", "data-line": e.line }, e.text), done: show,
   });
 
   await show();

@@ -1,4 +1,5 @@
-// Help pages: server-rendered markdown. Links to a heading (#anchor) scroll there, on this page or after opening another.
+// Help: the contents (/help) and each page (/help/<name>, page "help_page" loads this script too), server-rendered
+// markdown. Links to a heading (#anchor) scroll there, on this page or after opening another.
 "use strict";
 (function () {
   const KEY = "salesop.help.anchor";
@@ -23,5 +24,5 @@
     root.addEventListener("click", onClick);  // #view outlives the page: removed when the page changes
     MiniApp.cleanup.push(() => root.removeEventListener("click", onClick));
   }
-  MiniApp.pages.help = async root => init(root);
+  MiniApp.pages.help = MiniApp.pages.help_page = async root => init(root);
 })();

@@ -1,21 +1,10 @@
 // The knowledge base: a test question through the pipeline, documents searched, edited, uploaded and re-embedded.
 "use strict";
 
-// A file as base64 (the server reads it with the CLI's own reader, whatever its encoding).
-MiniApp.fileBase64 = file => new Promise((resolve, reject) => {
-  const reader = new FileReader();
-  reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
-  reader.onerror = () => reject(reader.error);
-  reader.readAsDataURL(file);
-});
-
 MiniApp.pages.knowledge = async (root, ctx) => {
   const { api, el, t } = MiniApp;
   const list = root.querySelector("#documents");
-  const editor = root.querySelector("#editor");
-  const editorError = root.querySelector("#editor-error");
   const types = ctx.data.types;
-  let editing = null;
 
   // ---- a test question
   const askForm = root.querySelector("#ask");
@@ -71,70 +60,33 @@ MiniApp.pages.knowledge = async (root, ctx) => {
   typeFilter.addEventListener("change", show);
 
   // ---- the editor
-  function edit(doc) {
-    editing = doc ? doc.id : null;
-    editor.hidden = false;
-    editorError.hidden = true;
-    root.querySelector("#editor-title").textContent = doc ? t("miniapp.knowledge.edit") : t("miniapp.knowledge.new");
-    editor.elements.title.value = doc ? doc.title : "";
-    editor.elements.type.value = doc ? doc.type : "faq";
-    editor.elements.category.value = doc && doc.category ? doc.category : "";
-    editor.elements.tags.value = doc ? doc.tags.join(", ") : "";
-    editor.elements.body.value = doc ? doc.body : "";
-    root.querySelector("#delete-doc").hidden = !doc;
-    editor.scrollIntoView({ block: "start" });
-    editor.elements.title.focus();
-  }
+  const form = root.querySelector("#editor");
+  const editor = MiniApp.recordEditor({
+    form, error: root.querySelector("#editor-error"), title: root.querySelector("#editor-title"),
+    url: "/api/knowledge", titles: { edit: t("miniapp.knowledge.edit"), create: t("miniapp.knowledge.new") },
+    deleteButton: root.querySelector("#delete-doc"), cancelButton: root.querySelector("#cancel-doc"),
+    confirmKey: "miniapp.knowledge.confirm_delete", saved: show,
+    fill(doc) {
+      form.elements.title.value = doc ? doc.title : "";
+      form.elements.type.value = doc ? doc.type : "faq";
+      form.elements.category.value = doc && doc.category ? doc.category : "";
+      form.elements.tags.value = doc ? doc.tags.join(", ") : "";
+      form.elements.body.value = doc ? doc.body : "";
+      form.elements.title.focus();
+    },
+  });
   async function open(id) {
-    try { edit((await api(`/api/knowledge/${id}`)).document); MiniApp.haptic(); }
+    try { editor.open((await api(`/api/knowledge/${id}`)).document); MiniApp.haptic(); }
     catch (err) { MiniApp.fail(err, list); }
   }
-  root.querySelector("#new-doc").addEventListener("click", () => { edit(null); MiniApp.haptic(); });
-  root.querySelector("#cancel-doc").addEventListener("click", () => { editor.hidden = true; editing = null; });
-  editor.addEventListener("submit", async e => {
-    e.preventDefault();
-    if (!editor.reportValidity()) return;
-    const body = Object.fromEntries(new FormData(editor).entries());
-    try {
-      await api(editing ? `/api/knowledge/${editing}` : "/api/knowledge", { method: editing ? "PUT" : "POST", body });
-      editor.hidden = true;
-      editing = null;
-      MiniApp.haptic("success");
-      await show();
-    } catch (err) {
-      editorError.textContent = err.message;
-      editorError.hidden = false;
-      MiniApp.haptic("error");
-    }
-  });
-  root.querySelector("#delete-doc").addEventListener("click", async () => {
-    if (!editing || !window.confirm(t("miniapp.knowledge.confirm_delete"))) return;
-    try {
-      await api(`/api/knowledge/${editing}`, { method: "DELETE" });
-      editor.hidden = true;
-      editing = null;
-      MiniApp.haptic("success");
-      await show();
-    } catch (err) { editorError.textContent = err.message; editorError.hidden = false; }
-  });
+  root.querySelector("#new-doc").addEventListener("click", () => { editor.open(null); MiniApp.haptic(); });
 
   // ---- upload and re-embed
   const upload = root.querySelector("#upload");
-  const report = root.querySelector("#upload-report");
-  upload.addEventListener("submit", async e => {
-    e.preventDefault();
-    const file = upload.elements.file.files[0];
-    if (!file) return;
-    report.replaceChildren(el("p", { class: "muted" }, t("miniapp.common.loading")));
-    try {
-      const data = await api("/api/knowledge/upload", { method: "POST", body: {
-        name: file.name, data: await MiniApp.fileBase64(file), type: upload.elements.type.value } });
-      report.replaceChildren(el("p", { id: "upload-summary" }, data.summary),
-        el("ul", {}, data.errors.map(line => el("li", { class: "upload-error" }, line))));
-      MiniApp.haptic(data.errors.length ? "warning" : "success");
-      upload.elements.file.value = "";
-      await show();
-    } catch (err) { MiniApp.haptic("error"); MiniApp.fail(err, report); }
+  MiniApp.uploadForm({
+    form: upload, report: root.querySelector("#upload-report"), url: "/api/knowledge/upload",
+    extra: () => ({ type: upload.elements.type.value }), errorItem: line => el("li", { class: "upload-error" }, line),
+    done: show,
   });
   root.querySelector("#reembed").addEventListener("click", async () => {
     try {

@@ -156,7 +156,8 @@ def reply_card(data: dict, locale: str = "ru") -> Rendered:
         else:
             status = t("reply.edited" if state == "edited" else "reply.sent", locale, who=who, at=at)
         if delivery.get("state") == "done":
-            status += f" · {t('reply.delivered', locale)}"
+            via = f"reply.via.{delivery.get('via')}"  # which way, for an account connected both ways
+            status += f" · {t(via if delivery.get('via') and has(via, locale) else 'reply.delivered', locale)}"
         elif delivery.get("state") == "failed":
             reason = reason_text({"reason": delivery.get("error_code"), "detail": delivery.get("error")}, locale)
             status += "\n" + t("reply.failed", locale, reason=reason)

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from bot.runtime import BotRuntime
 from bot.setup import build_dispatcher
 from core import inbox
+from core.i18n import t
 from core.models import (
     ChannelAccount,
     ChannelKind,
@@ -133,8 +134,8 @@ async def _messages(desk: Desk, dialog_id: int) -> list[Message]:
     return sorted(rows, key=lambda m: int(m.external_id))
 
 
-async def _send(desk: Desk, dialog: Dialog, message: Message, text: str) -> OutboxCommand:
-    """A draft card in the dialog's topic, and a manager pressing Send."""
+async def _send(desk: Desk, dialog: Dialog, message: Message, text: str) -> tuple[OutboxCommand, str]:
+    """A draft card in the dialog's topic, and a manager pressing Send: the command and the card's text after."""
     received = inbox.Received(dialog.tenant_id, dialog.id, message.id, created=True)
     suggestion_id = await desk.suggest(received, text)
     await desk.settle()
@@ -142,8 +143,10 @@ async def _send(desk: Desk, dialog: Dialog, message: Message, text: str) -> Outb
     card = desk.card_of(topic.thread_id, suggestion_id)
     await desk.press(desk.manager, card["message_id"], f"s:send:{suggestion_id}")
     async with desk.db.unit_of_work() as session:
-        return (await session.execute(select(OutboxCommand).where(OutboxCommand.suggestion_id == suggestion_id))
-                ).scalar_one()
+        command = (await session.execute(select(OutboxCommand).where(OutboxCommand.suggestion_id == suggestion_id))
+                   ).scalar_one()
+    await desk.settle()
+    return command, next(m for m in desk.thread(topic.thread_id) if m["message_id"] == card["message_id"])["text"]
 
 
 async def test_one_account_two_ways_one_dialog(both):
@@ -212,7 +215,8 @@ async def test_one_account_two_ways_one_dialog(both):
             assert (await session.get(Dialog, dialog.id)).message_count == 4
 
         # 5. A reply within 24 hours goes out through the business connection, once.
-        command = await _send(desk, dialog, stored[-1], "Да, картой курьеру. Доставка в Казань — 350 ₽.")
+        command, card = await _send(desk, dialog, stored[-1], "Да, картой курьеру. Доставка в Казань — 350 ₽.")
+        assert t("reply.via.telegram_business", "ru") in card  # the card says which way it went
         assert command.result["via"] == ChannelKind.TELEGRAM_BUSINESS.value
         assert command.result["via_channel_id"] == business.id
         chat = mtproto.messages(owner_id, person.id)
@@ -226,7 +230,8 @@ async def test_one_account_two_ways_one_dialog(both):
         async with desk.db.unit_of_work() as session:
             await session.execute(update(Dialog).where(Dialog.id == dialog.id).values(
                 last_customer_message_at=Dialog.last_customer_message_at - timedelta(hours=25)))
-        command = await _send(desk, dialog, stored[-1], "Вы ещё ждёте платье? Можем отправить завтра.")
+        command, card = await _send(desk, dialog, stored[-1], "Вы ещё ждёте платье? Можем отправить завтра.")
+        assert t("reply.via.telegram_account", "ru") in card
         assert command.result["via"] == ChannelKind.TELEGRAM_ACCOUNT.value
         assert command.result["via_channel_id"] == userbot_id
         chat = mtproto.messages(owner_id, person.id)

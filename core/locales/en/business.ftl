@@ -26,3 +26,6 @@ reason-business_window = Telegram lets the business bot answer only within 24 ho
 reason-business_window_userbot = Telegram lets the business bot answer only within 24 hours of the customer's last message; answer from the Telegram app or through the connected Telegram account channel
 reason-business_no_reply = the Telegram Business connection does not allow replies (Settings → Telegram Business → Chatbots)
 reason-business_disconnected = the Telegram Business connection is off: the owner disconnected the bot
+# the reply card of an account connected both ways: which way the reply went
+reply-via-telegram_business = delivered through Telegram Business
+reply-via-telegram_account = delivered through the Telegram account (userbot)

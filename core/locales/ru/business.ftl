@@ -26,3 +26,6 @@ reason-business_window = Telegram разрешает бизнес-боту от�
 reason-business_window_userbot = Telegram разрешает бизнес-боту отвечать только в течение 24 часов после последнего сообщения клиента; ответьте из приложения Telegram или через подключённый канал Telegram-аккаунта
 reason-business_no_reply = подключение Telegram Business не разрешает отвечать (Настройки → Telegram для бизнеса → Чат-боты)
 reason-business_disconnected = подключение Telegram Business выключено: владелец отключил бота
+# the reply card of an account connected both ways: which way the reply went
+reply-via-telegram_business = доставлено через Telegram Business
+reply-via-telegram_account = доставлено через Telegram-аккаунт (юзербот)

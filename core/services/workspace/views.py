@@ -142,7 +142,10 @@ async def reply_card(session: AsyncSession, suggestion: Suggestion) -> dict:
         data["delivery"] = {"state": command.state.value, "error": command.last_error,
                             "error_code": (command.result or {}).get("error_code"),
                             "at": command.done_at.isoformat() if command.done_at else None,
-                            "automatic": command.payload.get("staff_id") is None}
+                            "automatic": command.payload.get("staff_id") is None,
+                            # an account connected both ways (userbot and Telegram Business): which way it went
+                            "via": (command.result or {}).get("via") if (command.result or {}).get("via_shown")
+                            else None}
     return data
 
 

@@ -300,7 +300,8 @@ async def revoked(session: AsyncSession, row: CampaignInviteLink, *, actor_staff
 async def known_chats(session: AsyncSession, tenant_id: int) -> list[dict]:
     """Chats the tenant made links in before (the page offers them again)."""
     rows = (await session.execute(
-        select(CampaignInviteLink.chat_id, func.max(CampaignInviteLink.chat_title), func.max(CampaignInviteLink.chat_type))
+        select(CampaignInviteLink.chat_id, func.max(CampaignInviteLink.chat_title),
+               func.max(CampaignInviteLink.chat_type))
         .where(CampaignInviteLink.tenant_id == tenant_id).group_by(CampaignInviteLink.chat_id)
         .order_by(func.max(CampaignInviteLink.id).desc())
     )).all()

@@ -56,7 +56,8 @@ async def api_create_role(request: web.Request) -> web.Response:
     """`{name, permissions: [...], hidden_fields: [...]}` → the new role (its code made from the name)."""
     body = await _body(request)
     async with signed_in(request, Permission.MANAGE_USERS) as (session, member):
-        role = await roles_service.create_role(session, member.tenant_id, actor=member, name=str(body.get("name") or ""),
+        role = await roles_service.create_role(session, member.tenant_id, actor=member,
+                                               name=str(body.get("name") or ""),
                                                permissions=body.get("permissions") or [],
                                                hidden_fields=body.get("hidden_fields") or [], via="miniapp")
     return web.json_response({"ok": True, "role": role.as_dict()}, status=201)

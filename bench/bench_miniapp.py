@@ -84,11 +84,12 @@ def load_sql(dialogs: int, messages: int) -> list[tuple[str, str]]:
               SELECT id, now() - interval '365 days' * random() AS started_at, message_count FROM dialogs;
         """),
         ("messages (generate_series)", f"""
-            INSERT INTO messages (tenant_id, dialog_id, external_id, direction, author_kind, text, sent_at,
+            INSERT INTO messages (tenant_id, dialog_id, external_id, direction, author_kind, author_staff_id, text, sent_at,
                                   edit_count, is_read, is_imported, extra)
               SELECT 1, s.id, g::text,
                      CASE WHEN g % 2 = 1 THEN 'in' ELSE 'out' END,
                      CASE WHEN g % 2 = 1 THEN 'customer' WHEN g % 6 = 0 THEN 'ai' ELSE 'manager' END,
+                     CASE WHEN g % 2 = 0 AND g % 6 <> 0 AND s.id % 10 < 7 THEN 2 + s.id % 5 END,
                      array_to_string(ARRAY(
                         SELECT ({vocab})[1 + floor(power(random(), 2.2) * {n})::int]
                         FROM generate_series(1, 3 + (g + s.id) % 9) w WHERE w > -s.id
@@ -99,9 +100,28 @@ def load_sql(dialogs: int, messages: int) -> list[tuple[str, str]]:
               FROM bench_starts s, generate_series(1, s.message_count) g;
         """),
         ("dialog times from messages", """
-            UPDATE dialogs d SET last_message_at = m.last_at, message_count = m.n
-              FROM (SELECT dialog_id, max(sent_at) AS last_at, count(*) AS n FROM messages GROUP BY dialog_id) m
+            UPDATE dialogs d SET last_message_at = m.last_at, message_count = m.n, created_at = m.first_at,
+                                 last_customer_message_at = m.last_in
+              FROM (SELECT dialog_id, min(sent_at) AS first_at, max(sent_at) AS last_at, count(*) AS n,
+                           max(sent_at) FILTER (WHERE direction = 'in') AS last_in
+                      FROM messages GROUP BY dialog_id) m
              WHERE m.dialog_id = d.id;
+        """),
+        ("outcomes, closings, CSAT + events", f"""
+            UPDATE dialogs SET outcome_at = last_message_at,
+                               outcome_amount = CASE WHEN outcome = 'won' THEN 1000 + (id % 50) * 100 END,
+                               outcome_currency = CASE WHEN outcome = 'won' THEN 'RUB' END,
+                               outcome_reason = CASE WHEN outcome = 'lost' THEN
+                                   ({_array(["дорого", "нет в наличии", "долгая доставка", "передумал"])})[1 + id % 4]
+                                   END
+             WHERE outcome IS NOT NULL;
+            UPDATE dialogs SET closed_at = LEAST(now(), last_message_at + interval '1 hour'),
+                               csat = CASE WHEN id % 7 = 0 THEN 1 + id % 5 END
+             WHERE status = 'resolved';
+            INSERT INTO events (tenant_id, kind, dialog_id, actor_staff_id, payload, created_at)
+              SELECT 1, 'dialog_' || outcome, id, assignee_id, '{{}}'::jsonb, outcome_at FROM dialogs WHERE outcome IS NOT NULL
+              UNION ALL
+              SELECT 1, 'dialog_closed', id, assignee_id, '{{}}'::jsonb, closed_at FROM dialogs WHERE status = 'resolved';
         """),
         ("attachments, edits", """
             INSERT INTO attachments (message_id, ordinal, kind, mime, size, file_name, external_ref)
@@ -119,6 +139,30 @@ def load_sql(dialogs: int, messages: int) -> list[tuple[str, str]]:
                      m.sent_at + interval '1 minute', CASE WHEN m.id % 5 = 2 THEN 'tone' END,
                      m.sent_at + interval '10 seconds', '', '{{}}', '{{}}', '[]'
               FROM messages m WHERE m.dialog_id <= {BIG_DIALOGS} AND m.direction = 'in' AND m.id % 2 = 1;
+            -- the other dialogs: a draft for one customer message in eight, the intents varied
+            INSERT INTO suggestions (tenant_id, dialog_id, message_id, text, intent, confidence, decision, state,
+                                     final_text, decided_by_id, decided_at, reject_reason, created_at,
+                                     decision_reason, checks, inputs, sources)
+              SELECT 1, m.dialog_id, m.id, 'Черновик ответа на: ' || left(m.text, 60),
+                     ({_array(["price", "availability", "delivery", "payment", "complaint", "other"])})[1 + m.id % 6],
+                     0.8, 'need_approval',
+                     (ARRAY['sent','sent','edited','rejected','escalated','outdated','pending'])[1 + m.id % 7],
+                     NULL, CASE WHEN m.id % 3 > 0 THEN 2 + m.id % 5 END,
+                     m.sent_at + interval '1 minute', NULL, m.sent_at + interval '10 seconds', '', '{{}}', '{{}}', '[]'
+              FROM messages m WHERE m.dialog_id > {BIG_DIALOGS} AND m.direction = 'in' AND m.id % 8 = 1;
+            -- AI spend: an intent and a drafting call per draft, an embedding call of no dialog per 40 messages
+            INSERT INTO ai_usage (tenant_id, dialog_id, purpose, provider, model, prompt_tokens, completion_tokens,
+                                  cached_tokens, characters, cost_usd, created_at)
+              SELECT 1, dialog_id, p.purpose, 'openai', p.model, 900 + id % 700, p.completion, 0, 0,
+                     ((900 + id % 700) * p.input + p.completion * p.output) / 1000000, created_at
+              FROM suggestions,
+                   (VALUES ('intent', 'gpt-4o-mini', 12, 0.15, 0.6), ('suggest', 'gpt-4o', 180, 2.5, 10.0))
+                     AS p(purpose, model, completion, input, output);
+            INSERT INTO ai_usage (tenant_id, dialog_id, purpose, provider, model, prompt_tokens, completion_tokens,
+                                  cached_tokens, characters, cost_usd, created_at)
+              SELECT 1, NULL, 'embed', 'openai', 'text-embedding-3-small', 40 * (20 + id % 60), 0, 0, 0,
+                     40 * (20 + id % 60) * 0.02 / 1000000, sent_at
+              FROM messages WHERE id % 40 = 0;
             INSERT INTO escalations (tenant_id, dialog_id, reason, status, created_by_id, created_at)
               SELECT 1, id, 'low_confidence', 'pending', 2, last_message_at FROM dialogs WHERE status = 'escalated';
         """),
@@ -151,7 +195,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+ONLY: tuple[str, ...] = ()
+
+
 async def timed(label: str, fn, runs: int, results: list) -> None:
+    if ONLY and not label.startswith(ONLY):
+        return
     for _ in range(3):  # warm-up
         await fn()
     samples = []
@@ -171,6 +220,14 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--reuse", action="store_true",
                         help="the database (SALESOP_DATABASE_URL) is loaded already: rebuild 0011's indexes and time")
+    parser.add_argument("--data-dir", type=Path,
+                        help="keep the embedded PostgreSQL here: the first run loads it, later runs with the same "
+                             "--dialogs/--messages find it loaded and only migrate to head and time (minutes saved)")
+    parser.add_argument("--redo-rollup", action="store_true",
+                        help="with a loaded --data-dir: undo and re-apply 0015 to time its backfill again")
+    parser.add_argument("--only", default="",
+                        help="time only the measurements whose label starts with one of these comma-separated words "
+                             "(list, search, dialog, dashboard)")
     args = parser.parse_args()
 
     from alembic.script import ScriptDirectory
@@ -180,26 +237,64 @@ async def main() -> None:
     from core.services import dialog_search, miniapp
 
     bench = BenchDatabase()
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    before = scripts.get_revision("0011").down_revision
+    try:
+        before_rollup = scripts.get_revision("0015").down_revision
+    except Exception:  # noqa: BLE001 - a checkout before the rollup (the baseline): no 0015 to time
+        before_rollup = None
+    marker = f"{args.dialogs}/{args.messages}"
+    loaded = False
+    done_steps: set[str] = set()  # load steps an interrupted run of the same --data-dir finished
     if not bench.url:
-        bench.embedded = EmbeddedPostgres(bench.dir)
+        bench.embedded = EmbeddedPostgres(args.data_dir or bench.dir)
         bench.embedded.start()
-        bench.embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
+        if args.data_dir is not None and "bench" in bench.embedded.psql(
+                "SELECT datname FROM pg_database WHERE datname = 'bench';\n"):
+            probe = Database(bench.embedded.url("bench"), pool_size=1)
+            try:
+                async with probe.engine.connect() as c:
+                    if (await c.execute(text("SELECT to_regclass('bench_loaded') IS NOT NULL"))).scalar():
+                        loaded = (await c.execute(text("SELECT what FROM bench_loaded"))).scalar() == marker
+                    elif (await c.execute(text("SELECT to_regclass('bench_progress') IS NOT NULL"))).scalar():
+                        done_steps = set((await c.execute(text(
+                            "SELECT step FROM bench_progress WHERE what = :m"), {"m": marker})).scalars())
+            finally:
+                await probe.dispose()
+        if not loaded and not done_steps:
+            bench.embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
         bench.url = bench.embedded.url("bench")
-    before = ScriptDirectory.from_config(migrate.alembic_config()).get_revision("0011").down_revision
-    if args.reuse:
+    if loaded:
+        print(f"reusing the database loaded in {args.data_dir} ({marker})", flush=True)
+        if args.redo_rollup and before_rollup is not None:
+            await migrate.downgrade(bench.url, before_rollup)
+    elif done_steps:
+        print(f"resuming the load in {args.data_dir} after: {', '.join(sorted(done_steps))}", flush=True)
+    elif args.reuse:
         await migrate.downgrade(bench.url, before)
     else:
         await migrate.upgrade(bench.url, before)
     db = Database(bench.url, pool_size=2)
     try:
         t0 = time.perf_counter()
-        if not args.reuse:
+        fresh = not args.reuse and not loaded
+        if fresh and not done_steps:
+            # The models speak the newest schema: the tenant, channels and staff are made at head, then the schema
+            # goes back to before 0011 so the bulk load does not maintain its indexes row by row.
+            await migrate.upgrade(bench.url)
             await setup(db)
-        for what, sql in ([] if args.reuse else load_sql(args.dialogs, args.messages)):
+            await db.engine.dispose()
+            await migrate.downgrade(bench.url, before)
+        for what, sql in (load_sql(args.dialogs, args.messages) if fresh else []):
+            if what in done_steps:
+                continue
             started = time.perf_counter()
             async with db.engine.connect() as c:
                 raw = await c.get_raw_connection()
-                await raw.driver_connection.execute(sql)  # several statements, no parameters: asyncpg's simple query
+                # several statements, no parameters: asyncpg's simple query, one transaction with its progress mark
+                await raw.driver_connection.execute(
+                    "BEGIN;\nCREATE TABLE IF NOT EXISTS bench_progress (what text, step text);\n" + sql +
+                    f";\nINSERT INTO bench_progress VALUES ('{marker}', '{what}');\nCOMMIT;")
             print(f"load: {what:<32} {time.perf_counter() - started:7.1f} s", flush=True)
         async with db.engine.connect() as c:
             counts = (await c.execute(text("SELECT (SELECT count(*) FROM dialogs), (SELECT count(*) FROM messages), "
@@ -207,13 +302,28 @@ async def main() -> None:
                                            "(SELECT count(*) FROM suggestions)"))).one()
         print(f"loaded {counts[0]} dialogs, {counts[1]} messages (largest dialog {counts[2]}), {counts[3]} drafts "
               f"in {time.perf_counter() - t0:.0f} s", flush=True)
-        started = time.perf_counter()
-        await migrate.upgrade(bench.url, "0011")
-        print(f"migration 0011 (indexes on the loaded data): {time.perf_counter() - started:.1f} s", flush=True)
+        if not loaded:
+            started = time.perf_counter()
+            await migrate.upgrade(bench.url, "0011")
+            print(f"migration 0011 (indexes on the loaded data): {time.perf_counter() - started:.1f} s", flush=True)
+        if before_rollup is not None:
+            await migrate.upgrade(bench.url, before_rollup)
+        if before_rollup is not None and (await migrate.current_heads(bench.url)) == {before_rollup}:
+            started = time.perf_counter()
+            await migrate.upgrade(bench.url, "0015")
+            print(f"migration 0015 (dashboard rollup backfill): {time.perf_counter() - started:.1f} s", flush=True)
+        await migrate.upgrade(bench.url)
         async with db.engine.connect() as c:
             c = await c.execution_options(isolation_level="AUTOCOMMIT")
-            await c.exec_driver_sql("VACUUM ANALYZE")
+            if fresh:
+                await c.exec_driver_sql("VACUUM ANALYZE")
+                await c.exec_driver_sql(f"CREATE TABLE bench_loaded AS SELECT '{marker}'::text AS what")
+                await c.exec_driver_sql("DROP TABLE IF EXISTS bench_progress")
+            else:
+                await c.exec_driver_sql("ANALYZE")
 
+        global ONLY
+        ONLY = tuple(w.strip() for w in args.only.split(",") if w.strip())
         hidden = {"profile_link", "traffic_source", "ai_cost", "email"}  # the manager role
         results: list = []
 
@@ -269,6 +379,31 @@ async def main() -> None:
         for _ in range(25):
             before_cursor = (await page(before_cursor))["before"]
         await timed("dialog page: 5,000 messages, page 26 back", lambda: page(before_cursor), args.runs, results)
+
+        from datetime import UTC, datetime
+
+        from core.services import analytics
+        from core.services import dashboard as figures
+
+        async def board(choice: str, filters=analytics.NO_FILTERS):
+            period = figures.period_of(choice, now=datetime.now(UTC), timezone="Europe/Moscow")
+            async with db.unit_of_work() as session:
+                return await figures.figures(session, 1, period, filters, currency="RUB", with_spend=True)
+
+        if ONLY and not "dashboard".startswith(ONLY):
+            shown = None
+        else:
+            shown = await board("30")
+        if shown is not None:
+                print(f"30-day dashboard: {shown.counts.new} new, {shown.counts.active} active dialogs, "
+                  f"{shown.share.drafts} drafts, {shown.outcomes.won} won, spend ${shown.spend.total_usd:.2f} "
+                  f"in {shown.spend.calls} calls", flush=True)
+        dash_runs = max(10, args.runs // 3)
+        await timed("dashboard: 30 days", lambda: board("30"), dash_runs, results)
+        await timed("dashboard: 30 days, manager 3", lambda: board("30", analytics.Filters(manager_id=3)),
+                    dash_runs, results)
+        await timed("dashboard: 7 days", lambda: board("7"), dash_runs, results)
+        await timed("dashboard: today", lambda: board("today"), dash_runs, results)
 
         print("\n| measurement | p50, ms | p95, ms | max, ms |\n|---|---:|---:|---:|")
         for label, p50, p95, worst in results:

@@ -4,6 +4,12 @@ from .ai import AIUsage, Escalation, Suggestion, TrainingSample
 from .base import Base
 from .campaigns import CampaignInviteLink, CampaignJoin
 from .channels import ChannelAccount, ImportRun
+from .dashboard import (  # noqa: F401 (migration 0015's rollup)
+    DashboardActivity,
+    DashboardFirstResponse,
+    DashboardSpend,
+    DashboardSpendRolled,
+)
 from .dialogs import (
     Attachment,
     Customer,

@@ -85,19 +85,12 @@ async def api_dashboard(request: web.Request) -> web.Response:
     async with signed_in(request, Permission.VIEW_ANALYTICS) as (session, member):
         period, filters = period_from(request, member), filters_from(request)
         await figures.check_filters(session, member.tenant_id, filters)
-        tenant = member.tenant_id
-        counts = await analytics.dialog_counts(session, tenant, period, filters)
-        waiting = await analytics.waiting(session, tenant, filters, limit=0)
-        response = await analytics.first_response(session, tenant, period, filters)
-        outcomes = await analytics.outcomes(session, tenant, period, filters, currency=member.currency)
-        reasons = await analytics.lost_reasons(session, tenant, period, filters)
-        share = await analytics.ai_share(session, tenant, period, filters)
-        intents = await analytics.intents(session, tenant, period, filters)
-        by_day = await figures.new_by_day(session, tenant, period, filters)
-        rated = await figures.csat(session, tenant, period, filters)
         shows_spend = member.can(Permission.VIEW_SPEND) and member.sees(Field.AI_COST)
-        spend = await analytics.spend(session, tenant, period) if shows_spend else None
-        choices = await figures.filter_choices(session, tenant)
+        got = await figures.figures(session, member.tenant_id, period, filters, currency=member.currency,
+                                    with_spend=shows_spend)
+    counts, waiting, response, outcomes = got.counts, got.waiting, got.response, got.outcomes
+    reasons, share, intents, by_day, rated, spend, choices = (got.reasons, got.share, got.intents, got.by_day,
+                                                              got.rated, got.spend, got.choices)
     _ = member.t
     shows_money = member.sees(Field.DEAL_AMOUNT)
     decided = outcomes.won + outcomes.lost

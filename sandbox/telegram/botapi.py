@@ -782,6 +782,8 @@ class BotApi:
             raise bad(NOT_MODIFIED)
         self._charge(chat)
         self.sb.edit_message(record, changes)
+        if chat.business_owner_id is not None:
+            self.sb.business.edited_by_bot(chat, record)  # the same message in the account's MTProto world
         return record.msg
 
     @api("editMessageText")

@@ -395,6 +395,15 @@ class Business:
             self.sb.enqueue("deleted_business_messages", {"business_connection_id": conn.id, **update})
         return update
 
+    def edited_by_bot(self, chat: Chat, record: Record) -> None:
+        """The bot edited its message here (editMessageText/Caption with business_connection_id): edited in the
+        MTProto account too."""
+        account = self._account(chat.business_owner_id or 0)
+        message = account.messages.get(record.msg["message_id"]) if account is not None else None
+        text = record.msg.get("text") or record.msg.get("caption") or ""
+        if message is not None and message.text != text:
+            self._push(account, account.edit_message(message, text))
+
     def deleted_in_account(self, account_id: int, message_ids: list[int]) -> None:
         """Deleted here: deleted (for both sides) in the MTProto account too."""
         if (account := self._account(account_id)) is not None and message_ids:

@@ -140,3 +140,58 @@ async def test_the_owners_own_message_through_both_is_one_manager_message(db, sh
     async with db.unit_of_work() as session:
         out = (await session.execute(select(Message).where(Message.direction == Direction.OUT))).scalars().all()
     assert [m.external_id for m in out] == ["31"]
+
+
+async def test_migration_0017_moves_the_other_channels_dialogs_home(fresh_db_url):
+    """Accounts connected both ways before 0017: the other channel's customers and dialogs move to the home unless
+    the home already has that user or chat; the chain's step before 0017 builds the same schema as head."""
+    import importlib.util
+    from pathlib import Path
+
+    from core import migrate
+    from core.db import Database
+
+    path = next(Path(migrate.__file__).parents[1].glob("migrations/versions/0017_*.py"))
+    spec = importlib.util.spec_from_file_location("m0017", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    await migrate.upgrade(fresh_db_url, module.down_revision)
+    db = Database(fresh_db_url, pool_size=2)
+    try:
+        async with db.unit_of_work() as session:
+            tenant = await create_tenant(session, slug="shop", name="Магазин")
+            await session.flush()
+            home = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.TELEGRAM_BUSINESS, external_id=ACCOUNT,
+                                  title="Магазин")
+            session.add(home)
+            await session.flush()
+            userbot = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.TELEGRAM_ACCOUNT, external_id=ACCOUNT,
+                                     title="Магазин")
+            session.add(userbot)
+            await session.flush()
+            ids = {}
+            for name, channel in (("only_userbot", userbot), ("both_home", home), ("both_userbot", userbot)):
+                chat = "111" if name == "only_userbot" else "222"
+                customer = Customer(tenant_id=tenant.id, display_name=name)
+                session.add(customer)
+                await session.flush()
+                session.add(CustomerIdentity(customer_id=customer.id, channel_id=channel.id, external_user_id=chat))
+                dialog = Dialog(tenant_id=tenant.id, customer_id=customer.id, channel_id=channel.id,
+                                external_chat_id=chat)
+                session.add(dialog)
+                await session.flush()
+                ids[name] = dialog.id
+            home_id, userbot_id = home.id, userbot.id
+    finally:
+        await db.dispose()
+    await migrate.upgrade(fresh_db_url, "0017")
+    db = Database(fresh_db_url, pool_size=2)
+    try:
+        async with db.unit_of_work() as session:
+            where = {d.id: d.channel_id for d in (await session.execute(select(Dialog))).scalars()}
+            identities = {(i.channel_id, i.external_user_id) for i in
+                          (await session.execute(select(CustomerIdentity))).scalars()}
+    finally:
+        await db.dispose()
+    assert where == {ids["only_userbot"]: home_id, ids["both_home"]: home_id, ids["both_userbot"]: userbot_id}
+    assert identities == {(home_id, "111"), (home_id, "222"), (userbot_id, "222")}

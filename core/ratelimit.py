@@ -48,6 +48,13 @@ TELEGRAM_ACCOUNT = Budget(1, 1.0, burst=3)
 
 BOT_KEY = "tg:bot"
 
+
+def evenly(budget: Budget, margin: float = 0.0) -> Budget:
+    """The budget with no burst (requests evenly spaced), its period stretched by `margin`: for a far side that
+    counts any sliding window (VK's API per token), where a bucket letting a burst through would let up to twice
+    the count into one window."""
+    return Budget(budget.count, budget.per_seconds * (1 + margin), burst=1)
+
 CHANNEL_BUDGETS = {
     ChannelKind.VK_COMMUNITY: VK_COMMUNITY,
     ChannelKind.VK_USER: VK_USER,

@@ -1,10 +1,11 @@
-"""vkbottle's API with what it lacks for us: a per-token request pacer, `execute` batching, and errors sorted into
+"""vkbottle's API with what it lacks for us: request pacing per token, `execute` batching, and errors sorted into
 what the caller should do (wait, ask a person, give up on one item).
 
 VK allows ~20 requests/s for a community token and ~3/s for a user token, counted per token over a sliding second.
-vkbottle sends as fast as it is called, so every request of one token — realtime, import, sends — goes through one
-shared `TokenPacer` in `PacedAPI.request` (a subclass of vkbottle's API that keeps its request and response
-validators, token generator and HTTP client).
+vkbottle sends as fast as it is called, so every request of one token — realtime, import, sends, in any process —
+takes a slot from the token's budget in core.ratelimit (`PacedAPI.request`, a subclass of vkbottle's API that keeps
+its request and response validators, token generator and HTTP client). With Redis configured the budget lives there,
+so every process using the token shares it; without, it is this process's (the embedded, one-process default).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import collections
 import hashlib
 import json
-import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,11 @@ from vkbottle.api.response_validator import ABCResponseValidator, VKAPIErrorResp
 from vkbottle.exception_factory import VKAPIError
 from vkbottle.http import AiohttpClient
 
-COMMUNITY_RPS = 20
-USER_RPS = 3
+from core.ratelimit import VK_COMMUNITY, VK_USER, Budget, RateLimiter, build_rate_limiter, evenly
+
 MAX_EXECUTE_CALLS = 25
 # The server counts a request when it gets to it, not when we sent it: a busy server (or event loop) delays some
-# requests more than others, and a window measured on our side can then look too short on theirs. The pacer keeps a
+# requests more than others, and a window measured on our side can then look too short on theirs. The pacing keeps a
 # margin on the window that adapts: it grows by a step on every refusal (error 6) and shrinks slowly while none
 # come, so it settles just above the jitter there is — a few percent — instead of a fixed worst case.
 MARGIN_START = 0.03
@@ -36,6 +37,7 @@ MARGIN_MAX = 0.20
 MARGIN_STEP_UP = 0.01
 MARGIN_STEP_DOWN = 0.0025
 CALM_SENDS = 100  # sends without a refusal before the margin shrinks a step
+RETRIES_ON_6 = 10  # "too many requests per second" answers one request takes before it gives up
 
 # What a VK error code means for the caller (6, too many requests per second, is retried inside PacedAPI).
 FLOOD = {9, 29}  # flood control / rate limit reached: wait long, keep the channel's state visible
@@ -44,71 +46,43 @@ AUTH = {5, 27, 28}  # token invalid, revoked or of the wrong kind
 PERMANENT_SEND = {7, 15, 900, 901, 902}  # can't send to this user (901: forbade messages from the community)
 
 
-class TokenPacer:
-    """At most `rate` requests per emulated second for one token, evenly spaced.
+@dataclass
+class Margin:
+    """The adaptive margin on a token's window (see MARGIN_START), one per token per process."""
 
-    Sends follow a virtual schedule, one slot every window×(1+margin)/rate (GCRA): a send the event loop delayed
-    does not push the schedule back, the next one simply goes sooner, so stalls cost nothing on average. On top,
-    VK's own rule — no more than `rate` sends in any window — is checked on actual send times, so no catch-up ever
-    becomes a burst the server would refuse."""
+    value: float = MARGIN_START
+    calm: int = 0
+    refusals: int = 0
 
-    def __init__(self, rate: int, time_scale: float = 1.0):
-        self.rate = rate
-        self.window = 1.0 / time_scale
-        self.margin = MARGIN_START
-        self._sent: collections.deque[float] = collections.deque(maxlen=rate)
-        self._next_slot = 0.0  # theoretical time of the next send
-        self._lock = asyncio.Lock()
-        self._calm = 0
-        self.waited = 0.0  # seconds requests spent waiting for the bound
-        self.refusals = 0
+    def sent(self) -> None:
+        self.calm += 1
+        if self.calm >= CALM_SENDS:
+            self.calm = 0
+            self.value = max(MARGIN_MIN, self.value - MARGIN_STEP_DOWN)
 
-    @property
-    def window_with_margin(self) -> float:
-        return self.window * (1 + self.margin)
-
-    @property
-    def interval(self) -> float:
-        return self.window_with_margin / self.rate
-
-    async def wait(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                # a late send may go up to half a slot early on the schedule, never more
-                ready = self._next_slot - self.interval / 2
-                if len(self._sent) == self.rate:
-                    ready = max(ready, self._sent[0] + self.window_with_margin)
-                if ready <= now:
-                    self._sent.append(now)
-                    self._next_slot = max(self._next_slot, now - self.interval / 2) + self.interval
-                    self._calm += 1
-                    if self._calm >= CALM_SENDS:
-                        self._calm = 0
-                        self.margin = max(MARGIN_MIN, self.margin - MARGIN_STEP_DOWN)
-                    return
-                self.waited += ready - now
-                await asyncio.sleep(ready - now)
-
-    async def refused(self) -> None:
-        """The server said 'too many requests' anyway (jitter, or another process using the token): widen the
-        margin; the refused request did not count there, so it goes again after one slot."""
+    def refused(self) -> None:
         self.refusals += 1
-        self._calm = 0
-        self.margin = min(MARGIN_MAX, self.margin + MARGIN_STEP_UP)
-        await asyncio.sleep(self.window_with_margin / self.rate)
+        self.calm = 0
+        self.value = min(MARGIN_MAX, self.value + MARGIN_STEP_UP)
 
 
-_pacers: dict[tuple[str, float, int], TokenPacer] = {}
+def token_key(token: str) -> str:
+    """The token's budget key (a hash: the token is never kept or logged)."""
+    return "vk:token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def pacer_for(token: str, rate: int, time_scale: float) -> TokenPacer:
-    """One pacer per token per process and event loop (keyed by a hash: the token is never kept or logged)."""
-    key = (hashlib.sha256(token.encode()).hexdigest(), time_scale, id(asyncio.get_running_loop()))
-    pacer = _pacers.get(key)
-    if pacer is None:
-        pacer = _pacers[key] = TokenPacer(rate, time_scale)
-    return pacer
+_margins: dict[str, Margin] = {}
+_limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shared_limiter(redis_url: str | None, time_scale: float) -> RateLimiter:
+    """One rate limiter per event loop for the VK APIs of this process: on Redis when `redis_url` is set (shared with
+    every other process using the same tokens), else in this process."""
+    per_loop = _limiters.setdefault(asyncio.get_running_loop(), {})
+    limiter = per_loop.get((redis_url, time_scale))
+    if limiter is None:
+        limiter = per_loop[(redis_url, time_scale)] = build_rate_limiter(redis_url, time_scale)
+    return limiter
 
 
 class FastJSONValidator(ABCResponseValidator):
@@ -125,18 +99,27 @@ class FastJSONValidator(ABCResponseValidator):
 
 
 class PacedAPI(API):
-    """vkbottle API whose every request waits for its token's pacer; 'too many requests' (6) is retried in place."""
+    """vkbottle API whose every request first takes a slot of its token's budget (core.ratelimit); 'too many
+    requests' (6) widens the margin and is retried in place."""
 
-    def __init__(self, token: str, *, api_url: str, version: str, rate: int, time_scale: float = 1.0,
-                 http_client: AiohttpClient | None = None):
+    def __init__(self, token: str, *, api_url: str, version: str, budget: Budget, time_scale: float = 1.0,
+                 http_client: AiohttpClient | None = None, limiter: RateLimiter | None = None):
         super().__init__(token, http_client=http_client or AiohttpClient())
         self.response_validators = [FastJSONValidator(), VKAPIErrorResponseValidator()]
         self.API_URL = api_url if api_url.endswith("/") else api_url + "/"
         self.API_VERSION = version
-        self.pacer = pacer_for(token, rate, time_scale)
+        self.budget = budget  # core.ratelimit.VK_COMMUNITY or VK_USER
+        self.limiter = limiter or shared_limiter(None, time_scale)
+        self.key = token_key(token)
+        self.margin = _margins.setdefault(self.key, Margin())
         self.time_scale = time_scale
         self.retries_on_6 = 0
         self.requests_made = 0
+
+    async def _slot(self) -> None:
+        # evenly: VK counts any sliding second, so no burst (see core.ratelimit.evenly)
+        await self.limiter.acquire(self.key, evenly(self.budget, self.margin.value))
+        self.margin.sent()
 
     async def request(self, method: str, data: dict[str, Any], version: str | None = None) -> dict[str, Any]:
         """vkbottle's API.request, paced, and reading the answer as bytes: msgspec decodes bytes several times
@@ -144,7 +127,7 @@ class PacedAPI(API):
         data = await self.validate_request(data)
         attempt = 0
         while True:
-            await self.pacer.wait()
+            await self._slot()
             self.requests_made += 1
             async with self.token_generator as token:
                 raw = await self.http_client.request_content(
@@ -154,20 +137,24 @@ class PacedAPI(API):
             try:
                 return await self.validate_response(method, data, raw)
             except VKAPIError[6]:
+                # Jitter, or a process not sharing the budget (no Redis) used the token: the refused request did
+                # not count there, so it takes a new slot under a wider margin.
                 attempt += 1
                 self.retries_on_6 += 1
-                if attempt >= 10:
+                if attempt >= RETRIES_ON_6:
                     raise
-                await self.pacer.refused()
+                self.margin.refused()
 
     async def close(self) -> None:
         await self.http_client.close()
 
 
 def build_api(settings, token: str, *, community: bool) -> PacedAPI:
-    """The paced API for one token, pointed at settings.vk.vk_api_url (the sandbox in tests and demos)."""
+    """The paced API for one token, pointed at settings.vk.vk_api_url (the sandbox in tests and demos), its budget
+    on Redis when settings.redis.redis_url is set."""
     return PacedAPI(token, api_url=settings.vk.vk_api_url, version=settings.vk.vk_api_version,
-                    rate=COMMUNITY_RPS if community else USER_RPS, time_scale=settings.time_scale)
+                    budget=VK_COMMUNITY if community else VK_USER, time_scale=settings.time_scale,
+                    limiter=shared_limiter(settings.redis.redis_url, settings.time_scale))
 
 
 @dataclass

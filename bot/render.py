@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardMarkup
 
 from core import textsplit
+from core.ai import reasons
 from core.ai.texts import intent_name
 
 from . import keyboards
@@ -123,8 +124,10 @@ def reply_card(data: dict, locale: str = "ru") -> Rendered:
     state = data["state"]
     delivery = data.get("delivery") or {}
     auto = data["decision"] == "auto_send"
+    # The reason in the card reader's language (stored as a code); a draft from before codes shows its text.
+    reason = reasons.shown(data.get("decision_reason"), data.get("reason_code"), locale)
     if state == "failed":
-        title = t("reply.ai_failed", locale, reason=esc(data.get("decision_reason") or ""))
+        title = t("reply.ai_failed", locale, reason=esc(reason))
     elif auto:
         title = t("reply.title_auto", locale)
     elif data["decision"] == "escalate":
@@ -136,8 +139,8 @@ def reply_card(data: dict, locale: str = "ru") -> Rendered:
         lines.append(f"<blockquote>{esc(clip(data['text'], DRAFT_LIMIT))}</blockquote>")
     intent_text = intent_name(data["intent"], locale)  # a tenant's own intent has no text: its own name
     lines.append(t("reply.meta", locale, intent=intent_text, confidence=_percent(data["confidence"])))
-    if data.get("decision_reason") and state != "failed":
-        lines.append(t("reply.reason", locale, reason=esc(clip(data["decision_reason"], 300))))
+    if reason and state != "failed":
+        lines.append(t("reply.reason", locale, reason=esc(clip(reason, 300))))
     if data.get("sources"):
         lines.append(t("reply.sources", locale, sources=esc(", ".join(s for s in data["sources"] if s))))
     who, at = esc(data.get("decided_by") or ""), local_time(data.get("decided_at") or delivery.get("at"), tz)
@@ -280,7 +283,8 @@ def inbox(data: dict, locale: str = "ru") -> Rendered:
 def escalation(data: dict, locale: str = "ru") -> Rendered:
     reason = data.get("reason") or ""
     reason_key = f"escalation.reason.{reason}"
-    reason_shown = t(reason_key, locale) if has(reason_key, locale) else esc(reason)
+    reason_shown = t(reason_key, locale) if has(reason_key, locale) else \
+        esc(reasons.shown(reason, data.get("reason_code"), locale))
     lines = [t("escalation.title", locale, customer=esc(data["customer"])),
              t("escalation.reason", locale, reason=reason_shown)]
     if data.get("summary"):
@@ -288,7 +292,8 @@ def escalation(data: dict, locale: str = "ru") -> Rendered:
     if data.get("proposed_answer"):
         lines.append(t("escalation.proposed", locale, text=esc(clip(data["proposed_answer"], 1500))))
     if data.get("to_clarify"):
-        lines.append(t("escalation.clarify", locale, text=esc(clip(data["to_clarify"], 500))))
+        clarify = reasons.shown(data["to_clarify"], data.get("to_clarify_code"), locale)
+        lines.append(t("escalation.clarify", locale, text=esc(clip(clarify, 500))))
     lines.append(t("escalation.by", locale, who=esc(data["by"])) if data.get("by") else t("escalation.by_ai", locale))
     topic = data.get("topic")
     if topic and (link := topic_link(topic["chat_id"], topic["thread_id"])):

@@ -17,7 +17,7 @@ from ..db import Database
 from ..models import AIMode, Customer, Dialog, Message, Tenant
 from ..settings import Settings
 from . import decision as engine
-from . import handoff
+from . import handoff, reasons
 from .intents import classify, tenant_intents
 from .pipeline import Generated, Snapshot, SuggestionPipeline
 from .providers import AIProviders
@@ -34,7 +34,7 @@ class Answer:
     intent: str
     confidence: float
     decision: str
-    reasons: list[str]
+    reasons: list[str]  # in the reader's language (locale)
     sources: list[dict]
     checks: dict = field(default_factory=dict)
     basis: str = ""
@@ -43,6 +43,7 @@ class Answer:
     channel: str = "telegram"
     retrieved: list[dict] = field(default_factory=list)  # every hit, best first
     products: list[str] = field(default_factory=list)  # SKUs of the products the question names, best first
+    reason_codes: list = field(default_factory=list)  # each reason as {"code", "args"} (core.ai.reasons)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -91,7 +92,8 @@ async def ask(db: Database, providers: AIProviders, settings: Settings, tenant_i
     sources = used_sources(generated.text, [h.as_source() for h in hits], texts_by_id)
     return Answer(
         reply=generated.text, intent=intent.intent, confidence=round(generated.confidence, 4),
-        decision=decided.decision.value, reasons=decided.reasons,
+        decision=decided.decision.value, reasons=[reasons.render(r, locale) for r in decided.reasons],
+        reason_codes=reasons.codes(decided.reasons),
         sources=[_public(s) for s in sources],
         checks=report.checks if report else {}, basis=generated.basis, model=generated.model, mode=mode,
         channel=channel, retrieved=[h.as_source() for h in hits], products=[p.sku for p in products],

@@ -50,7 +50,7 @@ class DecisionInputs:
 @dataclass(frozen=True)
 class DecisionResult:
     decision: Decision
-    reason: str  # the first reason: what the card headlines
+    reason: str  # the first reason: what the card headlines (a core.ai.reasons.Reason: a text with its code)
     reasons: list[str]  # every reason, so the card can list each closed lock
     locks: dict[str, bool]  # lock name → open
 
@@ -60,11 +60,12 @@ def decide(i: DecisionInputs) -> DecisionResult:
         text_ = texts.reason("ai_unavailable", error=i.ai_error)
         return DecisionResult(Decision.NEED_APPROVAL, text_, [text_], {})
 
-    check_reasons = [texts.reason("check_failed", details="; ".join(i.check_failures))] if i.check_failures else []
+    # The findings stay reasons of their own inside this one, so each is put into the reader's words too.
+    check_reasons = [texts.reason("check_failed", details=list(i.check_failures))] if i.check_failures else []
 
     escalations = []
     if i.intent in i.intents_force_handoff:
-        escalations.append(texts.reason("force_handoff", intent=texts.intent_name(i.intent)))
+        escalations.append(texts.reason("force_handoff", intent=texts.intent_label(i.intent)))
     escalations.extend(i.handoff_reasons)
     if i.needs_human:
         escalations.append(texts.reason("model_needs_human", why=i.needs_human_reason or "—"))
@@ -88,9 +89,9 @@ def decide(i: DecisionInputs) -> DecisionResult:
     if not locks["tenant"]:
         blockers.append(texts.reason("tenant_off"))
     if not locks["dialog_mode"]:
-        blockers.append(texts.reason("dialog_mode", mode=texts.mode_name(i.dialog_mode)))
+        blockers.append(texts.reason("dialog_mode", mode=texts.mode_label(i.dialog_mode)))
     if not locks["intent_allowed"]:
-        blockers.append(texts.reason("intent_not_allowed", intent=texts.intent_name(i.intent)))
+        blockers.append(texts.reason("intent_not_allowed", intent=texts.intent_label(i.intent)))
     if not locks["offline"]:
         blockers.append(texts.reason("offline_not_allowed"))
     if not locks["confidence"]:

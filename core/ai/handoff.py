@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..i18n import t
+from .reasons import Reason
 
 HUMAN = "human"
 LEGAL = "legal"
@@ -114,6 +114,6 @@ _REASON_KEYS = {
 }
 
 
-def reason(signal: HandoffSignal, locale: str | None = None) -> str:
-    """What the card says: why the reply is held, quoting the customer."""
-    return t(_REASON_KEYS[signal.kind], locale, phrase=signal.phrase)
+def reason(signal: HandoffSignal, locale: str | None = None) -> Reason:
+    """What the card says: why the reply is held, quoting the customer (a code, put into the reader's words)."""
+    return Reason(_REASON_KEYS[signal.kind], {"phrase": signal.phrase}, locale=locale)

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from .. import events, outbox
 from ..inbox import REFRESH_CARDS
@@ -43,7 +44,7 @@ from ..models import (
 from ..ports import Clock
 from ..settings import Settings
 from . import decision as engine
-from . import handoff, offline, tools
+from . import handoff, offline, reasons, tools
 from .indexing import Indexer, stale_chunk_count
 from .intents import IntentResult, classify, tenant_intents
 from .learning import few_shot_examples
@@ -268,30 +269,40 @@ class SuggestionPipeline:
         return await stale_chunk_count(session, tenant_id, self.providers.embedder.name) > 0
 
     async def _snapshot(self, session: AsyncSession, message_id: int) -> tuple[Snapshot | None, str | None]:
-        message = await session.get(Message, message_id)
-        if message is None:
+        # One round trip for the message, its dialog, tenant and customer and the two questions asked of every
+        # message (drafted already? a newer one?), where each was a statement of its own.
+        newer_message = aliased(Message)
+        drafted = exists().where(Suggestion.message_id == Message.id)
+        newer = exists().where(
+            newer_message.dialog_id == Message.dialog_id, newer_message.direction == Direction.IN,
+            newer_message.deleted_at.is_(None),
+            (newer_message.sent_at > Message.sent_at)
+            | ((newer_message.sent_at == Message.sent_at) & (newer_message.id > Message.id)),
+        )
+        row = (await session.execute(
+            select(Message, Dialog, Tenant, Customer, drafted.label("drafted"), newer.label("newer"))
+            .join(Dialog, Dialog.id == Message.dialog_id)
+            .join(Tenant, Tenant.id == Message.tenant_id)
+            .join(Customer, Customer.id == Dialog.customer_id)
+            .where(Message.id == message_id)
+        )).one_or_none()
+        if row is None:
             return None, "no such message"
+        message, dialog, tenant, customer = row.Message, row.Dialog, row.Tenant, row.Customer
         if message.direction != Direction.IN or message.deleted_at is not None or message.is_imported:
             return None, "not a live customer message"
-        if await session.scalar(select(exists().where(Suggestion.message_id == message_id))):
+        if row.drafted:
             return None, "already drafted"
         if await awaiting_transcript(session, message):
             return None, AWAITING_TRANSCRIPT  # a voice message: the draft answers what it says, once transcribed
-        dialog = await session.get(Dialog, message.dialog_id)
         if dialog.ai_mode == AIMode.OFF:
             return None, "AI is off for this dialog"
         if dialog.status == DialogStatus.INACTIVE:
             return None, "the customer blocked the business"
-        newer = await session.scalar(select(exists().where(
-            Message.dialog_id == dialog.id, Message.direction == Direction.IN, Message.deleted_at.is_(None),
-            (Message.sent_at > message.sent_at) | ((Message.sent_at == message.sent_at) & (Message.id > message.id)),
-        )))
-        if newer:
+        if row.newer:
             return None, "a newer customer message will be answered instead"
-        tenant = await session.get(Tenant, message.tenant_id)
         if tenant.restricted:
             return None, "the tenant is restricted"
-        customer = await session.get(Customer, dialog.customer_id)
         tail = list((await session.execute(
             select(Message).where(Message.dialog_id == dialog.id, Message.deleted_at.is_(None))
             .order_by(Message.sent_at.desc(), Message.id.desc()).limit(RECENT_MESSAGES)
@@ -437,19 +448,33 @@ class SuggestionPipeline:
         # The lock order (core.db): the dialog row first, then its message. The dialog lock also serialises a
         # redelivered task racing this one (the second sees the first's suggestion) and a manager acting meanwhile.
         dialog = await lock_dialog(session, snapshot.dialog.id)
-        tenant = await session.get(Tenant, snapshot.tenant.id)
         message_id = snapshot.message.id
-        await session.execute(select(Message.id).where(Message.id == message_id).with_for_update())
-        if await session.scalar(select(exists().where(Suggestion.message_id == message_id))):
+        # Then, in one statement, the message (locked), the tenant's current settings, the customer, and whether the
+        # message was drafted, followed by another or answered meanwhile. Its snapshot is taken once the dialog is
+        # ours, so it sees everything committed before (a message insert waits for the dialog lock too).
+        other = aliased(Message)
+        since = snapshot.message.sent_at
+        drafted = exists().where(Suggestion.message_id == message_id)
+        newer = exists().where(
+            other.dialog_id == dialog.id, other.direction == Direction.IN, other.deleted_at.is_(None),
+            other.id != message_id, other.sent_at >= since,
+        )
+        answered = exists().where(
+            other.dialog_id == dialog.id, other.direction == Direction.OUT, other.deleted_at.is_(None),
+            other.sent_at >= since,
+        )
+        current = (await session.execute(
+            select(Message.id, Tenant, Customer, drafted.label("drafted"), newer.label("newer"),
+                   answered.label("answered"))
+            .join(Tenant, Tenant.id == Message.tenant_id)
+            .join(Customer, Customer.id == snapshot.customer.id)
+            .where(Message.id == message_id)
+            .with_for_update(of=Message)
+        )).one()
+        tenant, customer = current.Tenant, current.Customer
+        if current.drafted:
             return PipelineResult(skipped="already drafted")
-        newer = await session.scalar(select(exists().where(
-            Message.dialog_id == dialog.id, Message.direction == Direction.IN, Message.deleted_at.is_(None),
-            Message.id != message_id, Message.sent_at >= snapshot.message.sent_at,
-        )))
-        answered = await session.scalar(select(exists().where(
-            Message.dialog_id == dialog.id, Message.direction == Direction.OUT, Message.deleted_at.is_(None),
-            Message.sent_at >= snapshot.message.sent_at,
-        )))
+        newer, answered = current.newer, current.answered
 
         # Every knowledge chunk retrieved backs the reply's terms (the offline responder quotes any of them).
         facts = await self._check_facts(session, snapshot, generated, products,
@@ -492,7 +517,8 @@ class SuggestionPipeline:
                                        night_multiplier=tenant.night_multiplier)
         suggestion.inputs = {
             **inputs.as_dict(),
-            "reasons": decided.reasons,
+            "reasons": decided.reasons,  # as text in the default locale, as rows made before codes have them
+            "reason_codes": reasons.codes(decided.reasons),  # what cards put into their reader's words
             "locks": decided.locks,
             "intent_source": intent.source,
             "intent_confidence": intent.confidence,
@@ -556,7 +582,6 @@ class SuggestionPipeline:
             if generated.tools and generated.tools.leads:  # each waits for a manager's Approve on its card
                 await tools.stage_leads(session, dialog, suggestion.id, generated.tools.leads)
             result.follow_ups.append((POST_SUGGESTION_CARD, {"suggestion_id": suggestion.id}))
-        customer = await session.get(Customer, snapshot.customer.id)
         if memory_due(customer, now):
             result.follow_ups.append((REFRESH_CUSTOMER_MEMORY, {"customer_id": customer.id}))
         return result

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
+from ..ai import reasons
 from ..ai.texts import intent_name
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
@@ -253,7 +254,9 @@ async def dialog_view(session: AsyncSession, *, dialog_id: int, tenant_id: int, 
         if s.reject_reason:
             out["reject_reason"] = s.reject_reason
         if (esc := escalations.get(s.id)) is not None:
-            out["escalation"] = {"reason": esc.reason, "status": esc.status.value,
+            # The AI's reason in the reader's language (stored as a code on the draft); a manager's words as written.
+            out["escalation"] = {"reason": reasons.shown(esc.reason, reasons.same_reason_code(esc.reason, s), locale),
+                                 "status": esc.status.value,
                                  "by": people.get(esc.created_by_id), "at": _iso(esc.created_at)}
         return out
 
@@ -270,8 +273,15 @@ async def dialog_view(session: AsyncSession, *, dialog_id: int, tenant_id: int, 
     )).scalars().all()
     escalation_people = await _names(session, {e.created_by_id for e in open_escalations}
                                      | {e.handled_by_id for e in open_escalations})
+    their_drafts = {d.id: d for group in drafts.values() for d in group}
+    wanted = {e.suggestion_id for e in open_escalations if e.suggestion_id and e.suggestion_id not in their_drafts}
+    if wanted:
+        their_drafts.update({d.id: d for d in (await session.execute(
+            select(Suggestion).where(Suggestion.id.in_(wanted)))).scalars()})
     row["escalations"] = [
-        {"id": e.id, "reason": e.reason, "status": e.status.value, "at": _iso(e.created_at),
+        {"id": e.id, "status": e.status.value, "at": _iso(e.created_at),
+         "reason": reasons.shown(e.reason, reasons.same_reason_code(e.reason, their_drafts.get(e.suggestion_id)),
+                                 locale),
          "by": escalation_people.get(e.created_by_id), "handled_by": escalation_people.get(e.handled_by_id),
          "handled_at": _iso(e.handled_at)}
         for e in open_escalations

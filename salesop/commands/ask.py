@@ -5,8 +5,9 @@ message goes through — intent, retrieval, generation,
 self-check, the decision under the tenant's current settings — and sends and stores nothing. The dialog's AI mode
 is "auto" unless --mode says otherwise, so the decision answers "would this reply leave on its own?".
 
-JSON: reply, intent, confidence (0–1), decision (auto_send | need_approval | escalate), reasons, sources (each
-with kind product | document, and sku or title), checks, basis, model, mode, channel.
+JSON: reply, intent, confidence (0–1), decision (auto_send | need_approval | escalate), reasons (text in
+SALESOP_LANGUAGE), reason_codes (each reason as {"code", "args"}), sources (each with kind product | document, and
+sku or title), checks, basis, model, mode, channel.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ async def cmd_ask(settings: Settings, args) -> int:
             tenant = await tenant_service.get_tenant(session, args.tenant)
             tenant_id = tenant.id
         answer = await ask(ctx.db, providers, settings, tenant_id, args.question, channel=args.channel,
-                           mode=args.mode)
+                           mode=args.mode, locale=settings.language)
     if args.json:
         print_json(answer.as_dict())
         return 0

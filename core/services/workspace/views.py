@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...ai.reasons import same_reason_code, suggestion_reason_code
 from ...ai.retrieval import card_sources
 from ...media import MediaStore, UnsafeStorageKey
 from ...models import (
@@ -128,6 +129,7 @@ async def reply_card(session: AsyncSession, suggestion: Suggestion) -> dict:
         "confidence": suggestion.confidence,
         "decision": suggestion.decision.value,
         "decision_reason": suggestion.decision_reason,
+        "reason_code": suggestion_reason_code(suggestion),  # shown in the card reader's language
         "sources": await card_sources(session, suggestion.text, suggestion.sources or []),
         "state": suggestion.state.value,
         "final_text": suggestion.final_text,
@@ -185,9 +187,11 @@ async def escalation_card(session: AsyncSession, escalation: Escalation) -> dict
     topic = None
     if found is not None and found[0].thread_id is not None:
         topic = {"chat_id": found[1].chat_id, "thread_id": found[0].thread_id}
+    draft = await session.get(Suggestion, escalation.suggestion_id) if escalation.suggestion_id else None
     return {
         "escalation_id": escalation.id, "dialog_id": dialog.id, "customer": customer.display_name,
-        "reason": escalation.reason, "summary": escalation.summary, "proposed_answer": escalation.proposed_answer,
+        "reason": escalation.reason, "reason_code": same_reason_code(escalation.reason, draft),
+        "to_clarify_code": same_reason_code(escalation.to_clarify, draft), "summary": escalation.summary, "proposed_answer": escalation.proposed_answer,
         "to_clarify": escalation.to_clarify, "by": await staff_name(session, escalation.created_by_id),
         "topic": topic,
     }

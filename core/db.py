@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .errors import ConfigError
@@ -47,6 +48,12 @@ T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 RETRY_ATTEMPTS = 5
 RETRY_FIRST_DELAY = 0.05  # seconds; doubled on each attempt, with jitter
+# Pooled connections are replaced after this many seconds (at checkout, no round trip): a server-side idle timeout
+# or a NAT that forgets a quiet TCP connection never meets one of ours.
+POOL_RECYCLE = 1800
+# Statements prepared per connection (asyncpg, kept by SQLAlchemy's adapter): the pipeline's reads, retrieval's
+# variants and the workspace's queries stay prepared instead of a Parse round trip each time (the default is 100).
+PREPARED_STATEMENTS = 500
 
 
 def sqlstate(exc: BaseException) -> str | None:
@@ -62,9 +69,17 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """The connection died under a statement (a PostgreSQL restart, a dropped socket): the server rolled the
+    transaction back, so running the unit of work again is as safe as after a deadlock. A failure of COMMIT itself
+    (no statement) is not: whether it was applied is unknown."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated and exc.statement is not None
+
+
 def is_retryable(exc: BaseException) -> bool:
-    """A deadlock or serialization failure: the transaction was rolled back and may simply run again."""
-    return sqlstate(exc) in RETRYABLE_SQLSTATES
+    """A deadlock, a serialization failure or a connection lost before COMMIT: the transaction was rolled back and
+    may simply run again."""
+    return sqlstate(exc) in RETRYABLE_SQLSTATES or lost_connection(exc)
 
 
 async def retry_transaction(work: Callable[[], Awaitable[T]], *, what: str = "unit of work",
@@ -151,9 +166,16 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
         self.url = url
+        # No pre-ping: with asyncpg it costs three round trips (BEGIN, a query, ROLLBACK) on every checkout, more
+        # than many units of work themselves. A connection PostgreSQL closed (a restart closes all of them) is seen
+        # at checkout without a round trip (_closed_on_checkout); one that dies under a statement fails that unit of
+        # work, which retry_transaction runs again (lost_connection), and the pool opens a new one.
         self.engine: AsyncEngine = create_async_engine(
-            to_sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+            to_sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+            pool_recycle=POOL_RECYCLE, echo=echo,
+            connect_args={"prepared_statement_cache_size": PREPARED_STATEMENTS},
         )
+        event.listen(self.engine.sync_engine, "checkout", _closed_on_checkout)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -177,6 +199,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _closed_on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+    """A pooled connection whose socket the server closed (asyncpg notices the EOF while the connection idles):
+    replaced by a fresh one before anyone uses it."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 @dataclass

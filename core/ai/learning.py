@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
@@ -217,18 +217,32 @@ class FewShot:
 
 async def few_shot_examples(session: AsyncSession, tenant_id: int, intent: str, customer_text: str,
                             *, limit: int = FEW_SHOT_LIMIT) -> list[FewShot]:
-    """Approved or edited replies from won dialogs with the same intent, most similar customer message first."""
-    await _backfill_embeddings(session, tenant_id, intent)
-    distance = TrainingSample.embedding.cosine_distance(embed_one(customer_text))
-    rows = (await session.execute(
-        select(TrainingSample.id, TrainingSample.customer_message, TrainingSample.final, TrainingSample.intent,
-               distance.label("distance"))
-        .where(TrainingSample.tenant_id == tenant_id, TrainingSample.few_shot, TrainingSample.intent == intent,
-               TrainingSample.embedding.is_not(None))
-        .order_by(distance, TrainingSample.id.desc())
-        .limit(limit)
-    )).all()
-    return [FewShot(r.id, r.customer_message, r.final, r.intent, float(r.distance)) for r in rows]
+    """Approved or edited replies from won dialogs with the same intent, most similar customer message first.
+    One round trip as a rule: the same statement tells whether a candidate still lacks a vector, and only then are
+    the missing vectors made and the ranking read again."""
+    vector = embed_one(customer_text)
+    for attempt in range(2):
+        distance = TrainingSample.embedding.cosine_distance(vector)
+        candidates = (TrainingSample.tenant_id == tenant_id, TrainingSample.few_shot, TrainingSample.intent == intent)
+        ranked = (
+            select(TrainingSample.id, TrainingSample.customer_message, TrainingSample.final, TrainingSample.intent,
+                   distance.label("distance"))
+            .where(*candidates, TrainingSample.embedding.is_not(None))
+            .order_by(distance, TrainingSample.id.desc())
+            .limit(limit)
+        ).subquery("ranked")
+        # Always one row at least: the flag, with the ranked candidates (if any) joined to it.
+        flag = select(exists().where(*candidates, TrainingSample.embedding.is_(None)).label("unembedded")) \
+            .subquery("flag")
+        rows = (await session.execute(
+            select(flag.c.unembedded, ranked).select_from(flag).outerjoin(ranked, true())
+            .order_by(ranked.c.distance, ranked.c.id.desc())
+        )).all()
+        if attempt or not rows[0].unembedded:
+            break
+        await _backfill_embeddings(session, tenant_id, intent)
+    return [FewShot(r.id, r.customer_message, r.final, r.intent, float(r.distance)) for r in rows
+            if r.id is not None]
 
 
 # -------------------------------------------------------------------------------------------- learning queue

@@ -453,17 +453,14 @@ async def hybrid_search(
 async def index_scans_only(session: AsyncSession) -> AsyncIterator[None]:
     """For lookups the planner misjudges: it estimates an OR of phrases or of ILIKE patterns as matching much of
     the table and picks a sequential scan that tests every row (hundreds of ms at 100k rows), where the GIN
-    indexes answer in a few. Sequential scans are off inside the block, for this transaction only."""
-    if session.info.get("index_scans_only"):
-        yield
-        return
-    await session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
-    session.info["index_scans_only"] = True
-    try:
-        yield
-    finally:
-        session.info.pop("index_scans_only", None)
-        await session.execute(text("SELECT set_config('enable_seqscan', 'on', true)"))
+    indexes answer in a few. Sequential scans are off from the first such lookup to the end of the transaction
+    (set_config's is_local): switching them on again cost a round trip per lookup, and what a unit of work runs
+    after these lookups are key lookups and inserts, which use their indexes either way."""
+    transaction = session.get_transaction()
+    if transaction is None or session.info.get("index_scans_only") is not transaction:
+        await session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+        session.info["index_scans_only"] = session.get_transaction()
+    yield
 
 
 async def product_name_hits(session: AsyncSession, tenant_id: int, question: str, *, limit: int = 6) -> list[Hit]:

@@ -68,14 +68,15 @@ MiniApp.pages.traffic = async (root) => {
     });
     return form;
   }
-  function status(text) {
+  function status(text, error = true) {
     const box = root.querySelector("#campaign-status");
     box.textContent = text;
+    box.classList.toggle("error", error && !!text);
   }
   function campaigns(rows) {
     root.querySelector("#known-chats").replaceChildren(
       ...chats.map(c => el("option", { value: String(c.id) }, c.title || String(c.id))));
-    status("");
+    status("", false);
     if (!rows.length) return list.replaceChildren(el("p", { class: "muted" }, t("miniapp.traffic.no_campaigns")));
     list.replaceChildren(...rows.map(c => el("div", { class: "card campaign", "data-code": c.code },
       el("b", {}, c.name), el("div", { class: "muted" }, `${c.source} / ${c.medium} · ${c.code}`),

@@ -360,6 +360,13 @@ def _join_values(link: CampaignInviteLink, person: Person) -> dict:
                 language=(person.language or "")[:8] or None)
 
 
+async def _is_staff(session: AsyncSession, tenant_id: int, telegram_user_id: int) -> bool:
+    """The business's own people trying a link are not traffic (as with deep links, `record_start`)."""
+    return (await session.execute(select(StaffMember.id).where(
+        StaffMember.tenant_id == tenant_id, StaffMember.telegram_user_id == telegram_user_id,
+        StaffMember.is_active.is_(True)))).first() is not None
+
+
 async def record_join_request(session: AsyncSession, *, chat_id: int, url: str | None, person: Person,
                               at: datetime) -> CampaignInviteLink | None:
     """A chat_join_request through one of our campaign links: kept as waiting (the page counts them); the link is
@@ -367,6 +374,8 @@ async def record_join_request(session: AsyncSession, *, chat_id: int, url: str |
     link = await _link_by_url(session, chat_id, url)
     if link is None:
         return None
+    if await _is_staff(session, link.tenant_id, person.telegram_user_id):
+        return link  # approved like anyone's, counted for nobody
     await session.execute(insert(CampaignJoin).values(**_join_values(link, person), state="requested",
                                                       requested_at=at, attempts=0)
                           .on_conflict_do_nothing(index_elements=["link_id", "telegram_user_id"]))
@@ -388,6 +397,8 @@ async def record_join(session: AsyncSession, *, chat_id: int, url: str | None, p
     link = await _link_by_url(session, chat_id, url)
     if link is None:
         return None
+    if await _is_staff(session, link.tenant_id, person.telegram_user_id):
+        return Joined(link.id, link.tenant_id, link.campaign_code, 0)
     join_id = (await session.execute(
         insert(CampaignJoin).values(**_join_values(link, person), state="joined", joined_at=at, attempts=0)
         .on_conflict_do_update(index_elements=["link_id", "telegram_user_id"],

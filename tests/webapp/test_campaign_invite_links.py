@@ -118,6 +118,12 @@ async def test_a_channel_invite_link_counts_joins_and_the_dialogs_of_who_joined(
     assert listed["campaigns"][0]["invite_links"][0]["joins"] == 2
     assert listed["campaigns"][0]["customers"] == 2
 
+    # The shop's own people trying the link are not counted.
+    desk.sb.join_by_link(desk.manager["id"], url)
+    await desk.settle()
+    listed = await (await app.get("/api/traffic/campaigns", headers=owner)).json()
+    assert listed["campaigns"][0]["invite_links"][0]["joins"] == 2
+
     # A redelivered join changes nothing (same person, same link).
     async with desk.db.unit_of_work() as session:
         before = len((await session.execute(select(TrafficTouch))).scalars().all())

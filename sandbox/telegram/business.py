@@ -475,6 +475,9 @@ async def read_business_message(self: BotApi, p: Params) -> bool:
         raise bad("message not found")
     key = (conn.user_id, chat.id)
     business.read[key] = max(business.read.get(key, 0), record.msg["message_id"])
+    if (account := business._account(conn.user_id)) is not None:
+        # read on the account itself: its sessions get the read receipt (updateReadHistoryInbox)
+        business._push(account, account.read(chat.id, record.msg["message_id"], outbox=False))
     return True
 
 

@@ -65,8 +65,14 @@ async def test_one_message_one_id_both_ways(both: Both) -> None:
     assert ids == [old.id, first.id, second["message_id"]]
     assert len(_updates(tg, "business_message")) == 2  # not twice for the same message
 
-    # the bot answers on the account's behalf: the account's outgoing message, no update back to the bot
+    # the bot reads on the account's behalf: read on the account too
     connection = tg.business.connection_of(both.account_id).id
+    assert await both.bot.read_business_message(business_connection_id=connection, chat_id=both.customer_id,
+                                                message_id=second["message_id"])
+    await wait_for(lambda: mtproto.account(both.account_id).chat(both.customer_id).read_inbox_max_id
+                   == second["message_id"], "the read receipt in the account")
+
+    # the bot answers on the account's behalf: the account's outgoing message, no update back to the bot
     sent = await both.bot.send_message(both.customer_id, "Да, 350 ₽", business_connection_id=connection)
     await wait_for(lambda: any(m["text"] == "Да, 350 ₽" for m in mtproto.messages(both.account_id, both.customer_id)),
                    "the reply in the account")

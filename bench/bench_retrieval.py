@@ -244,7 +244,7 @@ async def bench_pipeline(db, settings, tenant_id: int, channel_id: int, runs: in
 
     from core import inbox
     from core.ai.embedding import LocalEmbedder
-    from core.ai.openai_provider import OpenAILLM, Retrying
+    from core.ai.openai_provider import Attempts, OpenAILLM
     from core.ai.pipeline import SuggestionPipeline
     from core.ai.providers import AIProviders
     from core.clock import SystemClock
@@ -262,7 +262,7 @@ async def bench_pipeline(db, settings, tenant_id: int, channel_id: int, runs: in
     await site.start()
     host, port = runner.addresses[0][:2]
     client = openai.AsyncOpenAI(base_url=f"http://{host}:{port}/v1", api_key="sk-bench", max_retries=0)
-    online = AIProviders(llm=OpenAILLM(client, "gpt-4o-mini", Retrying(1, 0.1)), embedder=LocalEmbedder())
+    online = AIProviders(llm=OpenAILLM(client, "gpt-4o-mini", Attempts()), embedder=LocalEmbedder())
     offline = AIProviders(llm=None, embedder=LocalEmbedder())
     qs = questions(runs * 2 + 20, seed=23)
     base = datetime.now(UTC) - timedelta(days=1)

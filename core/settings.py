@@ -93,7 +93,6 @@ class AISettings(BaseSettings):
     )
     global_autosend: bool = Field(default=True, description="Global kill switch: false stops every automatic send.")
     ai_max_attempts: int = Field(default=4, description="Attempts per LLM/embedding call (429, 5xx, timeouts are retried).")
-    ai_retry_backoff: float = Field(default=1.0, description="Seconds before the first retry; doubles each retry.")
 
 
 class VoiceSettings(BaseSettings):

@@ -1,14 +1,19 @@
 """The OpenAI-compatible provider over the official openai client: chat completions (structured output, tools)
-and embeddings, with retries and backoff on 429 / 5xx / timeouts. Usage is returned to the caller, which records
-it (core.ai.spend) against the tenant and dialog it was spent for.
+and embeddings. Usage is returned to the caller, which records it (core.ai.spend) against the tenant and dialog it
+was spent for.
+
+Retries are the openai client's own (`build_client`: max_retries): 408, 409, 429, 5xx, timeouts and connection
+errors are tried again, waiting what the server asks (retry-after-ms / retry-after) or backing off exponentially
+with jitter; other 4xx fail at once. What stays ours is what people see when a call fails for good (`Attempts`):
+AIUnavailable with the reason and, after retries, how many attempts were made — e.g. "HTTP 503: … (after 3
+attempts)" on a failed card.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
+from contextvars import ContextVar
 from typing import Any
 
 import openai
@@ -21,23 +26,26 @@ from .providers import AIUnavailable
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 256
-MAX_RETRY_WAIT = 30.0
+# The statuses the openai client retries besides 5xx (openai._base_client: _should_retry); other 4xx are final.
 RETRYABLE_STATUS = {408, 409, 429}
 
+# Requests made for the call in progress in this task, counted by the HTTP client's request hook (build_client).
+_attempts: ContextVar[list[int] | None] = ContextVar("openai_attempts", default=None)
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers if exc.response is not None else {}
-    if ms := headers.get("retry-after-ms"):
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    if seconds := headers.get("retry-after"):
-        try:
-            return float(seconds)
-        except ValueError:
-            pass
-    return None
+
+async def _count_attempt(request) -> None:
+    box = _attempts.get()
+    if box is not None:
+        box[0] += 1
+
+
+def build_client(*, api_key: str, base_url: str | None, timeout: float, attempts: int) -> openai.AsyncOpenAI:
+    """The openai client for every call of one configuration: `attempts` tries per call (max_retries =
+    attempts - 1), its HTTP client counting each try so a failure can say how many were made."""
+    return openai.AsyncOpenAI(
+        api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max(0, attempts - 1),
+        http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [_count_attempt]}),
+    )
 
 
 def _describe(exc: Exception) -> str:
@@ -51,35 +59,26 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
 
 
-class Retrying:
-    """Attempts a provider call up to `attempts` times. 429 waits what the server asked (retry-after-ms or
-    retry-after), 5xx, timeouts and connection errors back off exponentially with jitter; other 4xx fail at once."""
-
-    def __init__(self, attempts: int, backoff: float):
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
+class Attempts:
+    """Runs one provider call (the openai client retries inside it) and turns a final failure into AIUnavailable
+    with what people see: the reason, and after retryable failures the attempts made."""
 
     async def __call__(self, what: str, call):
-        last = "no attempt made"
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await call()
-            except openai.APIStatusError as exc:
-                last = _describe(exc)
-                if exc.status_code < 500 and exc.status_code not in RETRYABLE_STATUS:
-                    raise AIUnavailable(last) from exc
-                wait = _retry_after(exc) if exc.status_code == 429 else None
-            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                last = _describe(exc)
-                wait = None
-            if attempt == self.attempts:
-                break
-            if wait is None:
-                wait = self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 4)
-            wait = min(wait, MAX_RETRY_WAIT)
-            log.warning("%s failed (%s); retry %d/%d in %.2fs", what, last, attempt, self.attempts - 1, wait)
-            await asyncio.sleep(wait)
-        raise AIUnavailable(f"{last} (after {self.attempts} attempts)")
+        box = [0]
+        token = _attempts.set(box)
+        try:
+            return await call()
+        except openai.APIStatusError as exc:
+            if exc.status_code < 500 and exc.status_code not in RETRYABLE_STATUS:
+                raise AIUnavailable(_describe(exc)) from exc
+            failure = exc
+        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+            failure = exc
+        finally:
+            _attempts.reset(token)
+        reason = f"{_describe(failure)} (after {max(1, box[0])} attempts)"
+        log.warning("%s failed: %s", what, reason)
+        raise AIUnavailable(reason) from failure
 
 
 def _response_format(schema: dict) -> dict:
@@ -96,11 +95,11 @@ class OpenAILLM:
 
     provider = "openai"
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str, retrying: Retrying):
+    def __init__(self, client: openai.AsyncOpenAI, model: str, attempts: Attempts):
         self.client = client
         self.model = model
         self.name = model
-        self.retrying = retrying
+        self.attempts = attempts
 
     async def chat(self, messages: list[dict], *, schema: dict | None = None, tools: list[dict] | None = None,
                    temperature: float = 0.3) -> ChatResult:
@@ -109,7 +108,7 @@ class OpenAILLM:
             kwargs["response_format"] = _response_format(schema)
         if tools:
             kwargs["tools"] = tools
-        response = await self.retrying(f"chat {self.model}", lambda: self.client.chat.completions.create(**kwargs))
+        response = await self.attempts(f"chat {self.model}", lambda: self.client.chat.completions.create(**kwargs))
         if not response.choices:
             raise AIUnavailable("the model returned no choices")
         message = response.choices[0].message
@@ -144,14 +143,14 @@ class OpenAIEmbedder:
 
     provider = "openai"
 
-    def __init__(self, client: openai.AsyncOpenAI, model: str, retrying: Retrying, dim: int = EMBEDDING_DIM):
+    def __init__(self, client: openai.AsyncOpenAI, model: str, attempts: Attempts, dim: int = EMBEDDING_DIM):
         if model.startswith("text-embedding-ada"):
             raise ConfigError(f"{model} cannot shorten its vectors to {dim} dimensions; use text-embedding-3-small")
         self.client = client
         self.model = model
         self.dim = dim
         self.name = f"openai:{model}@{dim}"
-        self.retrying = retrying
+        self.attempts = attempts
 
     async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
         vectors: list[list[float]] = []
@@ -159,7 +158,7 @@ class OpenAIEmbedder:
         for start in range(0, len(texts), EMBED_BATCH):
             # The API refuses empty strings; a single space embeds as "nothing" and keeps positions aligned.
             batch = [t if t.strip() else " " for t in texts[start : start + EMBED_BATCH]]
-            response = await self.retrying(
+            response = await self.attempts(
                 f"embed {self.model}",
                 lambda: self.client.embeddings.create(model=self.model, input=batch, dimensions=self.dim,
                                                       encoding_format="float"),

@@ -46,15 +46,12 @@ def build_providers(settings: Settings) -> AIProviders:
     ai = settings.ai
     if ai.openai_api_key is None:
         return AIProviders(llm=None, embedder=LocalEmbedder())
-    # Our own Retrying does the retries (max_retries=0), so the number of attempts and their waits are ours.
-    from .openai_provider import OpenAIEmbedder, OpenAILLM, Retrying, openai
+    # The openai client retries (ai_max_attempts tries per call); Attempts reports a final failure.
+    from .openai_provider import Attempts, OpenAIEmbedder, OpenAILLM, build_client
 
-    client = openai.AsyncOpenAI(
-        api_key=ai.openai_api_key.get_secret_value(), base_url=ai.openai_base_url, timeout=ai.ai_timeout,
-        max_retries=0,
-    )
-    retrying = Retrying(ai.ai_max_attempts, ai.ai_retry_backoff)
+    client = build_client(api_key=ai.openai_api_key.get_secret_value(), base_url=ai.openai_base_url,
+                          timeout=ai.ai_timeout, attempts=ai.ai_max_attempts)
     return AIProviders(
-        llm=OpenAILLM(client, ai.chat_model, retrying),
-        embedder=OpenAIEmbedder(client, ai.embedding_model, retrying),
+        llm=OpenAILLM(client, ai.chat_model, Attempts()),
+        embedder=OpenAIEmbedder(client, ai.embedding_model, Attempts()),
     )

@@ -49,10 +49,10 @@ class TranscriptionError(Exception):
 class OpenAITranscriber:
     provider = "openai"
 
-    def __init__(self, client, model: str = TRANSCRIPTION_MODEL, retrying=None):
+    def __init__(self, client, model: str = TRANSCRIPTION_MODEL, attempts=None):
         self.client = client
         self.model = model
-        self.retrying = retrying
+        self.attempts = attempts
 
     async def transcribe(self, data: bytes, *, file_name: str = "voice.ogg", mime: str = "audio/ogg",
                          language: str | None = None, duration: int | None = None) -> Transcript:
@@ -64,10 +64,10 @@ class OpenAITranscriber:
                 model=self.model, file=(file_name, data, mime), response_format="json", **kwargs)
 
         try:
-            answer = await (self.retrying("transcription", call) if self.retrying else call())
+            answer = await (self.attempts("transcription", call) if self.attempts else call())
         except AIUnavailable as exc:
             raise TranscriptionError(exc.reason) from None
-        except Exception as exc:  # the openai client's own errors when no Retrying wraps it
+        except Exception as exc:  # the openai client's own errors when no Attempts wraps it
             raise TranscriptionError(f"{type(exc).__name__}: {exc}"[:300]) from None
         usage = getattr(answer, "usage", None)
         seconds = getattr(usage, "seconds", None) if getattr(usage, "type", None) == "duration" else None
@@ -81,11 +81,11 @@ def build_transcriber(settings) -> OpenAITranscriber | None:
     ai = settings.ai
     if ai.openai_api_key is None:
         return None
-    from .openai_provider import Retrying, openai
+    from .openai_provider import Attempts, build_client
 
-    client = openai.AsyncOpenAI(api_key=ai.openai_api_key.get_secret_value(), base_url=ai.openai_base_url,
-                                timeout=ai.ai_timeout, max_retries=0)
-    return OpenAITranscriber(client, TRANSCRIPTION_MODEL, Retrying(ai.ai_max_attempts, ai.ai_retry_backoff))
+    client = build_client(api_key=ai.openai_api_key.get_secret_value(), base_url=ai.openai_base_url,
+                          timeout=ai.ai_timeout, attempts=ai.ai_max_attempts)
+    return OpenAITranscriber(client, TRANSCRIPTION_MODEL, Attempts())
 
 
 # ------------------------------------------------------------------------------------------- on messages

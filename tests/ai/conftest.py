@@ -49,7 +49,7 @@ async def openai_sandbox():
 def ai_settings(settings: Settings, openai_sandbox) -> Settings:
     return settings.model_copy(update={"ai": settings.ai.model_copy(update={
         "openai_api_key": SecretStr(API_KEY), "openai_base_url": openai_sandbox.base_url,
-        "ai_max_attempts": 3, "ai_retry_backoff": 0.01, "ai_timeout": 5.0,
+        "ai_max_attempts": 3, "ai_timeout": 5.0,
     })})
 
 

@@ -32,7 +32,7 @@ MiniApp.pages.catalog = async (root) => {
     title: root.querySelector("#editor-title"), url: "/api/catalog",
     titles: { edit: t("miniapp.catalog.edit"), create: t("miniapp.catalog.new") },
     deleteButton: root.querySelector("#delete-product"), cancelButton: root.querySelector("#cancel-product"),
-    confirmKey: "miniapp.catalog.confirm_delete", saved: show,
+    confirmText: t("miniapp.catalog.confirm_delete"), saved: show,
     fill(p) {
       const form = root.querySelector("#editor");
       for (const name of ["sku", "name", "price", "currency", "stock", "description", "delivery"]) {

@@ -65,7 +65,7 @@ MiniApp.pages.knowledge = async (root, ctx) => {
     form, error: root.querySelector("#editor-error"), title: root.querySelector("#editor-title"),
     url: "/api/knowledge", titles: { edit: t("miniapp.knowledge.edit"), create: t("miniapp.knowledge.new") },
     deleteButton: root.querySelector("#delete-doc"), cancelButton: root.querySelector("#cancel-doc"),
-    confirmKey: "miniapp.knowledge.confirm_delete", saved: show,
+    confirmText: t("miniapp.knowledge.confirm_delete"), saved: show,
     fill(doc) {
       form.elements.title.value = doc ? doc.title : "";
       form.elements.type.value = doc ? doc.type : "faq";

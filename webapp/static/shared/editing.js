@@ -34,9 +34,9 @@
   };
 
   // A record editor over `url` (POST url to create, PUT/DELETE url/<id> to change): open(record | null) fills the
-  // form through fill(record), Save and Delete (after confirmKey's question) call saved() on success; a refusal is
+  // form through fill(record), Save and Delete (after confirmText) call saved() on success; a refusal is
   // shown above the form.
-  MiniApp.recordEditor = ({ form, error, title, url, titles, fill, deleteButton, cancelButton, confirmKey, saved }) => {
+  MiniApp.recordEditor = ({ form, error, title, url, titles, fill, deleteButton, cancelButton, confirmText, saved }) => {
     let editing = null;
     const close = () => { form.hidden = true; editing = null; };
     const refused = err => { error.textContent = err.message; error.hidden = false; haptic("error"); };
@@ -62,7 +62,7 @@
       } catch (err) { refused(err); }
     });
     deleteButton.addEventListener("click", async () => {
-      if (!editing || !window.confirm(t(confirmKey))) return;
+      if (!editing || !window.confirm(confirmText)) return;
       try {
         await api(`${url}/${editing}`, { method: "DELETE" });
         close();

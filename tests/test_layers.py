@@ -44,3 +44,43 @@ def test_the_check_sees_a_forbidden_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from salesop.runner import announce\n", encoding="utf-8")
     assert imports(module) == [(2, "salesop")]
+
+
+# The workspace's use cases (core/services/workspace/) are plain domain code over the database and the outbox: no
+# framework, no outer package, no client of a far side — and not the dispatcher, which executes their commands and so
+# depends on them, never the other way round. Relative imports count too.
+WORKSPACE = ROOT / "core" / "services" / "workspace"
+WORKSPACE_FORBIDDEN = FRAMEWORKS | OUTER | {"redis", "openai", "taskiq", "httpx", "vkbottle"}
+WORKSPACE_FORBIDDEN_CORE = ("core.dispatcher", "core.tasks")
+
+
+def absolute_imports(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports, relative imports resolved against the file's package."""
+    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            if node.module:
+                found.append((node.lineno, module))
+            else:  # from . import x: the submodules named
+                found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def test_the_workspace_package_is_framework_free():
+    files = sorted(WORKSPACE.rglob("*.py"))
+    assert len(files) > 5, "core/services/workspace/ is a package of use cases"
+    broken = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+              for path in files for line, module in absolute_imports(path)
+              if module.split(".")[0] in WORKSPACE_FORBIDDEN
+              or any(module == m or module.startswith(m + ".") for m in WORKSPACE_FORBIDDEN_CORE)]
+    assert broken == []
+
+
+def test_relative_imports_are_resolved():
+    resolved = {name for _, name in absolute_imports(WORKSPACE / "routing.py")}
+    assert {"core.outbox", "core.models", "core.services.workspace.topics"} <= resolved

@@ -59,7 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from . import events, outbox
-from .db import Database, is_retryable
+from .db import Database, is_retryable, sqlstate
 from .models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
@@ -93,6 +93,10 @@ TYPING_REFRESH = {ChannelKind.VK_COMMUNITY: 8.0, ChannelKind.VK_USER: 8.0, Chann
 # Recording a call's outcome (or its failure) is retried this long (real seconds) through a database outage, with
 # backoff from RECORD_FIRST_DELAY up to RECORD_MAX_DELAY; the process's heartbeat keeps the lease meanwhile.
 RECORD_PATIENCE = 600.0
+# A record waits this long for a row lock before it gives up and tries again (a lock held by a transaction that is
+# itself waiting for this process would otherwise hold the record, and with it the duplicate window, open for good).
+RECORD_LOCK_TIMEOUT = "5s"
+STUCK_AFTER = 60.0  # real seconds in one stage of a send after which a WARNING says where it is
 RECORD_FIRST_DELAY = 0.1
 RECORD_MAX_DELAY = 2.0
 # Calls whose repeat is harmless, so a death mid-call leaves no possible duplicate (no "about to send" mark): edits,
@@ -188,6 +192,8 @@ class Dispatcher:
         self._last_lease_check = 0.0
         self._last_heartbeat = 0.0
         self._executing: set[int] = set()  # ids of the commands this process is executing (it renews their lease)
+        self._stages: dict[int, tuple[str, float]] = {}  # batch head id → (stage, since): a stuck one is logged
+        self._stuck_told: set[tuple[int, str]] = set()
         self._healthy_since: float | None = None  # monotonic time since the database answered every cycle
         self._last_typing_round = 0.0
         self._typing: dict[int, tuple] = {}  # command id → its typing row, for replies this process shows typing for
@@ -395,11 +401,18 @@ class Dispatcher:
         if not self._executing or mono - self._last_heartbeat < self.lease.total_seconds() / 4:
             return
         self._last_heartbeat = mono
+        for head, (stage, since) in list(self._stages.items()):
+            if mono - since > STUCK_AFTER and (head, stage) not in self._stuck_told:
+                self._stuck_told.add((head, stage))
+                log.warning("commands from %s: %s for %.0f s", head, stage, mono - since)
+        c = OutboxCommand
         async with self.db.unit_of_work() as session:
+            # Rows another transaction holds are skipped, never waited for: those are records about to end the
+            # command (or its claim), and a heartbeat waiting in a chain of locks would hold up every claim.
+            mine = select(c.id).where(c.id.in_(sorted(self._executing)), c.state == CommandState.IN_FLIGHT) \
+                .with_for_update(skip_locked=True)
             await session.execute(
-                update(OutboxCommand)
-                .where(OutboxCommand.id.in_(sorted(self._executing)), OutboxCommand.state == CommandState.IN_FLIGHT)
-                .values(updated_at=self.clock.now())
+                update(c).where(c.id.in_(mine.scalar_subquery())).values(updated_at=self.clock.now())
                 .execution_options(synchronize_session=False)
             )
 
@@ -557,6 +570,7 @@ class Dispatcher:
             log.exception("dispatching commands %s failed", batch.ids)
         finally:
             self._executing.difference_update(batch.ids)
+            self._stages.pop(batch.ids[0], None)
             self.wake()
 
     async def _prepare(self, batch: Batch) -> tuple[Call | None, bool]:
@@ -594,6 +608,8 @@ class Dispatcher:
     async def _execute_batch(self, batch: Batch) -> None:
         destination = batch.destination
         called = False
+        head = batch.ids[0]
+        self._stages[head] = ("waiting for its budget", time.monotonic())
         try:
             if uses_bot(destination):
                 await self.limiter.acquire(BOT_KEY, TELEGRAM_BOT)
@@ -601,6 +617,7 @@ class Dispatcher:
                 # The token was taken at claim time; requests that then left late would reach the far side bunched
                 # up. Pacing the moment of sending with the same budget keeps what arrives within it.
                 await self.limiter.acquire(sending_key(destination), batch.budget)
+            self._stages[head] = ("preparing its call", time.monotonic())
             call, ours = await self._prepare(batch)
             if call is None or not ours:
                 if call is None:
@@ -614,6 +631,7 @@ class Dispatcher:
             if call.via == "gateway":
                 await self._typing_settled(batch.commands[0].dialog_id)
             called = True
+            self._stages[head] = ("calling", time.monotonic())
             delivery = await asyncio.wait_for(self._perform(call), self.call_timeout)
         except DeliveryError as error:
             await self._failed(batch, error)
@@ -629,6 +647,7 @@ class Dispatcher:
         if batch.took_token and calls > 1:
             await self.limiter.charge(destination, batch.budget, calls - 1)
             await self.limiter.charge(sending_key(destination), batch.budget, calls - 1)
+        self._stages[head] = ("recording what its call did", time.monotonic())
         await self._complete(batch, delivery)
 
     async def _durably(self, work, what: str) -> None:
@@ -661,6 +680,7 @@ class Dispatcher:
         async def record() -> None:
             now = self.clock.now()
             async with self.db.unit_of_work() as session:
+                await session.execute(text(f"SET LOCAL lock_timeout = '{RECORD_LOCK_TIMEOUT}'"))
                 commands = await self._reload(session, batch)
                 fresh = [c for c in commands if await outbox.complete(session, c, delivery, now=now)]
                 if not skipped and fresh:
@@ -738,8 +758,8 @@ class Dispatcher:
 def _connection_lost(exc: BaseException) -> bool:
     """Whether an error inside a savepoint means the transaction itself is gone (the connection broke, the server
     went away, a deadlock aborted it), as opposed to a bug in one bookkeeping step."""
-    if is_retryable(exc) or getattr(exc, "connection_invalidated", False):
-        return True
+    if is_retryable(exc) or sqlstate(exc) == "55P03" or getattr(exc, "connection_invalidated", False):
+        return True  # (55P03: lock_not_available, RECORD_LOCK_TIMEOUT ran out)
     names = {type(e).__name__ for e in _chain(exc)}
     return bool(names & {"ConnectionDoesNotExistError", "ConnectionResetError", "ConnectionRefusedError",
                          "InterfaceError", "CannotConnectNowError", "AdminShutdownError", "OSError",

@@ -6,6 +6,7 @@ from .campaigns import CampaignInviteLink, CampaignJoin
 from .channels import ChannelAccount, ImportRun
 from .dashboard import (  # noqa: F401 (migration 0015's rollup)
     DashboardActivity,
+    DashboardDialogCounts,
     DashboardFirstResponse,
     DashboardSpend,
     DashboardSpendRolled,

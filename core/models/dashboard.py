@@ -6,6 +6,7 @@ the same transaction as the messages themselves, so it is never behind and needs
   whole interval leaves the question open, and those few dialogs are asked of the messages (core.services.dashboard).
 - DashboardFirstResponse: per dialog, its first live customer message and the first live reply at or after it — the
   very pair core.services.analytics.first_response looks up message by message.
+- DashboardDialogCounts: where dialogs stand now (status, waiting), a log a trigger on dialogs appends to.
 - DashboardSpend: AI spend by hour, model and purpose (usage rows are only ever added; see the class).
 
 Both are keyed by the dialog, not by channel or manager: the dashboard filters by where a dialog stands now (its
@@ -19,12 +20,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .ai import Escalation, Suggestion
 from .base import Base
 from .dialogs import Dialog
+from .outbox import Event
 
 
 class DashboardActivity(Base):
@@ -79,6 +81,23 @@ class DashboardSpendRolled(Base):
     until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DashboardDialogCounts(Base):
+    """Where a tenant's dialogs stand now, as a log of +1/-1 rows a trigger on dialogs appends on every change of
+    status, channel, assignee, group or unread-ness (writers never wait for each other); dashboard_refresh folds it."""
+
+    __tablename__ = "dashboard_dialog_counts"
+    __table_args__ = (Index("ix_dashboard_dialog_counts_tenant", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(BigInteger)  # no foreign key: rows written while a tenant is deleted
+    status: Mapped[str] = mapped_column(String(24))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
+    manager_group_id: Mapped[int | None] = mapped_column(BigInteger)
+    unread: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 # The dashboard's period lookups (migration 0015): new dialogs, closings and outcomes by time; drafts and escalations
 # by time within a tenant. Declared here, on the existing tables, beside what they serve.
 _dialogs = Dialog.__table__
@@ -86,7 +105,20 @@ _dialogs = Dialog.__table__
 Index("ix_dialogs_dashboard", _dialogs.c.tenant_id, _dialogs.c.last_message_at,
       postgresql_include=["id", "status", "created_at", "channel_id", "assignee_id", "manager_group_id"])
 Index("ix_dialogs_tenant_closed", _dialogs.c.tenant_id, _dialogs.c.closed_at,
+      postgresql_include=["id", "status", "csat", "channel_id", "assignee_id", "manager_group_id"],
       postgresql_where=text("closed_at IS NOT NULL"))
+Index("ix_events_dashboard", Event.__table__.c.tenant_id, Event.__table__.c.created_at,
+      postgresql_include=["dialog_id", "kind", "actor_staff_id", "id"],
+      postgresql_where=text("kind IN ('dialog_won', 'dialog_lost', 'dialog_closed')"))
+# The Mini App's dialog list (core.services.dialog_search): a manager's dialogs of one status newest first with what
+# the other filters test; a search's matching customers → their dialogs, from the index alone.
+Index("ix_dialogs_assignee_status_recent", _dialogs.c.assignee_id, _dialogs.c.status,
+      _dialogs.c.last_message_at.desc(), _dialogs.c.id.desc(),
+      postgresql_include=["tenant_id", "unread_count", "channel_id", "outcome"],
+      postgresql_where=text("message_count > 0 AND assignee_id IS NOT NULL"))
+Index("ix_dialogs_customer_recent", _dialogs.c.customer_id,
+      postgresql_include=["tenant_id", "message_count", "last_message_at", "id", "status", "channel_id", "assignee_id",
+                          "outcome", "unread_count"])
 Index("ix_dialogs_tenant_outcome", _dialogs.c.tenant_id, _dialogs.c.outcome_at,
       postgresql_where=text("outcome IS NOT NULL"))
 Index("ix_suggestions_tenant_time", Suggestion.__table__.c.tenant_id, Suggestion.__table__.c.created_at,

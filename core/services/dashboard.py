@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, String, and_, case, cast, exists, func, literal, or_, select, tuple_
+from sqlalchemy import Date, String, and_, case, cast, exists, func, literal, null, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..ai import spend as ai_spend
@@ -24,6 +24,7 @@ from ..models import (
     ChannelAccount,
     Customer,
     DashboardActivity,
+    DashboardDialogCounts,
     DashboardFirstResponse,
     DashboardSpend,
     Dialog,
@@ -210,16 +211,19 @@ async def figures(session: AsyncSession, tenant_id: int, period: Period, filters
             spend=await analytics.spend(session, tenant_id, period) if with_spend else None,
             choices=await filter_choices(session, tenant_id),
         )
+    # A round trip costs more than most of these queries on a busy machine: the small figures come in one.
+    # Folds the dialog-count log and rolls AI spend up to now's horizon (migration 0015): one round trip.
+    rolled = (await session.execute(select(func.dashboard_refresh(tenant_id)))).scalar_one()
     by_day = await new_by_day(session, tenant_id, period, filters)
     outcomes, reasons = await _outcomes(session, tenant_id, period, filters, currency)
     share, intents = await _drafts(session, tenant_id, period, filters)
+    counts, waiting_total, rated = await _counts(session, tenant_id, period, filters,
+                                                 new=sum(d.new for d in by_day))
     return Figures(
-        counts=await _dialog_counts(session, tenant_id, period, filters, new=sum(d.new for d in by_day)),
-        waiting=await analytics.waiting(session, tenant_id, filters, limit=0),
+        counts=counts, waiting=analytics.Waiting(total=waiting_total, oldest=[]),
         response=await _first_response(session, tenant_id, period, filters),
-        outcomes=outcomes, reasons=reasons, share=share, intents=intents, by_day=by_day,
-        rated=await csat(session, tenant_id, period, filters),
-        spend=await _spend(session, tenant_id, period) if with_spend else None,
+        outcomes=outcomes, reasons=reasons, share=share, intents=intents, by_day=by_day, rated=rated,
+        spend=await _spend(session, tenant_id, period, rolled) if with_spend else None,
         choices=await filter_choices(session, tenant_id),
     )
 
@@ -239,8 +243,9 @@ def _recent(tenant_id: int, since, filters: Filters, query):
                                      Dialog.last_message_at >= since))
 
 
-async def _dialog_counts(session: AsyncSession, tenant_id: int, period: Period, filters: Filters, *,
-                         new: int) -> analytics.DialogCounts:
+async def _counts(session: AsyncSession, tenant_id: int, period: Period, filters: Filters, *,
+                  new: int) -> tuple[analytics.DialogCounts, int, Csat]:
+    """analytics.dialog_counts, the number analytics.waiting counts, and csat() — in one or two round trips."""
     a = DashboardActivity
     utc_days = (period.start.astimezone(UTC).date(), (period.end - timedelta(microseconds=1)).astimezone(UTC).date())
 
@@ -278,22 +283,40 @@ async def _dialog_counts(session: AsyncSession, tenant_id: int, period: Period, 
             else:
                 answered += found
 
-    escalated = (await session.execute(filters.apply(
-        select(func.count(func.distinct(Escalation.dialog_id)))
+    escalated = filters.apply(
+        select(literal("escalated").label("what"), literal(None, String).label("key"),
+               func.count(func.distinct(Escalation.dialog_id)).label("n"))
         .join(Dialog, Dialog.id == Escalation.dialog_id)
-        .where(Escalation.tenant_id == tenant_id, _in(Escalation.created_at, period))
-    ))).scalar_one()
-    resolved = (await session.execute(filters.apply(
-        select(func.count(Dialog.id)).where(
-            Dialog.tenant_id == tenant_id, Dialog.status == DialogStatus.RESOLVED, Dialog.closed_at.is_not(None),
-            _in(Dialog.closed_at, period), _event(tenant_id, period, ("dialog_closed",)))
-    ))).scalar_one()
-    by_status = dict((await session.execute(filters.apply(  # count(*): an index-only scan, no table read
-        select(Dialog.status, func.count()).where(Dialog.tenant_id == tenant_id).group_by(Dialog.status)
-    ))).all())
-    status = analytics.StatusCounts(**{s.value: by_status.get(s, 0) for s in DialogStatus})
-    return analytics.DialogCounts(new=new, active=active, answered=answered, escalated=escalated, resolved=resolved,
-                                  status=status)
+        .where(Escalation.tenant_id == tenant_id, _in(Escalation.created_at, period)))
+    resolved = filters.apply(select(literal("resolved"), literal(None, String), func.count()).where(
+        Dialog.tenant_id == tenant_id, Dialog.status == DialogStatus.RESOLVED, Dialog.closed_at.is_not(None),
+        _in(Dialog.closed_at, period), _event(tenant_id, period, ("dialog_closed",))))
+    # Where dialogs stand now, from the log the dialogs' trigger keeps (analytics: a count of every dialog).
+    c = DashboardDialogCounts
+    now_ = [c.tenant_id == tenant_id]
+    for column, value in ((c.channel_id, filters.channel_id), (c.assignee_id, filters.manager_id),
+                          (c.manager_group_id, filters.manager_group_id)):
+        if value is not None:
+            now_.append(column == value)
+    waiting = select(literal("waiting"), literal(None, String), func.coalesce(func.sum(c.n), 0)).where(
+        *now_, c.unread.is_(True), c.status.notin_([DialogStatus.RESOLVED.value, DialogStatus.INACTIVE.value]))
+    status = select(literal("status"), c.status, func.sum(c.n)).where(*now_).group_by(c.status)
+    rated = filters.apply(select(literal("csat"), cast(Dialog.csat, String), func.count()).where(
+        Dialog.tenant_id == tenant_id, Dialog.status == DialogStatus.RESOLVED, Dialog.csat.is_not(None),
+        Dialog.closed_at >= period.start, Dialog.closed_at < period.end).group_by(Dialog.csat))
+    got: dict[str, dict] = {"escalated": {}, "resolved": {}, "waiting": {}, "status": {}, "csat": {}}
+    for what, key, n in (await session.execute(escalated.union_all(resolved, waiting, status, rated))).all():
+        got[what][key] = int(n)
+    by_status = {DialogStatus(k): n for k, n in got["status"].items()}
+    counts = analytics.DialogCounts(
+        new=new, active=active, answered=answered, escalated=got["escalated"].get(None, 0),
+        resolved=got["resolved"].get(None, 0),
+        status=analytics.StatusCounts(**{s.value: by_status.get(s, 0) for s in DialogStatus}))
+    by_score = {int(k): n for k, n in got["csat"].items()}  # csat() above, the same rows
+    rated_total = sum(by_score.values())
+    average = round(sum(k * n for k, n in by_score.items()) / rated_total, 2) if rated_total else None
+    return counts, got["waiting"].get(None, 0), Csat(rated=rated_total, average=average,
+                                                      by_score={k: by_score.get(k, 0) for k in range(1, 6)})
 
 
 def _event(tenant_id: int, period: Period, kinds: tuple[str, ...]):
@@ -351,27 +374,41 @@ async def _names(session: AsyncSession, model, ids) -> dict[int, str]:
 async def _outcomes(session: AsyncSession, tenant_id: int, period: Period, filters: Filters,
                     currency: str | None) -> tuple[analytics.Outcomes, list[analytics.ReasonCount]]:
     kinds = ("dialog_won", "dialog_lost")
+    # Who set each outcome: the latest won/lost event around the period (one pass over ix_events_dashboard rather
+    # than a probe per dialog); a dialog without such an event is left out, as analytics does.
     actor = (
-        select(Event.actor_staff_id)
-        .where(Event.tenant_id == tenant_id, Event.dialog_id == Dialog.id, Event.kind.in_(kinds),
+        select(Event.dialog_id, Event.actor_staff_id)
+        .distinct(Event.dialog_id)
+        .where(Event.tenant_id == tenant_id, Event.kind.in_(kinds), Event.dialog_id.is_not(None),
                Event.created_at >= period.start - EVENT_SLACK, Event.created_at < period.end + EVENT_SLACK)
-        .order_by(Event.created_at.desc(), Event.id.desc()).limit(1)
-        .scalar_subquery()
+        .order_by(Event.dialog_id, Event.created_at.desc(), Event.id.desc())
+        .subquery()
     )
     o = filters.apply(
         select(Dialog.channel_id.label("channel_id"), Dialog.outcome.label("outcome"),
                Dialog.outcome_amount.label("amount"), Dialog.outcome_currency.label("currency"),
-               Dialog.outcome_reason.label("reason"), actor.label("staff_id"))
-        .where(Dialog.tenant_id == tenant_id, Dialog.outcome.is_not(None), _in(Dialog.outcome_at, period),
-               _event(tenant_id, period, kinds))
+               Dialog.outcome_reason.label("reason"), actor.c.actor_staff_id.label("staff_id"))
+        .join(actor, actor.c.dialog_id == Dialog.id)
+        .where(Dialog.tenant_id == tenant_id, Dialog.outcome.is_not(None), _in(Dialog.outcome_at, period))
     ).cte("outcomes")
-    rows = (await session.execute(select(o.c.channel_id, o.c.outcome, o.c.amount, o.c.currency, o.c.staff_id))).all()
     reason = func.nullif(func.lower(func.btrim(o.c.reason)), "")
-    reasons = [analytics.ReasonCount(r[0], r[1]) for r in (await session.execute(
-        select(reason, func.count()).select_from(o).where(o.c.outcome == Outcome.LOST)
-        .group_by(reason).order_by(func.count().desc(), reason.asc().nulls_last()).limit(10)
-    )).all()]
-
+    order = (func.count().desc(), reason.asc().nulls_last())
+    lost_reasons = (select(reason.label("reason"), func.count().label("n"),
+                           func.row_number().over(order_by=order).label("rank")).select_from(o)
+                    .where(o.c.outcome == Outcome.LOST).group_by(reason).order_by(*order).limit(10).subquery())
+    # The outcomes and, after them, the lost reasons in their order: one round trip.
+    rows = (await session.execute(
+        select(literal(0).label("part"), o.c.channel_id, o.c.outcome, o.c.amount, o.c.currency, o.c.staff_id,
+               ChannelAccount.title.label("channel"), StaffMember.name.label("staff"),
+               literal(None, String).label("reason"), literal(0).label("n"), literal(0).label("rank"))
+        .select_from(o).outerjoin(ChannelAccount, ChannelAccount.id == o.c.channel_id)
+        .outerjoin(StaffMember, StaffMember.id == o.c.staff_id)
+        .union_all(select(literal(1), null(), null(), null(), null(), null(), null(), null(), lost_reasons.c.reason,
+                          lost_reasons.c.n, lost_reasons.c.rank).select_from(lost_reasons))
+    )).all()
+    reasons = [analytics.ReasonCount(r.reason, r.n) for r in sorted((r for r in rows if r.part == 1),
+                                                                    key=lambda r: r.rank)]
+    rows = [r for r in rows if r.part == 0]
     won = [r for r in rows if r.outcome == Outcome.WON]
     by_currency: dict[str, Decimal] = {}
     for r in won:
@@ -394,8 +431,8 @@ async def _outcomes(session: AsyncSession, tenant_id: int, period: Period, filte
         return out
 
     channels, staff = tally(lambda r: r.channel_id), tally(lambda r: r.staff_id)
-    channel_names = await _names(session, ChannelAccount, channels)
-    staff_names = await _names(session, StaffMember, staff)
+    channel_names = {r.channel_id: r.channel for r in rows}
+    staff_names = {r.staff_id: r.staff for r in rows}
     outcomes = analytics.Outcomes(
         won=len(won), lost=len(rows) - len(won),
         revenue=by_currency.get(main, Decimal(0)) if main else Decimal(0), currency=main,
@@ -445,13 +482,12 @@ def _whole_hours(period: Period) -> bool:
                for moment in (period.start, period.end))
 
 
-async def _spend(session: AsyncSession, tenant_id: int, period: Period) -> analytics.Spend:
+async def _spend(session: AsyncSession, tenant_id: int, period: Period, rolled: datetime) -> analytics.Spend:
     """core.ai.spend's sums (the total `salesop spend` prints, by day, model and purpose) from the hourly rollup of
-    migration 0015 for the period's whole hours it holds, and from the usage rows themselves for the rest (the
-    part-hours at both ends, the hours since the rollup's horizon); keys ordered as spend_summary orders them."""
+    migration 0015 for the period's whole hours it holds (before `rolled`), and from the usage rows themselves for the
+    rest (the part-hours at both ends, the hours since the rollup's horizon); keys ordered as spend_summary's."""
     if not _whole_hours(period):
         return await analytics.spend(session, tenant_id, period)
-    rolled = (await session.execute(select(func.dashboard_spend_refresh(tenant_id)))).scalar_one()
     hour = timedelta(hours=1)
     first = period.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     first = first if first == period.start else first + hour  # the first whole hour in the period

@@ -1,7 +1,7 @@
 """The dashboard's rollup: live message activity per dialog and UTC day, and each dialog's first response, kept by
 triggers on messages in the same transaction as the messages (core/models/dashboard.py says what each holds); the
-dashboard's ways into dialogs, drafts and escalations by time; and the dialog list's indexes for several filters at
-once. Backfilled here from the messages already there.
+dashboard's ways into dialogs, drafts, escalations and outcome/closing events by time (covering: read from the index
+alone); and the dialog list's indexes for a manager + status filter and for a customer search. Backfilled here from the messages already there.
 
 Why triggers and per-dialog rows rather than counters per day, channel and manager: the dashboard filters by where a
 dialog stands now and counts distinct dialogs and exact percentiles over any period, none of which add up from daily
@@ -193,6 +193,38 @@ BEGIN
 END $$""",
 ]
 
+COUNT_FUNCTIONS = [
+    # Where dialogs stand now (status, and waiting: unread and neither resolved nor inactive) per channel, assignee
+    # and group, as a log of +1/-1 rows: a writer only ever appends (no row is locked, so no transaction waits for
+    # another, nor can deadlock on it), and a reader adds the log up, folding it first when nobody else is folding.
+    """
+CREATE FUNCTION dashboard_dialog_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    INSERT INTO dashboard_dialog_counts (tenant_id, status, channel_id, assignee_id, manager_group_id, unread, n)
+    VALUES (OLD.tenant_id, OLD.status, OLD.channel_id, OLD.assignee_id, OLD.manager_group_id, OLD.unread_count > 0,
+            -1);
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO dashboard_dialog_counts (tenant_id, status, channel_id, assignee_id, manager_group_id, unread, n)
+    VALUES (NEW.tenant_id, NEW.status, NEW.channel_id, NEW.assignee_id, NEW.manager_group_id, NEW.unread_count > 0,
+            1);
+  END IF;
+  RETURN NULL;
+END $$""",
+    """
+CREATE FUNCTION dashboard_refresh(tenant bigint) RETURNS timestamptz LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_try_advisory_xact_lock(hashtext('dashboard_dialog_counts'), tenant::int) THEN
+    WITH moved AS (DELETE FROM dashboard_dialog_counts WHERE tenant_id = tenant RETURNING *)
+    INSERT INTO dashboard_dialog_counts (tenant_id, status, channel_id, assignee_id, manager_group_id, unread, n)
+    SELECT tenant_id, status, channel_id, assignee_id, manager_group_id, unread, sum(n) FROM moved
+     GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0;
+  END IF;
+  RETURN dashboard_spend_refresh(tenant);
+END $$""",
+]
+
 TRIGGERS = """
 CREATE TRIGGER dashboard_messages_inserted AFTER INSERT ON messages
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_inserted();
@@ -200,6 +232,13 @@ CREATE TRIGGER dashboard_messages_updated AFTER UPDATE ON messages
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_updated();
 CREATE TRIGGER dashboard_messages_deleted AFTER DELETE ON messages
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_deleted();
+CREATE TRIGGER dashboard_dialog_counted AFTER INSERT OR DELETE ON dialogs
+  FOR EACH ROW EXECUTE FUNCTION dashboard_dialog_counted();
+CREATE TRIGGER dashboard_dialog_recounted AFTER UPDATE ON dialogs FOR EACH ROW
+  WHEN ((OLD.tenant_id, OLD.status, OLD.channel_id, OLD.assignee_id, OLD.manager_group_id, OLD.unread_count > 0)
+        IS DISTINCT FROM
+        (NEW.tenant_id, NEW.status, NEW.channel_id, NEW.assignee_id, NEW.manager_group_id, NEW.unread_count > 0))
+  EXECUTE FUNCTION dashboard_dialog_counted();
 CREATE TRIGGER dashboard_spend_inserted AFTER INSERT ON ai_usage
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_spend_inserted();
 """
@@ -277,7 +316,23 @@ def upgrade() -> None:
     op.create_index("ix_dashboard_first_response_tenant_created", "dashboard_first_response",
                     ["tenant_id", "created_at"],
                     postgresql_include=["dialog_id", "asked_at", "answered_at", "answered_kind", "answered_staff_id"])
-    for statement in FUNCTIONS + SPEND_FUNCTIONS:
+    op.create_table(
+        "dashboard_dialog_counts",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("tenant_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("assignee_id", sa.BigInteger(), nullable=True),
+        sa.Column("manager_group_id", sa.BigInteger(), nullable=True),
+        sa.Column("unread", sa.Boolean(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_dashboard_dialog_counts_tenant", "dashboard_dialog_counts", ["tenant_id"])
+    op.execute("INSERT INTO dashboard_dialog_counts (tenant_id, status, channel_id, assignee_id, manager_group_id, "
+               "unread, n) SELECT tenant_id, status, channel_id, assignee_id, manager_group_id, unread_count > 0, "
+               "count(*) FROM dialogs GROUP BY 1, 2, 3, 4, 5, 6")
+    for statement in FUNCTIONS + SPEND_FUNCTIONS + COUNT_FUNCTIONS:
         op.execute(statement)
     op.execute("SELECT dashboard_spend_refresh(id) FROM tenants ORDER BY id")
     for statement in TRIGGERS.strip().split(";\n"):
@@ -285,7 +340,20 @@ def upgrade() -> None:
     op.create_index("ix_dialogs_dashboard", "dialogs", ["tenant_id", "last_message_at"],
                     postgresql_include=["id", "status", "created_at", "channel_id", "assignee_id", "manager_group_id"])
     op.create_index("ix_dialogs_tenant_closed", "dialogs", ["tenant_id", "closed_at"],
+                    postgresql_include=["id", "status", "csat", "channel_id", "assignee_id", "manager_group_id"],
                     postgresql_where=sa.text("closed_at IS NOT NULL"))
+    op.create_index("ix_events_dashboard", "events", ["tenant_id", "created_at"],
+                    postgresql_include=["dialog_id", "kind", "actor_staff_id", "id"],
+                    postgresql_where=sa.text("kind IN ('dialog_won', 'dialog_lost', 'dialog_closed')"))
+    # The dialog list: a manager's dialogs of one status newest first, unread and the rest told apart in the index.
+    op.create_index("ix_dialogs_assignee_status_recent", "dialogs",
+                    ["assignee_id", "status", sa.text("last_message_at DESC"), sa.text("id DESC")],
+                    postgresql_include=["tenant_id", "unread_count", "channel_id", "outcome"],
+                    postgresql_where=sa.text("message_count > 0 AND assignee_id IS NOT NULL"))
+    # A search's matching customers → their dialogs, read from the index alone.
+    op.create_index("ix_dialogs_customer_recent", "dialogs", ["customer_id"],
+                    postgresql_include=["tenant_id", "message_count", "last_message_at", "id", "status", "channel_id",
+                                        "assignee_id", "outcome", "unread_count"])
     op.create_index("ix_dialogs_tenant_outcome", "dialogs", ["tenant_id", "outcome_at"],
                     postgresql_where=sa.text("outcome IS NOT NULL"))
     op.create_index("ix_suggestions_tenant_time", "suggestions", ["tenant_id", "created_at"],
@@ -297,8 +365,16 @@ def downgrade() -> None:
     op.drop_index("ix_escalations_tenant_time", table_name="escalations")
     op.drop_index("ix_suggestions_tenant_time", table_name="suggestions")
     op.drop_index("ix_dialogs_tenant_outcome", table_name="dialogs")
+    op.drop_index("ix_dialogs_customer_recent", table_name="dialogs")
+    op.drop_index("ix_dialogs_assignee_status_recent", table_name="dialogs")
+    op.drop_index("ix_events_dashboard", table_name="events")
     op.drop_index("ix_dialogs_tenant_closed", table_name="dialogs")
     op.drop_index("ix_dialogs_dashboard", table_name="dialogs")
+    op.execute("DROP TRIGGER dashboard_dialog_recounted ON dialogs")
+    op.execute("DROP TRIGGER dashboard_dialog_counted ON dialogs")
+    op.execute("DROP FUNCTION dashboard_refresh(bigint)")
+    op.execute("DROP FUNCTION dashboard_dialog_counted()")
+    op.drop_table("dashboard_dialog_counts")
     op.execute("DROP TRIGGER dashboard_spend_inserted ON ai_usage")
     op.execute("DROP FUNCTION dashboard_spend_inserted()")
     op.execute("DROP FUNCTION dashboard_spend_refresh(bigint)")

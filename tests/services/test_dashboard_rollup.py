@@ -199,6 +199,15 @@ async def change(db, shop: dict, rng: random.Random, now: datetime) -> None:
         for dialog_id in rng.sample(dialogs, 10):  # reassigned, moved to another group
             await s.execute(update(Dialog).where(Dialog.id == dialog_id).values(
                 assignee_id=rng.choice(shop["staff"] + [None]), manager_group_id=rng.choice(shop["groups"] + [None])))
+        for dialog_id in rng.sample(dialogs, 10):  # answered, written to again, escalated, closed
+            await s.execute(update(Dialog).where(Dialog.id == dialog_id).values(
+                unread_count=rng.choice([0, 2]), status=rng.choice(list(DialogStatus))))
+        async with db.unit_of_work() as other:  # a new dialog in a transaction of its own
+            customer = Customer(tenant_id=shop["tenant"], display_name="New")
+            other.add(customer)
+            await other.flush()
+            other.add(Dialog(tenant_id=shop["tenant"], customer_id=customer.id, channel_id=shop["channels"][0],
+                             external_chat_id="new", unread_count=1, assignee_id=shop["staff"][0]))
         await s.execute(update(Suggestion).where(Suggestion.tenant_id == shop["tenant"],
                                                  Suggestion.id % 3 == 0).values(state=SuggestionState.SENT,
                                                                                  decided_by_id=None))

@@ -24,6 +24,7 @@ from ..inbox import REFRESH_CARDS
 from ..db import Database, lock_dialog, retry_transaction
 from ..models import (
     AIMode,
+    Attachment,
     CommandOrigin,
     CommandState,
     Customer,
@@ -54,7 +55,7 @@ from .providers import AIProviders, AIUnavailable, model_of, provider_of
 from .retrieval import Hit, ProductFact, hybrid_search, product_name_hits, products_named_in_text, rank_products
 from .selfcheck import CheckFacts, check_reply
 from .spend import Usage, record_usage
-from .transcribe import TRANSCRIBE_VOICE, awaiting_transcript, heard_text, unheard
+from .transcribe import TRANSCRIBE_VOICE, VOICE_KINDS, heard_text, transcript_of, unheard
 from .textutil import detect_language, format_price
 
 log = logging.getLogger(__name__)
@@ -269,10 +270,11 @@ class SuggestionPipeline:
         return await stale_chunk_count(session, tenant_id, self.providers.embedder.name) > 0
 
     async def _snapshot(self, session: AsyncSession, message_id: int) -> tuple[Snapshot | None, str | None]:
-        # One round trip for the message, its dialog, tenant and customer and the two questions asked of every
-        # message (drafted already? a newer one?), where each was a statement of its own.
+        # One round trip for the message, its dialog, tenant and customer and the questions asked of every message
+        # (drafted already? a voice message? a newer one?), where each was a statement of its own.
         newer_message = aliased(Message)
         drafted = exists().where(Suggestion.message_id == Message.id)
+        voice = exists().where(Attachment.message_id == Message.id, Attachment.kind.in_(VOICE_KINDS))
         newer = exists().where(
             newer_message.dialog_id == Message.dialog_id, newer_message.direction == Direction.IN,
             newer_message.deleted_at.is_(None),
@@ -280,7 +282,8 @@ class SuggestionPipeline:
             | ((newer_message.sent_at == Message.sent_at) & (newer_message.id > Message.id)),
         )
         row = (await session.execute(
-            select(Message, Dialog, Tenant, Customer, drafted.label("drafted"), newer.label("newer"))
+            select(Message, Dialog, Tenant, Customer, drafted.label("drafted"), voice.label("voice"),
+                   newer.label("newer"))
             .join(Dialog, Dialog.id == Message.dialog_id)
             .join(Tenant, Tenant.id == Message.tenant_id)
             .join(Customer, Customer.id == Dialog.customer_id)
@@ -293,7 +296,7 @@ class SuggestionPipeline:
             return None, "not a live customer message"
         if row.drafted:
             return None, "already drafted"
-        if await awaiting_transcript(session, message):
+        if row.voice and transcript_of(message) is None:  # what transcribe.awaiting_transcript asks, read above
             return None, AWAITING_TRANSCRIPT  # a voice message: the draft answers what it says, once transcribed
         if dialog.ai_mode == AIMode.OFF:
             return None, "AI is off for this dialog"

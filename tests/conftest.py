@@ -63,6 +63,10 @@ def free_port() -> int:
 def pg_server(tmp_path_factory) -> EmbeddedPostgres:
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
     server.start()
+    # A throwaway server: no fsync. Each test's DROP DATABASE forces a checkpoint, which with fsync took ~4 s on a
+    # busy machine (0.2 s without) — most of the suite's time went there. Nothing here has to survive an OS crash.
+    server.psql("ALTER SYSTEM SET fsync = off;\nALTER SYSTEM SET full_page_writes = off;\n"
+                "ALTER SYSTEM SET synchronous_commit = off;\nSELECT pg_reload_conf();\n")
     server.psql(f"CREATE DATABASE {TEMPLATE_DB};\n")
     asyncio.run(migrate.upgrade(server.url(TEMPLATE_DB)))
     yield server
@@ -172,19 +176,40 @@ def settings(tmp_path, db_url) -> Settings:
     )
 
 
-# The longest tests, started first: under pytest-xdist (--dist load hands tests out in collection order) they spread
-# over the workers at the start instead of one of them landing last on a worker while the others sit idle.
-# Prefixes of node ids, longest first; measured with --durations (a test missing here only runs in its usual place).
+# The longest tests, started first: `make test` (--dist loadgroup --no-loadscope-reorder) hands tests to the workers
+# in collection order, one or two at a time as each runs dry, so a long test collected first spreads over the workers
+# at the start instead of landing last on one while the others sit idle. Prefixes of node ids, longest first, from
+# --durations on 2 busy cores (a test missing here only runs in its usual place).
 HEAVY_FIRST = (
-    "tests/test_faults.py::test_nothing_lost_nothing_twice_under_faults",
-    "tests/test_going_live.py",
-    "tests/test_demo.py",
+    "tests/test_faults.py::test_nothing_lost_nothing_twice_under_faults",  # ~530 s
+    "tests/test_going_live.py",  # ~300 s
+    "tests/bot/test_burst.py",  # ~200 s
+    "tests/test_demo.py",  # ~180 s
+    "tests/test_single_instance.py",  # ~150 s, one group (a module-scoped server)
+    "tests/ai/test_offline_answers.py::test_a_tenant_defines_its_own_intent_and_routes_it",  # ~120 s
+    "tests/test_logredact.py::test_serve_bot_at_debug_logs_no_secret",
+    "tests/test_staff_cli.py",
+    "tests/test_cli.py",
+    "tests/ai/test_offline_answers.py::test_salesop_ask_runs_the_pipeline_and_stores_nothing",
+    "tests/userbots/test_import.py",
+    "tests/ai/test_learning.py::test_learning_queue_and_jsonl_export",
+    "tests/test_customer_forget.py",
     "tests/test_faults.py",
+    "tests/bot/test_controls.py::test_pinned_card_controls_and_commands",
 )
+_WIDE_SCOPES = ("module", "package", "class")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     def rank(item) -> int:
         return next((i for i, prefix in enumerate(HEAVY_FIRST) if item.nodeid.startswith(prefix)), len(HEAVY_FIRST))
 
     items.sort(key=rank)  # stable: every other test keeps its order
+    for item in items:
+        # A test using a module-scoped fixture stays on one worker with its module's others: spread over the
+        # workers, each would set the fixture up again (test_single_instance's server: ~100 s each time).
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(fixturedefs and fixturedefs[-1].scope in _WIDE_SCOPES for fixturedefs in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

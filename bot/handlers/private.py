@@ -218,6 +218,8 @@ def status_lines(state: Readiness, locale: str) -> list[str]:
                         else t("status.import.count", locale, done=channel.conversations_done or 0))
             text += "; " + t(f"status.import.{channel.import_status.value}", locale, progress=progress,
                              messages=channel.messages_imported or 0)
+        if channel.history is not None:  # Telegram Business: no history of its own, or the same account's userbot's
+            text += "; " + t(f"status.channel.history.{channel.history.value}", locale, channel=channel.history_channel)
         lines += _line(channel.level, text, channel.fix, locale, slug=slug, channel=channel.id)
 
     lines += ["", t("status.section.setup", locale)]

@@ -13,12 +13,15 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from .. import followups, outbox
 from ..errors import NotFound
 from ..models import (
+    ChannelAccount,
+    ChannelKind,
     ChannelStatus,
     CommandState,
     ImportStatus,
@@ -85,6 +88,45 @@ class Platform:
                    webapp_url=settings.webapp.webapp_url.rstrip("/") if settings.webapp.webapp_url else None)
 
 
+class History(str, enum.Enum):
+    """Where a Telegram Business channel's history comes from: Telegram gives a business bot none."""
+
+    NONE = "none"  # only what customers write after the connection
+    USERBOT = "userbot"  # the same account is also connected as a userbot, whose import fills the shared dialogs
+
+
+@dataclass(frozen=True)
+class BusinessWays:
+    """A Telegram Business channel and the other way its account is connected, if any."""
+
+    business_id: int
+    userbot_id: int | None  # the Telegram-account (userbot) channel of the same account in the same tenant
+    enabled: bool
+    can_reply: bool
+
+    @property
+    def history(self) -> History:
+        return History.USERBOT if self.userbot_id is not None else History.NONE
+
+
+async def business_ways(session: AsyncSession, tenant_id: int) -> dict[int, BusinessWays]:
+    """Each Telegram Business channel of the tenant, with the userbot channel of the same account (core.inbox's
+    shared account: the two share customers and dialogs, so the userbot's history import is this channel's too)."""
+    business, userbot = aliased(ChannelAccount), aliased(ChannelAccount)
+    rows = await session.execute(
+        select(business.id, func.min(userbot.id), business.status, business.settings)
+        .outerjoin(userbot, and_(userbot.tenant_id == business.tenant_id, userbot.external_id == business.external_id,
+                                 userbot.kind == ChannelKind.TELEGRAM_ACCOUNT))
+        .where(business.tenant_id == tenant_id, business.kind == ChannelKind.TELEGRAM_BUSINESS)
+        .group_by(business.id)
+    )
+    return {
+        channel_id: BusinessWays(channel_id, userbot_id, status != ChannelStatus.DISABLED,
+                                 bool(((settings or {}).get("rights") or {}).get("can_reply")))
+        for channel_id, userbot_id, status, settings in rows
+    }
+
+
 @dataclass(frozen=True)
 class GroupCheck:
     chat_id: int
@@ -113,6 +155,9 @@ class ChannelCheck:
     messages_imported: int | None
     level: Level
     fix: Fix | None
+    # Telegram Business channels only: where their history comes from, and the userbot channel that imports it
+    history: History | None = None
+    history_channel: int | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +273,7 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
     )).scalars()]
 
     channels = []
+    ways = await business_ways(session, tenant_id)
     for view in await list_channels(session, tenant_id):
         status = ChannelStatus(view.status)
         level, fix = CHANNEL_LEVELS[status]
@@ -240,6 +286,8 @@ async def check(session: AsyncSession, tenant_id: int, platform: Platform, *, no
             import_percent=_percent(view.conversations_done, view.conversations_total),
             conversations_done=view.conversations_done, conversations_total=view.conversations_total,
             messages_imported=view.messages_imported, level=level, fix=fix,
+            history=ways[view.id].history if view.id in ways else None,
+            history_channel=ways[view.id].userbot_id if view.id in ways else None,
         ))
 
     documents = (await session.execute(

@@ -14,8 +14,9 @@ import argparse
 
 from core.errors import UserError
 from core.i18n import DEFAULT_LOCALE, t, translator
-from core.models import ChannelKind
+from core.models import ChannelKind, ChannelStatus
 from core.services import channels as channel_service
+from core.services import readiness
 from core.services import tenants as tenant_service
 from core.settings import Settings
 
@@ -113,13 +114,30 @@ async def cmd_add_vk_user(settings: Settings, args) -> int:
     return await _add(settings, args, ChannelKind.VK_USER, identity, start)
 
 
+def _business_detail(ways: readiness.BusinessWays, locale: str) -> str:
+    """The line under a Telegram Business channel, worded here (the stored detail is in the default language and was
+    written before the same account may have been connected as a userbot too): Telegram gives the bot no history;
+    when the account is also a userbot, that channel's import fills the dialogs both share."""
+    if not ways.enabled:
+        return t("business.channel.detail_disabled", locale)
+    if ways.userbot_id is None:
+        return t("business.channel.detail_no_history" if ways.can_reply else "business.channel.detail_no_reply", locale)
+    key = "business.channel.detail_history_userbot" if ways.can_reply else "business.channel.detail_no_reply_userbot"
+    return t(key, locale, channel=ways.userbot_id)
+
+
 async def cmd_list(settings: Settings, args) -> int:
     async with app_context(settings, run_migrations=True) as ctx:
         async with ctx.db.unit_of_work() as session:
             tenant = await tenant_service.get_tenant(session, args.tenant)
             views = await channel_service.list_channels(session, tenant.id)
+            ways = await readiness.business_ways(session, tenant.id)
     if args.json:
-        print_json([v.as_dict() for v in views])
+        rows = [v.as_dict() for v in views]
+        for row in rows:
+            if row["id"] in ways:  # Telegram Business: where its history comes from (the same account's userbot)
+                row["history"] = {"from": ways[row["id"]].history.value, "channel": ways[row["id"]].userbot_id}
+        print_json(rows)
         return 0
     if not views:
         print(t("cli.channel.none", settings.language, slug=args.tenant))
@@ -133,8 +151,10 @@ async def cmd_list(settings: Settings, args) -> int:
                              done=v.conversations_done, total=total,
                              count=v.conversations_total if v.conversations_total is not None else v.conversations_done,
                              messages=t("plural.messages", settings.language, count=v.messages_imported))
-        if v.status_detail:
-            line += f"\n       {v.status_detail}"
+        worded = v.id in ways and v.status in (ChannelStatus.ACTIVE.value, ChannelStatus.DISABLED.value)
+        detail = _business_detail(ways[v.id], settings.language) if worded else v.status_detail
+        if detail:
+            line += f"\n       {detail}"
         print(line)
     return 0
 

@@ -16,6 +16,8 @@ business-error-not_admin = You are not an owner or admin of that business.
 business-channel-detail_no_history = Telegram Business: the bot gets no history, only messages from the moment it was connected (a Telegram-account channel can import the history).
 business-channel-detail_disabled = Telegram Business: the owner disconnected the bot; nothing is sent until it is connected again (Settings → Telegram Business → Chatbots).
 business-channel-detail_no_reply = Telegram Business: the connection does not allow replies (“Reply to messages” in Telegram Business → Chatbots); the bot gets no history either.
+business-channel-detail_history_userbot = Telegram Business: the bot gets no history, but the same account is also connected as a userbot (channel { $channel }), whose history import fills the dialogs both share; replies go through the bot while the customer wrote in the last 24 hours, else through the userbot.
+business-channel-detail_no_reply_userbot = Telegram Business: the connection does not allow replies (“Reply to messages” in Telegram Business → Chatbots), so replies go through the userbot of the same account (channel { $channel }), whose history import fills the dialogs both share.
 business-attachment-animation = a GIF animation: open it in the Telegram app
 
 # Texts of families other areas spell out by channel kind or failure code (status.kind.*, card.channel.*,
@@ -29,3 +31,6 @@ reason-business_disconnected = the Telegram Business connection is off: the owne
 # the reply card of an account connected both ways: which way the reply went
 reply-via-telegram_business = delivered through Telegram Business
 reply-via-telegram_account = delivered through the Telegram account (userbot)
+# /status: where a Telegram Business channel's history comes from (core.services.readiness.History)
+status-channel-history-none = no history: Telegram gives the business bot only new messages
+status-channel-history-userbot = history from the userbot of the same account (channel { $channel })

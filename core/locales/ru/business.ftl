@@ -16,6 +16,8 @@ business-error-not_admin = Вы не владелец и не администр
 business-channel-detail_no_history = Telegram Business: истории у бота нет, только сообщения с момента подключения (историю может загрузить канал Telegram-аккаунта).
 business-channel-detail_disabled = Telegram Business: владелец отключил бота; ничего не отправляется, пока бот не будет подключён снова (Настройки → Telegram для бизнеса → Чат-боты).
 business-channel-detail_no_reply = Telegram Business: подключение не разрешает отвечать («Отвечать на сообщения» в Telegram для бизнеса → Чат-боты); истории у бота тоже нет.
+business-channel-detail_history_userbot = Telegram Business: истории у бота нет, но тот же аккаунт подключён и как юзербот (канал { $channel }) — его загрузка истории наполняет общие диалоги; ответы идут через бота, если клиент писал в последние 24 часа, иначе через юзербот.
+business-channel-detail_no_reply_userbot = Telegram Business: подключение не разрешает отвечать («Отвечать на сообщения» в Telegram для бизнеса → Чат-боты), поэтому ответы идут через юзербот того же аккаунта (канал { $channel }), а его загрузка истории наполняет общие диалоги.
 business-attachment-animation = GIF-анимация: откройте её в приложении Telegram
 
 # Тексты семейств, которые другие разделы подбирают по виду канала или коду ошибки (status.kind.*, card.channel.*,
@@ -29,3 +31,6 @@ reason-business_disconnected = подключение Telegram Business выкл
 # the reply card of an account connected both ways: which way the reply went
 reply-via-telegram_business = доставлено через Telegram Business
 reply-via-telegram_account = доставлено через Telegram-аккаунт (юзербот)
+# /status: откуда история канала Telegram Business (core.services.readiness.History)
+status-channel-history-none = истории нет: Telegram даёт бизнес-боту только новые сообщения
+status-channel-history-userbot = история — из юзербота того же аккаунта (канал { $channel })

@@ -121,7 +121,7 @@ def build_app(ctx, *, rate_budget: Budget = API_BUDGET, telegram_sdk: str | None
     app[RATE_BUDGET] = rate_budget
     app[pages.SDK_URL] = pages.SdkUrl(telegram_sdk or pages.TELEGRAM_SDK)
     app[traffic.BOT_USERNAME] = {}
-    app[downloads.DOWNLOADS] = {}
+    app[downloads.DOWNLOADS] = downloads.build_store(ctx.settings)  # seen by every Mini App process
 
     async def choose_sdk(app: web.Application) -> None:
         if telegram_sdk is None:
@@ -132,8 +132,12 @@ def build_app(ctx, *, rate_budget: Budget = API_BUDGET, telegram_sdk: str | None
         if close is not None:
             await close()
 
+    async def close_downloads(app: web.Application) -> None:
+        await app[downloads.DOWNLOADS].close()
+
     app.on_startup.append(choose_sdk)
     app.on_cleanup.append(close_limiter)
+    app.on_cleanup.append(close_downloads)
     app.router.add_get("/healthz", health)
     app.router.add_get("/", pages.shell)
     app.router.add_get("/view/", pages.home_view)

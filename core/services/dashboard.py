@@ -1,6 +1,15 @@
 """What the Mini App's dashboard and AI spend pages need beyond core.services.analytics: the period a person picks,
 the filter choices, new dialogs per day, customer satisfaction (CSAT) and AI spend per dialog.
 
+Speed (`figures`): a 30-day dashboard of a 200,000-dialog shop read figure by figure from the raw tables took 4–6 s
+on a busy machine. `figures` reads what migration 0015 keeps beside them instead — message activity per dialog and UTC
+day and each dialog's first response (triggers on messages, in the messages' own transaction), where dialogs stand now
+(a +1/-1 log a trigger on dialogs appends to, folded by the reader), AI spend per hour (rolled up to the start of the
+oldest running transaction, the rest read raw) — and the rest through covering indexes by time, in few round trips.
+The rollup is per dialog, not per channel and manager: filters apply to where a dialog stands now, counts of distinct
+dialogs and exact percentiles span any period, and none of that adds up from daily counters without going stale.
+tests/services/test_dashboard_rollup.py holds both ways equal on random shops, before and after changes.
+
 Periods: "today" is the tenant's local day so far; "7" and "30" are the last 7 or 30 × 24 hours up to now — the very
 interval `salesop spend --days N` adds up, so the figures agree to the cent; "custom" is whole local days, first to
 last, both included.

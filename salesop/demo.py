@@ -1,18 +1,22 @@
 """The offline demo: `salesop run` with no SALESOP_BOT_TOKEN.
 
 Starts the sandbox stand-ins in-process and points the product at them, then sets up (once; idempotent) a
-Russian-language demo shop: catalog and knowledge base, a manager forum group with an owner and a manager, a
-Telegram account connected both ways a shop can choose — as a userbot (signed in the way /connect_telegram does it:
-phone, then the code Telegram sends; with imported history) and, a second account, through Telegram Business (the
-account connects the manager bot; no session on the server, no history) — and a VK community with imported
-history; then a scripted trickle of customers asking typical questions on all three, so the whole loop is visible
-in the sandbox viewer and the Mini App.
+Russian-language demo shop: catalog and knowledge base, a manager forum group with an owner and a manager, the
+shop's Telegram account connected both ways a shop can choose — as a userbot (signed in the way /connect_telegram
+does it: phone, then the code Telegram sends; with imported history) and through Telegram Business (the same account
+connects the manager bot; no session needed, no history) — and a VK community with imported history; then a scripted
+trickle of customers asking typical questions on VK and on the Telegram account, so the whole loop is visible in the
+sandbox viewer and the Mini App.
+
+One account, two ways: the sandbox's Bot API and MTProto stand-ins share the account (sandbox/telegram/business.py),
+so a customer's message reaches both the userbot and the bot and becomes one dialog (core.inbox.home_of: the userbot,
+connected first, is the home channel); a manager's reply goes out through Telegram Business while the customer wrote
+in the last 24 hours, else through the userbot, and the reply card says which way it went.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import random
 import time
@@ -42,9 +46,6 @@ TG_HISTORY_MESSAGES = 10
 SANDBOX_API_ID = 12345
 SANDBOX_API_HASH = "0123456789abcdef0123456789abcdef"
 CUSTOMER_NAMES = [("Пётр", "Соколов"), ("Алина", None), ("Дмитрий", "К."), ("Мария", "Лебедева"), ("Тимур", None)]
-# The shop's second Telegram account, connected through Telegram Business, and who writes to it.
-BUSINESS_ACCOUNT = ("Техносфера", "Бизнес", "technosfera_business")
-BUSINESS_CUSTOMER_NAMES = [("Светлана", "Орлова"), ("Кирилл", "Б."), ("Ника", "Громова"), ("Олег", "Д.")]
 # Who writes, and what: typical questions of a small electronics shop's customers.
 QUESTIONS = [
     "Здравствуйте! Сколько стоит робот-пылесос?",
@@ -60,7 +61,7 @@ QUESTIONS = [
 ]
 TRICKLE_SECONDS = 20.0
 FIRST_PAIR_GAP = 2.0
-CHANNELS = 3  # VK, the Telegram account (userbot), the Telegram Business account
+CHANNELS = 2  # VK, the Telegram account (userbot and Telegram Business)
 
 
 @dataclass
@@ -71,8 +72,6 @@ class Demo:
     manager_id: int = 0
     group_chat_id: int = 0
     tg_account_id: int = 0
-    business_account_id: int = 0
-    business_customers: dict[int, int] = field(default_factory=dict)  # trickle's customer number → Bot API user
     _rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
@@ -101,8 +100,6 @@ class Demo:
         tg = self.stack.telegram
         self.owner_id = tg.create_user("Ольга", "Владелец", username="olga_owner")["id"]
         self.manager_id = tg.create_user("Иван", "Менеджер", username="ivan_sales")["id"]
-        first, last, username = BUSINESS_ACCOUNT
-        self.business_account_id = tg.create_user(first, last, username=username)["id"]
         group = tg.create_forum_group(
             "Техносфера · менеджеры", members=[self.owner_id, self.manager_id], owner_id=self.owner_id,
             bot_rights={"can_manage_topics": True, "can_delete_messages": True, "can_pin_messages": True})
@@ -127,9 +124,10 @@ class Demo:
                                          is_forum=True)
                 session.add(group_row)
             group_row.chat_id = self.group_chat_id
-            # the Business account's owner must be an owner or admin of the shop for its connection to be taken
+            # the Business account's owner (the shop's own account, which connects the bot) must be an owner or admin
+            # of the shop for its connection to be taken
             for user_id, name, role in ((self.owner_id, "Ольга", "owner"), (self.manager_id, "Иван", "manager"),
-                                        (self.business_account_id, f"{first} {last}", "admin")):
+                                        (self.tg_account_id, "Техносфера Магазин", "admin")):
                 exists = (await session.execute(select(StaffMember).where(
                     StaffMember.tenant_id == tenant.id, StaffMember.telegram_user_id == user_id))).scalar_one_or_none()
                 if exists is None:
@@ -152,16 +150,11 @@ class Demo:
         self._connect_business_account()
 
     def _connect_business_account(self) -> None:
-        """The second account connects the manager bot under Settings → Telegram Business → Chatbots: the
-        business_connection update waits for the bot, which registers (or, on a later run, refreshes) the
-        telegram_business channel of the demo shop. The stand-in is new every run, so is the connection id.
-
-        The stand-in also numbers its users from the same first id every run while the database persists: the
-        customers writing to this account are numbered from a base of this run's own (as the Telegram-account
-        customers are), so their chats and the message ids in them are new ones, not duplicates of a past run's."""
-        tg = self.stack.telegram
-        tg.business.connect(self.business_account_id)
-        tg._user_ids = itertools.count(720_000_000 + (int(time.time()) % 1_000_000) * 100)
+        """The shop's account — already the userbot — connects the manager bot under Settings → Telegram Business →
+        Chatbots too: the business_connection update waits for the bot, which registers (or, on a later run,
+        refreshes) the telegram_business channel of the same account. The stand-in is new every run, so is the
+        connection id. The userbot's channel was registered first, so it stays the dialogs' home."""
+        self.stack.telegram.business.connect(self.tg_account_id)
 
     async def _connect_telegram_account(self, ctx, tenant_id: int) -> int:
         """Sign the shop's account in exactly as the owner does with /connect_telegram: phone number, then the
@@ -200,15 +193,6 @@ class Demo:
             links = [("по ссылке", "https://technosfera.example/?utm_source=telegram_ads&utm_campaign=spring")]
         await mtproto.customer_writes(self.tg_account_id, customer_id, text, links=links)
 
-    def _business_customer_writes(self, customer: int, text: str) -> None:
-        """A customer writes to the shop's Telegram Business account: the bot gets a business_message."""
-        tg = self.stack.telegram
-        if customer not in self.business_customers:
-            first, last = BUSINESS_CUSTOMER_NAMES[len(self.business_customers) % len(BUSINESS_CUSTOMER_NAMES)]
-            self.business_customers[customer] = tg.create_user(first, last)["id"]
-        user_id = self.business_customers[customer]
-        tg.business.write(user_id, self.business_account_id, user_id, text)
-
     def urls(self) -> list[tuple[str, str]]:
         miniapp = self.settings.webapp.webapp_url
         owner_init = quote(self.stack.telegram.init_data(self.owner_id), safe="")
@@ -221,8 +205,9 @@ class Demo:
         ]
 
     async def trickle(self, stop: asyncio.Event) -> None:
-        """A customer writes every TRICKLE_SECONDS, on VK, on the Telegram account (userbot) and on the Telegram
-        Business account in turn: a new one mostly, sometimes one coming back.
+        """A customer writes every TRICKLE_SECONDS, on VK and on the Telegram account in turn (the account's message
+        reaches both the userbot and the bot through Telegram Business): a new one mostly, sometimes one coming
+        back.
 
         The sandbox starts empty every run while the database persists, so each run's customers get fresh ids
         (the stand-ins number messages from 1 again, and a known customer's message 1 would be a duplicate)."""
@@ -235,10 +220,8 @@ class Demo:
                 if turn % CHANNELS == 0:
                     ref = {"ref": "spring_sale", "ref_source": "vk_ads"} if self._rng.random() < 0.3 else {}
                     await self.stack.vk.user_writes(VK_GROUP_ID, customer, text, **ref)
-                elif turn % CHANNELS == 1:
-                    await self._telegram_customer_writes(customer, text)
                 else:
-                    self._business_customer_writes(customer, text)
+                    await self._telegram_customer_writes(customer, text)
             except Exception:
                 log.exception("demo customer could not write")
             turn += 1

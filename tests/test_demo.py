@@ -10,8 +10,11 @@ import sys
 import time
 
 import aiohttp
+import asyncpg
 import psutil
 
+from core.db import EMBEDDED_DB_NAME
+from core.i18n import t
 from tests.conftest import free_port
 
 
@@ -33,63 +36,97 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
         telegram = lines["telegram"]
         deadline = time.monotonic() + 120
         async with aiohttp.ClientSession() as http:
-            # The shop's second Telegram account has connected the bot through Telegram Business.
+            # The shop's Telegram account is connected both ways: the userbot (signed in through MTProto) and the
+            # Telegram Business connection of the same account to the manager bot.
+            async with http.get(f"{telegram}/_sandbox/accounts") as resp:
+                accounts = await resp.json()
+            assert len(accounts) == 1
+            account = accounts[0]["id"]
             async with http.get(f"{telegram}/_sandbox/business") as resp:
                 connections = await resp.json()
             assert len(connections) == 1 and connections[0]["is_enabled"]
-            business_account = connections[0]["user"]["id"]
+            assert connections[0]["user"]["id"] == account, "the Business connection is not the userbot's account"
 
-            # Customers write on VK, on the shop's Telegram account (userbot) and on its Telegram Business account in
-            # turn: all three become topics with reply cards.
+            # Customers write on VK and on the shop's Telegram account in turn: both become topics with reply cards.
             while True:
                 async with http.get(f"{telegram}/_sandbox/chats/{chat_id}") as resp:
                     chat = await resp.json()
-                business = await _business_customers(http, telegram, business_account)
                 topics = {channel: [t for t in chat["topics"] if t.get("name", "").endswith(channel)]
                           for channel in ("· VK", "· TG")}
-                topics["business"] = [t for t in topics["· TG"] if _named(t, business)]
-                topics["· TG"] = [t for t in topics["· TG"] if not _named(t, business)]
-                if all(any(_has_card(t) for t in found) for found in topics.values()):
+                if any(_has_card(t) for t in topics["· VK"]) and any(_draft(t) for t in topics["· TG"]):
                     break
-                assert time.monotonic() < deadline, f"no VK, Telegram and Business topics with reply cards yet: {chat}"
+                assert time.monotonic() < deadline, f"no VK and Telegram topics with reply cards yet: {chat}"
                 await asyncio.sleep(1)
 
-            # A manager's reply in a Business customer's topic reaches them from the shop's account, through the bot.
+            # A manager sends the AI's draft in the Telegram topic: the customer wrote a moment ago, so the reply goes
+            # through Telegram Business (the bot answers on the account's behalf) — one message of the account, which
+            # its MTProto sessions see too — and the reply card says which way it went.
             async with http.get(f"{telegram}/_sandbox/users") as resp:
                 manager = next(u for u in await resp.json() if u.get("username") == "ivan_sales")
-            topic = next(t for t in topics["business"] if _has_card(t))
-            answer = "Здравствуйте! Да, доставим завтра."
+            topic = next(t for t in topics["· TG"] if _draft(t))
+            card_id, send, reply = _draft(topic)
+            async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/press", json={
+                    "user_id": manager["id"], "message_id": card_id, "callback_data": send}) as resp:
+                assert resp.status == 200, await resp.text()
+            while True:
+                delivered = []
+                async with http.get(f"{telegram}/_sandbox/accounts/{account}/dialogs") as resp:
+                    dialogs = await resp.json()
+                for dialog in dialogs[:5]:
+                    async with http.get(f"{telegram}/_sandbox/accounts/{account}/chats/{dialog['peer']}") as resp:
+                        delivered += [(dialog["peer"], m) for m in (await resp.json())["messages"]
+                                      if m["out"] and m["text"] == reply]
+                if delivered:
+                    break
+                assert time.monotonic() < deadline + 30, f"the reply never reached the customer: {dialogs}"
+                await asyncio.sleep(1)
+            assert len(delivered) == 1, f"the reply was sent more than once: {delivered}"
+            customer = delivered[0][0]
+            async with http.get(f"{telegram}/_sandbox/business/{account}/chats/{customer}") as resp:
+                business_chat = (await resp.json())["messages"]
+            assert [m for m in business_chat if m["text"] == reply and m["by_bot"]], \
+                f"the reply did not go through Telegram Business: {business_chat}"
+            assert any(m["from"]["id"] == customer for m in business_chat), "the bot never saw the customer write"
+            via = t("reply.via.telegram_business", "ru")
+            while True:
+                async with http.get(f"{telegram}/_sandbox/chats/{chat_id}") as resp:
+                    chat = await resp.json()
+                shown = next(x for x in chat["topics"] if x["id"] == topic["id"])
+                card = next(m for m in shown["messages"] if m["message_id"] == card_id)
+                if via in (card.get("text") or ""):
+                    break
+                assert time.monotonic() < deadline + 60, f"no '{via}' on the reply card: {card}"
+                await asyncio.sleep(1)
+
+            # A manager's plain reply in the topic reaches the same customer from the shop's account too.
+            answer = "Да, есть в наличии — могу отложить для вас до вечера."
             async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/messages", json={
                     "user_id": manager["id"], "text": answer, "thread_id": topic["id"]}) as resp:
                 assert resp.status == 200, await resp.text()
-            customer = business[_named(topic, business)]
             while True:
-                async with http.get(f"{telegram}/_sandbox/business/{business_account}/chats/{customer}") as resp:
+                async with http.get(f"{telegram}/_sandbox/accounts/{account}/chats/{customer}") as resp:
                     messages = (await resp.json())["messages"]
-                if any(m["by_bot"] and m["text"] == answer for m in messages):
+                if any(m["out"] and m["text"] == answer for m in messages):
                     break
-                assert time.monotonic() < deadline + 30, f"the reply never reached the Business chat: {messages}"
+                assert time.monotonic() < deadline + 90, f"the manager's reply never reached the customer: {messages}"
                 await asyncio.sleep(1)
 
-            # A manager's plain reply in the Telegram topic reaches the customer through the shop's own account.
-            topic = next(t for t in topics["· TG"] if _has_card(t))
-            reply = "Да, есть в наличии — могу отложить для вас до вечера."
-            async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/messages", json={
-                    "user_id": manager["id"], "text": reply, "thread_id": topic["id"]}) as resp:
-                assert resp.status == 200, await resp.text()
-            async with http.get(f"{telegram}/_sandbox/accounts") as resp:
-                account = (await resp.json())[0]
-            while True:
-                delivered = []
-                async with http.get(f"{telegram}/_sandbox/accounts/{account['id']}/dialogs") as resp:
-                    dialogs = await resp.json()
-                for dialog in dialogs[:5]:
-                    async with http.get(f"{telegram}/_sandbox/accounts/{account['id']}/chats/{dialog['peer']}") as resp:
-                        delivered += [m for m in (await resp.json())["messages"] if m["out"] and m["text"] == reply]
-                if delivered:
-                    break
-                assert time.monotonic() < deadline + 30, f"the manager's reply never reached the customer: {dialogs}"
-                await asyncio.sleep(1)
+        # One account, one world: the customer (who wrote to the account, seen by the userbot and the bot) has one
+        # dialog, under the userbot's channel (the home, connected first), and each of their messages is stored once.
+        db = await _embedded_database(tmp_path / "var" / "pgdata")
+        try:
+            channels = dict(await db.fetch("SELECT kind, id FROM channel_accounts WHERE external_id = $1",
+                                           str(account)))
+            assert set(channels) == {"telegram_account", "telegram_business"}, channels
+            found = await db.fetch("SELECT d.id, d.channel_id FROM dialogs d JOIN channel_accounts c "
+                                   "ON c.id = d.channel_id WHERE c.external_id = $1 AND d.external_chat_id = $2",
+                                   str(account), str(customer))
+            assert [r["channel_id"] for r in found] == [channels["telegram_account"]], found
+            counts = await db.fetchrow("SELECT count(*) AS n, count(DISTINCT external_id) AS ids FROM messages "
+                                       "WHERE dialog_id = $1 AND direction = 'in'", found[0]["id"])
+            assert counts["n"] >= 1 and counts["n"] == counts["ids"], dict(counts)
+        finally:
+            await db.close()
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
@@ -99,24 +136,24 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
     assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and pgdata in " ".join(p.info["cmdline"])]
 
 
-async def _business_customers(http: aiohttp.ClientSession, telegram: str, account: int) -> dict[str, int]:
-    """The topic name ("Name · TG") of each user who wrote to the Business account, and their user id."""
-    async with http.get(f"{telegram}/_sandbox/users") as resp:
-        users = [u for u in await resp.json() if u["id"] != account and not u.get("is_bot")]
-    found = {}
-    for user in users:
-        async with http.get(f"{telegram}/_sandbox/business/{account}/chats/{user['id']}") as resp:
-            messages = (await resp.json())["messages"]
-        if any(m["from"]["id"] == user["id"] for m in messages):
-            name = " ".join(p for p in (user["first_name"], user.get("last_name")) if p)
-            found[f"{name} · TG"] = user["id"]
-    return found
-
-
-def _named(topic: dict, names: dict[str, int]) -> str | None:
-    """Which of `names` the topic is named after (its name starts with the dialog's status icon)."""
-    return next((name for name in names if topic["name"].endswith(" " + name)), None)
+def _draft(topic: dict) -> tuple[int, str, str] | None:
+    """The topic's reply card waiting for a manager: its message id, its Send button's data and the draft's text (the
+    Edit button's inline query is "#<id> <text>")."""
+    for message in topic.get("messages", []):
+        buttons = [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        send = next((b["callback_data"] for b in buttons if b.get("callback_data", "").startswith("s:send:")), None)
+        edit = next((b["switch_inline_query_current_chat"] for b in buttons
+                     if "switch_inline_query_current_chat" in b), None)
+        if send and edit:
+            return message["message_id"], send, edit.partition(" ")[2]
+    return None
 
 
 def _has_card(topic: dict) -> bool:
     return any(m.get("reply_markup") for m in topic.get("messages", []))
+
+
+async def _embedded_database(pgdata) -> asyncpg.Connection:
+    """The demo's embedded PostgreSQL, found from its postmaster.pid (port on line 4, socket directory on line 5)."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    return await asyncpg.connect(host=lines[4], port=int(lines[3]), user="postgres", database=EMBEDDED_DB_NAME)

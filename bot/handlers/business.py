@@ -31,9 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import i18n
 from core.i18n import t
-from core.inbox import InboundAttachment, InboundMessage, Sender
+from core.inbox import InboundAttachment, InboundMessage, Sender, TrafficInfo
 from core.models import AttachmentKind, ChannelAccount, Direction
 from core.services import business
+
+from userbots.traffic import urls_in, utm_of
 
 from ..middlewares import AfterCommit
 from ..render import esc
@@ -129,6 +131,19 @@ def _attachments(message: Message) -> tuple[tuple[InboundAttachment, ...], dict[
     return tuple(attachments), file_ids
 
 
+def _traffic(message: Message) -> TrafficInfo | None:
+    """UTM tags of the links in the message, those behind text (text_link) too — as the userbot reads them: with the
+    account connected both ways, whichever way a message arrives first is the one stored, with its touch."""
+    text = message.text or message.caption
+    urls = urls_in(text) + [e.url for e in (message.entities or message.caption_entities or ())
+                            if e.type == "text_link" and e.url]
+    utm = utm_of(urls)
+    if not utm:
+        return None
+    return TrafficInfo(source=utm.get("utm_source"), medium=utm.get("utm_medium"), campaign=utm.get("utm_campaign"),
+                       content=utm.get("utm_content"), term=utm.get("utm_term"), raw=utm)
+
+
 def inbound(channel: ChannelAccount, message: Message) -> tuple[InboundMessage, dict[int, str]]:
     """A business message as the inbox takes it: the dialog is the account's chat with the customer; written by the
     account itself (in the Telegram app) it is the shop's outgoing message."""
@@ -145,7 +160,7 @@ def inbound(channel: ChannelAccount, message: Message) -> tuple[InboundMessage, 
         sent_at=message.date, text=message.text or message.caption or "",
         direction=Direction.OUT if own else Direction.IN, attachments=attachments,
         reply_to_external_id=str(reply.message_id) if reply is not None else None,
-        media_group_id=message.media_group_id,
+        media_group_id=message.media_group_id, traffic=None if own else _traffic(message),
     )
     return msg, file_ids
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import UserError
 from ..i18n import t
+from ..inbox import home_of
 from ..models import Customer, Dialog, DialogStatus, Escalation, EscalationStatus, Message, Outcome
 from ..permissions import Field
 
@@ -126,7 +127,9 @@ def _base(tenant_id: int, filters: Filters, cursor: Cursor | None):
     if filters.status is not None:
         conditions.append(Dialog.status == filters.status)
     if filters.channel_id is not None:
-        conditions.append(Dialog.channel_id == filters.channel_id)
+        # A Telegram account connected both ways keeps its dialogs under its home channel (core.inbox.home_of):
+        # filtering by either of its channels lists them.
+        conditions.append(Dialog.channel_id == home_of(filters.channel_id))
     if filters.assignee == "none":
         conditions.append(Dialog.assignee_id.is_(None))
     elif filters.assignee is not None:
@@ -187,25 +190,31 @@ async def _by_customer(session: AsyncSession, tenant_id: int, filters: Filters, 
     return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
 
 
-async def _frequency(session: AsyncSession, stems: list[str]) -> float:
+# The query's stems, ANALYZE's most common elements of ix_messages_fts with their frequencies, and how many messages
+# there are: what the text part decides its way by, in one round trip.
+_TEXT_PLAN = text(
+    "SELECT ARRAY(SELECT unnest(tsvector_to_array(to_tsvector('russian'::regconfig, :q)))), "
+    "s.most_common_elems::text::text[], s.most_common_elem_freqs, "
+    "(SELECT reltuples FROM pg_class WHERE relname = 'messages') "
+    "FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT most_common_elems, most_common_elem_freqs FROM pg_stats "
+    "WHERE tablename = 'ix_messages_fts' LIMIT 1) s ON true")
+
+
+def _frequency(elements: list[str] | None, frequencies: list[float] | None, stems: list[str]) -> float:
     """How often a message holds every stem at most, from ANALYZE's most common elements of ix_messages_fts: a stem
     that is not among them is rare (0.0). Reading the statistics costs nothing; a wrong guess costs one capped probe
     or one bounded walk, never a full read."""
-    row = (await session.execute(text(
-        "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-        "WHERE tablename = 'ix_messages_fts' LIMIT 1"))).first()
-    if row is None or row[0] is None:
+    if elements is None or frequencies is None:
         return 0.0
-    frequencies = dict(zip(row[0], row[1]))
-    return min(frequencies.get(stem, 0.0) for stem in stems)
+    known = dict(zip(elements, frequencies))
+    return min(known.get(stem, 0.0) for stem in stems)
 
 
 async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, cursor: Cursor | None,
                    limit: int) -> list[tuple[int, datetime]]:
     tsquery = func.websearch_to_tsquery(literal_column(f"'{TS_CONFIG}'::regconfig"), filters.q)
-    stems = list((await session.execute(
-        select(func.unnest(func.tsvector_to_array(func.to_tsvector(literal_column(f"'{TS_CONFIG}'::regconfig"),
-                                                                    filters.q)))))).scalars())
+    stems, elements, frequencies, messages = (await session.execute(_TEXT_PLAN, {"q": filters.q})).one()
+    stems = list(stems or [])
     if not stems:
         return []  # only stop words: the text part finds nothing
     match = MESSAGE_TSV.op("@@")(tsquery)
@@ -220,9 +229,7 @@ async def _by_text(session: AsyncSession, tenant_id: int, filters: Filters, curs
         query = _base(tenant_id, filters, cursor).where(Dialog.id == any_(_ids(sorted(set(probe)))))
         return [tuple(r) for r in (await session.execute(_ordered(query, limit))).all()]
 
-    messages = (await session.execute(text(
-        "SELECT reltuples FROM pg_class WHERE relname = 'messages'"))).scalar_one_or_none() or 0
-    if await _frequency(session, stems) * max(messages, 0) < TEXT_PROBE:
+    if _frequency(elements, frequencies, stems) * max(messages or 0, 0) < TEXT_PROBE:
         rows = await from_index(TEXT_PROBE)
         if rows is not None:
             return rows

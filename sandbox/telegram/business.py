@@ -201,6 +201,9 @@ class Business:
             return  # written here (the control API, the bot): already a message of this chat
         sender = self.sb.users[account_id if message.out else message.peer]
         body: dict[str, Any] = {}
+        # links behind text (MessageEntityTextUrl) are text_link entities for the bot (UTM tags are read from them)
+        links = [{"type": "text_link", "offset": e.offset, "length": e.length, "url": e.url}
+                 for e in message.entities if getattr(e, "url", None)]
         if message.media is not None:
             media = message.media
             kind = "photo" if media.kind == "photo" else "voice" if media.voice else "video_note" if media.round \
@@ -208,8 +211,12 @@ class Business:
             body[kind] = self.sb.store_file(kind, media.data, media.file_name, media.mime).media()
             if message.text:
                 body["caption"] = message.text
+                if links:
+                    body["caption_entities"] = links
         else:
             body["text"] = message.text
+            if links:
+                body["entities"] = links
         reply = chat.visible(message.reply_to) if message.reply_to else None
         record = self._record(chat, message.id, sender, body, reply, date=message.date)
         if not message.out:

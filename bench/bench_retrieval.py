@@ -207,7 +207,7 @@ def load_average() -> str:
 
 async def bench_retrieval(db, tenant_id: int, n_queries: int) -> dict:
     """Each question's search twice: inside an open transaction (the search itself, as the pipeline runs it beside
-    its other reads) and as a unit of work of its own (pool checkout with its ping, BEGIN, search, COMMIT)."""
+    its other reads) and as a unit of work of its own (pool checkout, BEGIN, search, COMMIT)."""
     from sqlalchemy import text
 
     from core.ai.embedding import LOCAL_EMBEDDER_NAME, embed_one
@@ -266,6 +266,7 @@ async def bench_pipeline(db, settings, tenant_id: int, channel_id: int, runs: in
     offline = AIProviders(llm=None, embedder=LocalEmbedder())
     qs = questions(runs * 2 + 20, seed=23)
     base = datetime.now(UTC) - timedelta(days=1)
+    run_key = f"{int(time.time() * 1000):x}"  # new customers on every run: --reuse must not meet its own old dialogs
     results: dict[str, dict] = {"load_before": load_average()}
     try:
         for label, providers in (("llm", online), ("offline", offline)):
@@ -274,8 +275,8 @@ async def bench_pipeline(db, settings, tenant_id: int, channel_id: int, runs: in
             for i in range(runs + 10):
                 async with db.unit_of_work() as session:
                     received = await inbox.receive(session, InboundMessage(
-                        channel_id=channel_id, external_chat_id=f"{label}-{i}", external_id="1",
-                        sender=Sender(external_user_id=f"{label}-{i}", first_name="Клиент"),
+                        channel_id=channel_id, external_chat_id=f"{label}-{run_key}-{i}", external_id="1",
+                        sender=Sender(external_user_id=f"{label}-{run_key}-{i}", first_name="Клиент"),
                         sent_at=base + timedelta(seconds=i), text=qs[i]))
                 result = await pipeline.run(received.message_id)
                 async with db.unit_of_work() as session:

@@ -34,12 +34,15 @@ One loop per process claims commands, any number of processes may run it side by
   about to record). Customer sends carry their idempotency key to the channel (VK random_id), so a retry never
   reaches the customer twice; a correction or take-back of a delivered reply (core.services.sent_replies) is the
   same when repeated.
-- Sent once, recorded for sure. The transaction that prepares a call also marks its commands "about to send"
+- Sent once, recorded for sure. The answer of the far side is kept the moment it comes, in one statement
+  (result.delivered); the bookkeeping follows in its own transaction, and a command left in flight with a kept answer
+  is recorded from it by whoever recovers it — never sent again. The transaction that prepares a call also marks its
+  commands "about to send"
   (OutboxCommand.sending_since) before the call leaves, when a repeat of the call could show twice (a post, a new
   topic, a Bot API send; not an edit, nor a customer send the channel dedups by the command's key: REPEATABLE_SURFACE,
   KEYED_CHANNELS). Once the far side answered, recording the outcome is retried
   through database outages (backoff, up to RECORD_PATIENCE) — the call is never made again because its record
-  failed. Only a process that dies between the call and its record (or a call that got no answer) leaves a command
+  failed. Only a process that dies between the call and the answer's keeping (or a call that got no answer) leaves a command
   that may have arrived: taken again, it is sent again (nothing lost) and counted (unconfirmed_sends, shown by
   /status), since the Bot API takes no idempotency key and a topic post can then show twice.
 """
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -59,14 +63,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from . import events, outbox
+from .commands import Call, Executor, channel_id_of
 from .db import Database, is_retryable, sqlstate
 from .models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
 from .services import sent_replies
 from .services.workspace.base import Kind
-from .services.workspace.calls import Call, channel_id_of
-from .services.workspace.commands import WorkspaceCommands
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,10 @@ KEYED_CHANNELS = frozenset({ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, Chann
 # replica holding its lease, core.leases; a process without a bot token cannot send for Telegram Business): no rate
 # limit, nothing wrong with the command — it is left to the holder at once, and only this process stays away.
 ELSEWHERE_CODES = frozenset({"not_connected", "no_client"})
+# Set in a command's result, alone in one statement, the moment the far side answered: what it answered is durable
+# before the rest of the record (bookkeeping, several statements) is written. A command left in flight with it is
+# completed from it by whoever recovers the lease, never sent again.
+DELIVERED = "delivered"
 LEASE_LOST = "lease expired: worker lost"
 LEASE_LOST_SENDING = "lease expired: worker lost after its call may have gone out"
 
@@ -165,7 +172,7 @@ class Dispatcher:
         db: Database,
         *,
         limiter: RateLimiter,
-        executor: WorkspaceCommands,
+        executor: Executor,  # the registered command kinds (core.commands; composed in bot/component.py)
         services: dict,
         clock: Clock,
         concurrency: int = 32,
@@ -428,16 +435,31 @@ class Dispatcher:
             await self.recover_leases()
 
     async def recover_leases(self) -> list[int]:
-        """Commands claimed by a process that died go back to the queue (attempts kept). Those marked "about to send"
-        may have arrived: they are counted (unconfirmed_sends, an event) and sent again. Returns the ids of those."""
+        """Commands claimed by a process that died: those whose answer it had kept (DELIVERED) are recorded from it;
+        the others go back to the queue (attempts kept). Those marked "about to send" may have arrived: they are
+        counted (unconfirmed_sends, an event) and sent again. Returns the ids of those."""
         now = self.clock.now()
         c = OutboxCommand
+        expired = [c.state == CommandState.IN_FLIGHT, c.updated_at < now - self.lease,
+                   c.id.not_in(sorted(self._executing)) if self._executing else True]
+        async with self.db.unit_of_work() as session:
+            answered = (await session.execute(
+                select(c.id, c.destination, c.result).where(*expired, c.result.has_key(DELIVERED)).order_by(c.id)
+            )).all()
+        batches: dict[tuple, list] = {}
+        for row in answered:  # the commands of one call share its answer
+            batches.setdefault((row.destination, json.dumps(row.result, sort_keys=True)), []).append(row)
+        for rows in batches.values():
+            result = {k: v for k, v in rows[0].result.items() if k != DELIVERED}
+            delivery = Delivery(external_id=result.pop("external_id", None), extra=result)
+            await self._complete(Batch(rows, None, False), delivery)
+            log.warning("commands %s were sent by a process that died before recording them: recorded now",
+                        [row.id for row in rows])
         sending = c.sending_since.is_not(None)
         async with self.db.unit_of_work() as session:
             rows = (await session.execute(
                 update(c)
-                .where(c.state == CommandState.IN_FLIGHT, c.updated_at < now - self.lease,
-                       c.id.not_in(sorted(self._executing)) if self._executing else True)
+                .where(*expired, ~c.result.has_key(DELIVERED))
                 .values(state=CommandState.QUEUED, not_before=now, sending_since=None,
                         unconfirmed_sends=c.unconfirmed_sends + case((sending, 1), else_=0),
                         last_error=case((sending, LEASE_LOST_SENDING), else_=LEASE_LOST))
@@ -557,10 +579,11 @@ class Dispatcher:
             raise DeliveryError("the manager bot is not running", code="no_surface")
         return await surface.execute(call.kind, call.payload)
 
-    async def _reload(self, session, batch: Batch) -> list[OutboxCommand]:
-        rows = {c.id: c for c in (await session.execute(
-            select(OutboxCommand).where(OutboxCommand.id.in_(batch.ids))
-        )).scalars()}
+    async def _reload(self, session, batch: Batch, *, lock: bool = False) -> list[OutboxCommand]:
+        query = select(OutboxCommand).where(OutboxCommand.id.in_(batch.ids))
+        if lock:
+            query = query.order_by(OutboxCommand.id).with_for_update()
+        rows = {c.id: c for c in (await session.execute(query)).scalars()}
         return [rows[i] for i in batch.ids if i in rows]
 
     async def _execute(self, batch: Batch) -> None:
@@ -648,7 +671,24 @@ class Dispatcher:
             await self.limiter.charge(destination, batch.budget, calls - 1)
             await self.limiter.charge(sending_key(destination), batch.budget, calls - 1)
         self._stages[head] = ("recording what its call did", time.monotonic())
+        await self._delivered(batch, delivery)
         await self._complete(batch, delivery)
+
+    async def _delivered(self, batch: Batch, delivery: Delivery) -> None:
+        """The answer, kept in one statement right after it came (DELIVERED): from its commit on, a death of this
+        process costs the bookkeeping a moment's delay (the recoverer records it), never a second send."""
+        result = {"external_id": delivery.external_id, **delivery.extra, DELIVERED: True}
+
+        async def keep() -> None:
+            async with self.db.unit_of_work() as session:
+                await session.execute(
+                    update(OutboxCommand)
+                    .where(OutboxCommand.id.in_(batch.ids), OutboxCommand.state == CommandState.IN_FLIGHT)
+                    .values(result=result, sending_since=None, updated_at=self.clock.now())
+                    .execution_options(synchronize_session=False)
+                )
+
+        await self._durably(keep, f"the answer to commands {batch.ids}")
 
     async def _durably(self, work, what: str) -> None:
         """Run a unit of work that records what a call did until it commits: through deadlocks, a lost connection,
@@ -681,7 +721,7 @@ class Dispatcher:
             now = self.clock.now()
             async with self.db.unit_of_work() as session:
                 await session.execute(text(f"SET LOCAL lock_timeout = '{RECORD_LOCK_TIMEOUT}'"))
-                commands = await self._reload(session, batch)
+                commands = await self._reload(session, batch, lock=True)  # one record at a time (recoverers)
                 fresh = [c for c in commands if await outbox.complete(session, c, delivery, now=now)]
                 if not skipped and fresh:
                     try:

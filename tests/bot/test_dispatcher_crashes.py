@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from core import outbox
 from core.db import Database
 from core.dispatcher import Dispatcher, running
-from core.models import CommandState, Event, OutboxCommand
+from core.models import CommandState, Event, OutboxCommand, TopicMessage
 from core.services import readiness
 
 from bot.handlers.private import status_lines
@@ -298,3 +298,52 @@ async def test_after_a_database_outage_nobody_takes_commands_before_a_lease_of_i
     await desk.settle()
     assert {c.state for c in await _mirror_commands(desk)} == {CommandState.DONE}
     assert (await desk.topic(received.dialog_id)).thread_id is not None
+
+
+async def test_a_post_whose_answer_was_kept_is_recorded_by_the_recoverer_not_sent_again(desk: Desk):
+    """The process died after the Bot API answered and the answer was kept (one statement), before the bookkeeping:
+    whoever recovers the command records it from the kept answer — the post shows once, nothing is counted."""
+    anna = desk.customer()
+    thread_id = await _first_topic(desk, anna)
+    dispatcher: Dispatcher = desk.outbox
+    real_complete = dispatcher._complete
+    died = []
+
+    async def die_before_bookkeeping(batch, delivery, **kw):
+        if not kw.get("skipped") and not died:
+            died.append(batch.ids)
+            raise ProcessDied()
+        await real_complete(batch, delivery, **kw)
+
+    dispatcher._complete = die_before_bookkeeping
+    try:
+        received = await desk.customer_writes(anna, "Сколько ждать?")
+        await _until_left_in_flight_answered(desk, dispatcher, received.message_id)
+    finally:
+        del dispatcher._complete  # the class's own again
+    [command] = await _mirror_commands(desk, received.message_id)
+    assert command.sending_since is None and command.result["delivered"] is True
+    assert _posts(desk, thread_id, "Сколько ждать?") == 1
+    await _expire(desk, dispatcher)
+    assert await dispatcher.recover_leases() == []  # nothing sent again, nothing counted
+    await desk.settle()
+    [command] = await _mirror_commands(desk, received.message_id)
+    assert command.state == CommandState.DONE and command.attempts == 1 and command.unconfirmed_sends == 0
+    assert "delivered" not in command.result and command.result["external_id"]
+    assert _posts(desk, thread_id, "Сколько ждать?") == 1
+    # the bookkeeping was done by the recoverer: the post is known as this message's mirror
+    async with desk.db.unit_of_work() as session:
+        mapped = (await session.execute(select(TopicMessage.telegram_message_id).where(
+            TopicMessage.message_id == received.message_id))).scalars().all()
+    assert [str(i) for i in mapped] == [command.result["external_id"]]
+
+
+async def _until_left_in_flight_answered(desk: Desk, dispatcher: Dispatcher, message_id: int) -> None:
+    async def left():
+        await dispatcher._cycle()
+        await dispatcher._finish()
+        commands = await _mirror_commands(desk, message_id)
+        return commands and all(c.state == CommandState.IN_FLIGHT and (c.result or {}).get("delivered")
+                                and c.id not in dispatcher._executing for c in commands)
+
+    await wait_for(left, "the command left in flight with its answer kept", timeout=30)

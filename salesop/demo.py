@@ -26,7 +26,7 @@ from urllib.parse import quote
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from core.models import ChannelAccount, ChannelKind, ManagerGroup, StaffMember, Tenant
+from core.models import ChannelAccount, ChannelKind, ChannelStatus, ManagerGroup, StaffMember, Tenant
 from core.services import channels
 from core.services.tenants import create_tenant, role_by_code
 from core.settings import Settings
@@ -147,7 +147,19 @@ class Demo:
         tg_channel_id = await self._connect_telegram_account(ctx, tenant_id)
         report = await run_import(ctx.db, ctx.secrets, ctx.settings, tg_channel_id, progress=False)
         log.info("demo Telegram history imported: %s", report)
+        await self._retire_second_account(ctx, tenant_id)
         self._connect_business_account()
+
+    async def _retire_second_account(self, ctx, tenant_id: int) -> None:
+        """Demo databases from before the shared account had a second account connected through Business: its
+        channel is shown disconnected (its stand-in is gone), not as working forever."""
+        from core.i18n import t
+
+        async with ctx.db.unit_of_work() as session:
+            await session.execute(update(ChannelAccount).where(
+                ChannelAccount.tenant_id == tenant_id, ChannelAccount.kind == ChannelKind.TELEGRAM_BUSINESS,
+                ChannelAccount.external_id != str(self.tg_account_id)).values(
+                status=ChannelStatus.DISABLED, status_detail=t("business.channel.detail_disabled")))
 
     def _connect_business_account(self) -> None:
         """The shop's account — already the userbot — connects the manager bot under Settings → Telegram Business →

@@ -66,7 +66,8 @@ async def _made_on_one_served_by_the_other(replicas) -> str:
     assert got.headers["Content-Disposition"] == f"attachment; filename*=UTF-8''{quote(NAME)}"
     assert (await first.get(answer["url"])).status == 200  # and again through the first: until it expires
     token = answer["url"].split("/")[2]
-    assert (await second.get(f"/downloads/{token[:-1]}x/{NAME}")).status == 404  # the token is the only key
+    other = token[:-1] + ("y" if token.endswith("x") else "x")
+    assert (await second.get(f"/downloads/{other}/{NAME}")).status == 404  # the token is the only key
     assert (await second.get(f"/downloads/..%2F..%2Fsecrets/{NAME}")).status == 404
     assert (await first.post("/api/downloads", json={"file_name": NAME, "text": CSV})).status == 401
     return token
@@ -102,3 +103,18 @@ async def test_the_data_dir_store_forgets_expired_files(tmp_path):
     assert await other.get("a" * 32) is None
     assert not (tmp_path / "downloads" / ("a" * 32)).exists()
     assert [p.name for p in (tmp_path / "downloads").iterdir()] == []  # no temporary file left either
+
+
+async def test_the_oldest_downloads_are_dropped_past_the_cap(tmp_path, redis_url):
+    now = [1_000_000.0]
+    item = downloads.Download(data=b"x", name=NAME, type="text/csv", staff_id=1)
+    stores = [downloads.FileDownloads(tmp_path / "downloads", clock=lambda: now[0], max_kept=2),
+              downloads.RedisDownloads(redis_url, max_kept=2)]
+    try:
+        for store in stores:
+            for token in ("a" * 32, "b" * 32, "c" * 32):
+                await store.put(token, item)
+                now[0] += 1
+            assert [await store.get(t) for t in ("a" * 32, "b" * 32, "c" * 32)] == [None, item, item]
+    finally:
+        await stores[1].close()

@@ -35,10 +35,11 @@ routes = web.RouteTableDef()
 PAGES: list[Page] = []
 DOWNLOAD_TTL = 600  # seconds: the client fetches right after the page asks
 MAX_FILE = 5 * 1024 * 1024  # a CSV of a chart's table; a bigger body is refused before it is read whole
-MAX_KEPT = 200  # files kept at once in the data directory (oldest dropped first); Redis drops them by TTL
+MAX_KEPT = 200  # files kept at once (oldest dropped first): at most ~1 GB however many are asked for in 10 minutes
 TYPES = {"csv": "text/csv; charset=utf-8"}
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # secrets.token_urlsafe's alphabet: never a path outside the directory
 REDIS_KEY = "salesop:download:{token}"
+REDIS_INDEX = "salesop:downloads"  # the kept tokens, newest first (trimmed to MAX_KEPT)
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,13 @@ class DownloadStore(Protocol):
 
 
 class RedisDownloads:
-    """One hash per download, expiring with Redis's own TTL."""
+    """One hash per download, expiring with Redis's own TTL; a list of the kept tokens drops the oldest past
+    max_kept."""
 
-    def __init__(self, redis_url: str, ttl: int = DOWNLOAD_TTL):
+    def __init__(self, redis_url: str, ttl: int = DOWNLOAD_TTL, max_kept: int = MAX_KEPT):
         import redis.asyncio as aioredis  # only when Redis is configured
 
-        self.ttl = ttl
+        self.ttl, self.max_kept = ttl, max_kept
         self._redis = aioredis.Redis.from_url(redis_url)
 
     async def put(self, token: str, item: Download) -> None:
@@ -72,7 +74,13 @@ class RedisDownloads:
             pipe.hset(key, mapping={"data": item.data, "name": item.name, "type": item.type,
                                     "staff_id": item.staff_id})
             pipe.expire(key, self.ttl)
-            await pipe.execute()
+            pipe.lpush(REDIS_INDEX, token)
+            pipe.lrange(REDIS_INDEX, self.max_kept, -1)
+            pipe.ltrim(REDIS_INDEX, 0, self.max_kept - 1)
+            pipe.expire(REDIS_INDEX, self.ttl)
+            dropped = (await pipe.execute())[3]
+        if dropped:
+            await self._redis.delete(*(REDIS_KEY.format(token=t.decode()) for t in dropped))
 
     async def get(self, token: str) -> Download | None:
         found = await self._redis.hgetall(REDIS_KEY.format(token=token))
@@ -90,8 +98,9 @@ class FileDownloads:
     until when — wall-clock seconds, which other processes compare too) and the bytes. Written under a temporary
     name and renamed, so another process never reads half a file."""
 
-    def __init__(self, directory: Path, ttl: int = DOWNLOAD_TTL, clock: Callable[[], float] = time.time):
-        self.directory, self.ttl, self.clock = directory, ttl, clock
+    def __init__(self, directory: Path, ttl: int = DOWNLOAD_TTL, clock: Callable[[], float] = time.time,
+                 max_kept: int = MAX_KEPT):
+        self.directory, self.ttl, self.clock, self.max_kept = directory, ttl, clock, max_kept
 
     async def put(self, token: str, item: Download) -> None:
         await asyncio.to_thread(self._put, token, item)
@@ -105,10 +114,12 @@ class FileDownloads:
     def _put(self, token: str, item: Download) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._sweep()
+        now = self.clock()
         head = json.dumps({"name": item.name, "type": item.type, "staff_id": item.staff_id,
-                           "until": self.clock() + self.ttl}).encode()
+                           "until": now + self.ttl}).encode()
         part = self.directory / f".{token}.part"
         part.write_bytes(head + b"\n" + item.data)
+        os.utime(part, (now, now))  # the sweep reads a file's age on the same clock
         os.replace(part, self.directory / token)
 
     def _get(self, token: str) -> Download | None:
@@ -129,7 +140,7 @@ class FileDownloads:
 
     def _sweep(self) -> None:
         """Drop expired files (by their age: a file is never older than its TTL while valid) and the oldest beyond
-        MAX_KEPT - 1, so the new one fits."""
+        max_kept - 1, so the new one fits."""
         now = self.clock()
         kept = []
         for entry in os.scandir(self.directory):
@@ -141,7 +152,7 @@ class FileDownloads:
                 Path(entry.path).unlink(missing_ok=True)
             elif not entry.name.startswith("."):
                 kept.append((modified, entry.path))
-        for _, path in sorted(kept)[:max(0, len(kept) - (MAX_KEPT - 1))]:
+        for _, path in sorted(kept)[:max(0, len(kept) - (self.max_kept - 1))]:
             Path(path).unlink(missing_ok=True)
 
 

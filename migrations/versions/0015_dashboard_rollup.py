@@ -1,13 +1,18 @@
-"""The dashboard's rollup: live message activity per dialog and UTC day, and each dialog's first response, kept by
-triggers on messages in the same transaction as the messages (core/models/dashboard.py says what each holds); the
-dashboard's ways into dialogs, drafts, escalations and outcome/closing events by time (covering: read from the index
-alone); and the dialog list's indexes for a manager + status filter and for a customer search. Backfilled here from the messages already there.
+"""The dashboard's rollup (core/models/dashboard.py says what each table holds), backfilled from the data already there:
 
-Why triggers and per-dialog rows rather than counters per day, channel and manager: the dashboard filters by where a
-dialog stands now and counts distinct dialogs and exact percentiles over any period, none of which add up from daily
-counters without going stale on a reassignment or a late reply; rows per dialog stay exact and small (one per dialog
-and day it was active). Statement-level triggers see a whole insert at once (an import of thousands of messages is one
-upsert); updates and deletes recompute only the (dialog, day) pairs whose live messages really changed.
+- live message activity per dialog and UTC day, and each dialog's first response: kept by statement-level triggers on
+  messages in the messages' own transaction (an import of thousands of messages is one upsert; updates and deletes
+  recompute only the (dialog, day) pairs whose live messages really changed);
+- where dialogs stand now (status, waiting) per channel, assignee and group: an append-only +1/-1 log a row trigger on
+  dialogs writes only when one of those changes, folded by the reader (dashboard_refresh) — no writer locks a row;
+- AI spend per hour, model and purpose: rolled up by the reader to the start of the oldest running transaction (usage
+  rows are written with created_at = now()), rows written into hours already rolled up added by a trigger;
+- the dashboard's ways into dialogs, drafts, escalations and outcome/closing events by time (covering: index-only);
+- the dialog list's indexes for a manager + status filter and for a customer search's dialogs.
+
+Why rows per dialog rather than counters per day, channel and manager: the dashboard filters by where a dialog stands
+now and counts distinct dialogs and exact percentiles over any period, none of which add up from daily counters
+without going stale on a reassignment or a late reply.
 
 Revision ID: 0015
 Revises: 0019
@@ -213,6 +218,12 @@ BEGIN
   RETURN NULL;
 END $$""",
     """
+CREATE FUNCTION dashboard_dialog_created_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE dashboard_first_response SET created_at = NEW.created_at WHERE dialog_id = NEW.id;
+  RETURN NULL;
+END $$""",
+    """
 CREATE FUNCTION dashboard_refresh(tenant bigint) RETURNS timestamptz LANGUAGE plpgsql AS $$
 BEGIN
   IF pg_try_advisory_xact_lock(hashtext('dashboard_dialog_counts'), tenant::int) THEN
@@ -239,6 +250,8 @@ CREATE TRIGGER dashboard_dialog_recounted AFTER UPDATE ON dialogs FOR EACH ROW
         IS DISTINCT FROM
         (NEW.tenant_id, NEW.status, NEW.channel_id, NEW.assignee_id, NEW.manager_group_id, NEW.unread_count > 0))
   EXECUTE FUNCTION dashboard_dialog_counted();
+CREATE TRIGGER dashboard_dialog_created_moved AFTER UPDATE OF created_at ON dialogs FOR EACH ROW
+  WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at) EXECUTE FUNCTION dashboard_dialog_created_moved();
 CREATE TRIGGER dashboard_spend_inserted AFTER INSERT ON ai_usage
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_spend_inserted();
 """
@@ -372,6 +385,8 @@ def downgrade() -> None:
     op.drop_index("ix_dialogs_dashboard", table_name="dialogs")
     op.execute("DROP TRIGGER dashboard_dialog_recounted ON dialogs")
     op.execute("DROP TRIGGER dashboard_dialog_counted ON dialogs")
+    op.execute("DROP TRIGGER dashboard_dialog_created_moved ON dialogs")
+    op.execute("DROP FUNCTION dashboard_dialog_created_moved()")
     op.execute("DROP FUNCTION dashboard_refresh(bigint)")
     op.execute("DROP FUNCTION dashboard_dialog_counted()")
     op.drop_table("dashboard_dialog_counts")

@@ -199,6 +199,9 @@ async def change(db, shop: dict, rng: random.Random, now: datetime) -> None:
         for dialog_id in rng.sample(dialogs, 10):  # reassigned, moved to another group
             await s.execute(update(Dialog).where(Dialog.id == dialog_id).values(
                 assignee_id=rng.choice(shop["staff"] + [None]), manager_group_id=rng.choice(shop["groups"] + [None])))
+        for dialog_id in rng.sample(dialogs, 3):  # a dialog's start corrected
+            await s.execute(update(Dialog).where(Dialog.id == dialog_id).values(
+                created_at=now - timedelta(minutes=rng.randrange(40 * 24 * 60))))
         for dialog_id in rng.sample(dialogs, 10):  # answered, written to again, escalated, closed
             await s.execute(update(Dialog).where(Dialog.id == dialog_id).values(
                 unread_count=rng.choice([0, 2]), status=rng.choice(list(DialogStatus))))

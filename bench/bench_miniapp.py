@@ -119,9 +119,11 @@ def load_sql(dialogs: int, messages: int) -> list[tuple[str, str]]:
                                csat = CASE WHEN id % 7 = 0 THEN 1 + id % 5 END
              WHERE status = 'resolved';
             INSERT INTO events (tenant_id, kind, dialog_id, actor_staff_id, payload, created_at)
-              SELECT 1, 'dialog_' || outcome, id, assignee_id, '{{}}'::jsonb, outcome_at FROM dialogs WHERE outcome IS NOT NULL
+              SELECT 1, 'dialog_' || outcome, id, assignee_id, '{{}}'::jsonb, outcome_at FROM dialogs
+               WHERE outcome IS NOT NULL
               UNION ALL
-              SELECT 1, 'dialog_closed', id, assignee_id, '{{}}'::jsonb, closed_at FROM dialogs WHERE status = 'resolved';
+              SELECT 1, 'dialog_closed', id, assignee_id, '{{}}'::jsonb, closed_at FROM dialogs
+               WHERE status = 'resolved';
         """),
         ("attachments, edits", """
             INSERT INTO attachments (message_id, ordinal, kind, mime, size, file_name, external_ref)

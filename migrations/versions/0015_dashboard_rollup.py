@@ -29,8 +29,10 @@ branch_labels = None
 depends_on = None
 
 UTC_DAY = "(({t}.sent_at AT TIME ZONE 'UTC')::date)"
-BOUNDS = """min({t}.sent_at) FILTER (WHERE {t}.direction = 'in'), max({t}.sent_at) FILTER (WHERE {t}.direction = 'in'),
-            min({t}.sent_at) FILTER (WHERE {t}.direction = 'out'), max({t}.sent_at) FILTER (WHERE {t}.direction = 'out')"""
+BOUNDS = """min({t}.sent_at) FILTER (WHERE {t}.direction = 'in'),
+            max({t}.sent_at) FILTER (WHERE {t}.direction = 'in'),
+            min({t}.sent_at) FILTER (WHERE {t}.direction = 'out'),
+            max({t}.sent_at) FILTER (WHERE {t}.direction = 'out')"""
 
 FUNCTIONS = [part.strip() for part in f"""
 -- The first live customer message of a dialog and the first live reply at or after it (analytics.first_response's
@@ -240,7 +242,8 @@ TRIGGERS = """
 CREATE TRIGGER dashboard_messages_inserted AFTER INSERT ON messages
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_inserted();
 CREATE TRIGGER dashboard_messages_updated AFTER UPDATE ON messages
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_updated();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_updated();
 CREATE TRIGGER dashboard_messages_deleted AFTER DELETE ON messages
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION dashboard_messages_deleted();
 CREATE TRIGGER dashboard_dialog_counted AFTER INSERT OR DELETE ON dialogs

@@ -137,7 +137,10 @@ async def main(args) -> int:
         await run_plan(soak, messages=args.messages, replies_every=args.replies_every, faults=faults,
                        progress=progress, timeout=300)
         progress("customers are done; waiting for the product to catch up")
-        await soak.settle(timeout=600)
+        try:
+            await soak.settle(timeout=600)
+        except TimeoutError as error:  # something was lost: the report below says what
+            progress(str(error))
         report = await soak.check()
     print()
     print(f"fault soak: {args.vk} VK + {args.tg} Telegram-account customers, seed {args.seed}")

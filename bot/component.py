@@ -25,8 +25,12 @@ from core.dispatcher import notify
 from core.i18n import t
 from core.ratelimit import build_rate_limiter
 from core.services.workspace import cards, mirror
-from core.services import reports
+from core import commands
+from core.ai.lead_commands import LEAD_KINDS
+from core.commands import CommandKinds
+from core.services import quick_replies, reports, voice
 from core.services.workspace.commands import WorkspaceCommands
+from core.services.workspace.kinds import workspace_kinds
 from core.tasks import InTransaction
 from core.app import AppContext, announce
 
@@ -49,11 +53,22 @@ DISPATCHER_POOL = 4  # connections of the dispatcher's own pool
 GET_ME_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.6, jitter=0.1)
 
 
+def command_kinds(media_root) -> CommandKinds:
+    """Every outbox command kind, registered here explicitly: the workspace's, then each other area's from its own
+    module. Installed as the registry queued commands are checked against (core.commands.check_payload)."""
+    kinds = CommandKinds(
+        *workspace_kinds(media_root),  # topics, cards, mirror posts, notices… and sends to customers
+        voice.VoicePost(media_root),  # the shop's voice: previews, offers, transcripts in a topic
+        quick_replies.QuickReplyPost(media_root),  # quick replies' previews in a topic
+        *(kind(media_root) for kind in LEAD_KINDS),  # the AI's leads: waiting for approval, their cards
+        reports.ReportCommand(),  # status reports in chats
+    )
+    commands.install(kinds)
+    return kinds
+
+
 def outbox_executor(media_root) -> WorkspaceCommands:
-    """The workspace's command kinds plus those other areas define, registered here explicitly."""
-    executor = WorkspaceCommands(media_root=media_root)
-    executor.register(reports.POST_REPORT, reports.ReportCommand())  # status reports in chats
-    return executor
+    return WorkspaceCommands(command_kinds(media_root), media_root=media_root)
 
 
 def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
@@ -141,6 +156,9 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
     dispatcher: OutboxDispatcher = ctx.services["outbox_dispatcher"]
     if "manager_bot" not in ctx.services and ctx.settings.telegram.bot_token is not None:
         _install_bot(ctx)  # a component installed after us (the sandbox demo) may have provided the token
+    async with ctx.db.unit_of_work() as session:
+        # Open commands of a kind nobody registered (an upgrade dropped it) are a start-up error, not failures later.
+        await dispatcher.executor.kinds.check(session)
     loop_task = asyncio.create_task(dispatcher.run(stop), name="outbox-dispatcher")
     bot: Bot | None = ctx.services.get("manager_bot")
     try:
@@ -158,7 +176,8 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
         if ctx.settings.telegram.webhook_url:
             await _run_webhook(ctx, bot, dp, stop)
         else:
-            await _run_polling(bot, dp, stop, f"@{me.username}", ctx.settings.language)
+            await _run_polling(bot, dp, stop, f"@{me.username}", ctx.settings.language,
+                               time_scale=ctx.settings.time_scale, health=ctx.services["health"])
     finally:
         if not stop.is_set():
             # The bot failed (e.g. getMe did not answer): the process is stopping because of it, and the
@@ -179,16 +198,24 @@ def _scaled(config: BackoffConfig, time_scale: float) -> BackoffConfig:
 
 async def who_am_i(bot: Bot, stop: asyncio.Event, *, time_scale: float = 1.0, language: str = "en",
                    health: dict | None = None) -> User | None:
-    """getMe, tried again with backoff while the Bot API answers 5xx, 429 or cannot be reached: a storm at start-up
-    is waited out instead of ending the process (and crash-looping through its restarts). Each failed try is a
-    WARNING; the first one is also the component's status line, and health["bot"] says what it waits for until getMe
-    answers. A refused token (401) or any other error still ends the component at once. None when `stop` was set
-    while waiting."""
+    """getMe, waited for through a Bot API storm (answered_in_time). None when `stop` was set while waiting."""
+    return await answered_in_time(bot.get_me, "getMe", stop, time_scale=time_scale, language=language,
+                                  health=health)
+
+
+async def answered_in_time(call, what: str, stop: asyncio.Event, *, time_scale: float = 1.0, language: str = "en",
+                           health: dict | None = None):
+    """A start-up call of the Bot API (getMe, deleteWebhook, setWebhook), tried again with backoff while the Bot API
+    answers 5xx, 429 or cannot be reached: a storm at start-up is waited out instead of ending the process (and
+    crash-looping through its restarts). Each failed try is a WARNING; the first one is also the component's status
+    line, and health["bot"] says what it waits for until the call is answered. A refused token (401) or any other
+    error still ends the component at once. Its result, or None when `stop` was set while waiting."""
     health = {} if health is None else health
     backoff = Backoff(_scaled(GET_ME_BACKOFF, time_scale))
+    tries = 0
     while True:
         try:
-            me = await bot.get_me()
+            result = await call()
         except TelegramRetryAfter as error:
             why, delay = f"429 retry after {error.retry_after}", error.retry_after / max(time_scale, 1e-9)
         except TelegramServerError as error:
@@ -196,22 +223,23 @@ async def who_am_i(bot: Bot, stop: asyncio.Event, *, time_scale: float = 1.0, la
         except TelegramNetworkError as error:
             why, delay = error.message, max(0.0, next(backoff))
         else:
-            if health.get("bot", {}).get("state") == "waiting":
-                log.warning("bot: getMe answered after %d failed tries", health["bot"]["tries"])
+            if tries:
+                log.warning("bot: %s answered after %d failed tries", what, tries)
             health["bot"] = {"state": "ok"}
-            return me
-        tries = health.get("bot", {}).get("tries", 0) + 1
-        health["bot"] = {"state": "waiting", "tries": tries, "error": why}
-        log.warning("bot: getMe failed (%s): trying again in %.3g s (try %d)", why, delay, tries)
+            return result
+        tries += 1
+        health["bot"] = {"state": "waiting", "call": what, "tries": tries, "error": why}
+        log.warning("bot: %s failed (%s): trying again in %.3g s (try %d)", what, why, delay, tries)
         if tries == 1:
-            announce("bot", t("cli.run.bot_waiting", language, error=why))
+            announce("bot", t("cli.run.bot_waiting", language, call=what, error=why))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
             return None
 
 
-async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: str) -> None:
+async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: str, *, time_scale: float = 1.0,
+                       health: dict | None = None) -> None:
     """Long polling that confirms an update to Telegram only after its unit of work committed.
 
     With aiogram's default handle_as_tasks=True each update is handled in a task of its own while the loop asks for
@@ -222,7 +250,9 @@ async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: s
     the processed-update record (bot.middlewares.claim_update) makes an update handled twice act once. Updates are
     then handled one at a time, in the order Telegram sent them. Stopping cancels a handler still running: its
     transaction rolls back and its update, not confirmed, comes again at the next start."""
-    await bot.delete_webhook(drop_pending_updates=False)
+    if await answered_in_time(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook", stop,
+                              time_scale=time_scale, language=language, health=health) is None:
+        return  # stopped while the Bot API was still down
     polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
                                                    handle_as_tasks=False,
                                                    allowed_updates=dp.resolve_used_update_types()))
@@ -272,7 +302,12 @@ async def _run_webhook(ctx: AppContext, bot: Bot, dp, stop: asyncio.Event) -> No
         raise Conflict(f"the bot's webhook cannot listen on {settings.webapp.webapp_host}:"
                        f"{settings.telegram.webhook_port}: {exc.strerror or exc}; stop what uses it or set "
                        "SALESOP_WEBHOOK_PORT") from None
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types())
+    if await answered_in_time(
+            lambda: bot.set_webhook(url, secret_token=secret, allowed_updates=dp.resolve_used_update_types()),
+            "setWebhook", stop, time_scale=settings.time_scale, language=settings.language,
+            health=ctx.services.setdefault("health", {})) is None:
+        await runner.cleanup()
+        return
     announce("bot", t("cli.run.bot_webhook", settings.language, url=url,
                        address=f"{settings.webapp.webapp_host}:{settings.telegram.webhook_port}"))
     try:

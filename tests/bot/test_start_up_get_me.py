@@ -14,7 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 
-from bot.component import who_am_i
+from bot.component import answered_in_time, who_am_i
 from sandbox.runner import start_sandbox
 from tests.waiting import wait_for
 
@@ -36,7 +36,7 @@ def _bot(stack, token: str | None = None) -> Bot:
 async def _storm(stack, status: int, count: int, **kw) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{stack.urls['telegram']}/_sandbox/faults",
-                             json={"status": status, "count": count, "methods": ["getMe"], **kw}) as resp:
+                             json={"status": status, "count": count, **{"methods": ["getMe"], **kw}}) as resp:
             assert resp.status == 200
 
 
@@ -84,3 +84,21 @@ async def test_a_refused_token_is_not_tried_again(stack):
             await asyncio.wait_for(who_am_i(bot, asyncio.Event(), time_scale=TIME_SCALE), 30)
     finally:
         await bot.session.close()
+
+
+async def test_the_other_start_up_calls_wait_out_a_storm_too(stack, caplog):
+    """Polling starts with deleteWebhook (a webhook with setWebhook): a 5xx there ended the component as well (the
+    fault soak's 502 storm met a restarting bot right after its getMe)."""
+    await _storm(stack, 502, 3, methods=["deleteWebhook"])
+    bot, health = _bot(stack), {}
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.component"):
+            done = await asyncio.wait_for(answered_in_time(
+                lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook", asyncio.Event(),
+                time_scale=TIME_SCALE, health=health), 30)
+    finally:
+        await bot.session.close()
+    assert done is True and dict(stack.telegram.faults.injected) == {502: 3}
+    tries = [r.getMessage() for r in caplog.records if "deleteWebhook failed" in r.getMessage()]
+    assert len(tries) == 3 and all("Bad Gateway" in m for m in tries)
+    assert health["bot"] == {"state": "ok"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -121,6 +121,7 @@ class Received:
     new_dialog: bool = False
     outdated_suggestion_ids: list[int] = field(default_factory=list)
     follow_ups: list[tuple[str, dict]] = field(default_factory=list)  # staged already; enqueue after the commit
+    customer_id: int | None = None
 
     async def ask(self, session: AsyncSession, kind: followups.FollowUpKind, **payload) -> None:
         """Stage a follow-up in this transaction and list it for the caller to enqueue after the commit."""
@@ -175,25 +176,6 @@ async def _channel(session: AsyncSession, channel_id: int) -> ChannelAccount:
     if channel is None:
         raise NotFound(f"no channel {channel_id}")
     return channel
-
-
-async def _known(session: AsyncSession, msg: InboundMessage) -> tuple[ChannelAccount, int | None, int | None]:
-    """The home channel (`home_of`), and the customer and dialog the message belongs to when they exist: one
-    statement."""
-    home = home_of(msg.channel_id)
-    customer = select(CustomerIdentity.customer_id).where(
-        CustomerIdentity.channel_id == home,
-        CustomerIdentity.external_user_id == msg.sender.external_user_id,
-    ).scalar_subquery()
-    dialog = select(Dialog.id).where(
-        Dialog.channel_id == home, Dialog.external_chat_id == msg.external_chat_id
-    ).scalar_subquery()
-    row = (await session.execute(
-        select(ChannelAccount, customer, dialog).where(ChannelAccount.id == home)
-    )).one_or_none()
-    if row is None:
-        raise NotFound(f"no channel {msg.channel_id}")
-    return row[0], row[1], row[2]
 
 
 async def upsert_customer(session: AsyncSession, channel: ChannelAccount, sender: Sender, *,
@@ -295,76 +277,287 @@ async def _record_touch(session: AsyncSession, channel: ChannelAccount, customer
 async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
     """Persist one live message. A replay of the same (home channel, chat, external id) changes nothing — nor does
     the same Telegram message arriving through the account's other channel."""
-    channel, known_customer, known_dialog = await _known(session, msg)
+    return (await receive_many(session, [msg]))[0]
+
+
+# What `_known_many` reads for each message: the home channel (`home_of`), and the customer and dialog the message
+# belongs to when they exist — for a whole batch in one statement.
+_KNOWN_MANY = text(f"""
+SELECT v.i, h.home,
+       (SELECT ci.customer_id FROM customer_identities ci WHERE ci.channel_id = h.home AND ci.external_user_id = v.u),
+       (SELECT d.id FROM dialogs d WHERE d.channel_id = h.home AND d.external_chat_id = v.c)
+FROM unnest(CAST(:channels AS bigint[]), CAST(:users AS varchar[]), CAST(:chats AS varchar[]))
+     WITH ORDINALITY AS v(ch, u, c, i)
+JOIN LATERAL (
+    SELECT CASE WHEN ca.kind IN ({", ".join(f"'{k.value}'" for k in SHARED_ACCOUNT_KINDS)})
+                THEN (SELECT min(s.id) FROM channel_accounts s
+                      WHERE s.tenant_id = ca.tenant_id AND s.external_id = ca.external_id
+                        AND s.kind IN ({", ".join(f"'{k.value}'" for k in SHARED_ACCOUNT_KINDS)}))
+                ELSE ca.id END AS home
+    FROM channel_accounts ca WHERE ca.id = v.ch
+) h ON true
+""")
+
+
+async def _known_many(session: AsyncSession, msgs: list[InboundMessage]) -> list[tuple[ChannelAccount, int | None,
+                                                                                        int | None]]:
+    """`_known` for several messages: two statements whatever their number (the lookup, then the home channels)."""
+    rows = (await session.execute(_KNOWN_MANY, {
+        "channels": [m.channel_id for m in msgs],
+        "users": [m.sender.external_user_id for m in msgs],
+        "chats": [m.external_chat_id for m in msgs],
+    })).all()
+    found = {row[0]: (row[1], row[2], row[3]) for row in rows}
+    missing = [m.channel_id for i, m in enumerate(msgs, 1) if i not in found]
+    if missing:
+        raise NotFound(f"no channel {missing[0]}")
+    homes = {home for home, _, _ in found.values()}
+    channels = {c.id: c for c in (await session.execute(
+        select(ChannelAccount).where(ChannelAccount.id.in_(homes)))).scalars()}
+    return [(channels[found[i][0]], found[i][1], found[i][2]) for i in range(1, len(msgs) + 1)]
+
+
+_PARAMS: dict[str, object] = {}
+
+
+def _param(name: str, column) -> object:
+    """One bound parameter per name (typed as its column), shared by the prebuilt statements below."""
+    if name not in _PARAMS:
+        # (prefixed: a parameter named like a column of an UPDATE in the statement would be taken as a new value)
+        _PARAMS[name] = bindparam(f"in_{name}", type_=column.type)
+    return _PARAMS[name]
+
+
+_INBOUND_STATEMENT = None
+
+
+def _inbound_statement():
+    """The customer's message, its dialog's counters and the drafts it outdates, in one statement (a newer customer
+    message makes pending drafts stale: they can no longer be sent as they are); a replay inserts nothing and so
+    changes nothing. Built once: constructing a statement with CTEs costs more CPU than running it."""
+    global _INBOUND_STATEMENT
+    if _INBOUND_STATEMENT is not None:
+        return _INBOUND_STATEMENT
+    m = Message.__table__.c
+    dialog_id, sent_at = _param("dialog_id", m.dialog_id), _param("sent_at", m.sent_at)
+    new = (insert(Message)
+           .values(tenant_id=_param("tenant_id", m.tenant_id), dialog_id=dialog_id,
+                   external_id=_param("external_id", m.external_id), direction=Direction.IN,
+                   author_kind=AuthorKind.CUSTOMER, text=_param("text", m.text), sent_at=sent_at,
+                   reply_to_external_id=_param("reply_to_external_id", m.reply_to_external_id),
+                   media_group_id=_param("media_group_id", m.media_group_id), is_read=False,
+                   edit_count=0, is_imported=False, extra={})  # (column defaults do not apply inside a WITH)
+           .on_conflict_do_nothing(index_elements=["dialog_id", "external_id"])
+           .returning(Message.id)).cte("inserted")
+    happened = select(new.c.id).exists()
+    touched = update(Dialog).where(Dialog.id == dialog_id, happened).values(
+        message_count=Dialog.message_count + 1,
+        last_message_at=func.greatest(func.coalesce(Dialog.last_message_at, sent_at), sent_at),
+        unread_count=Dialog.unread_count + 1,
+        last_customer_message_at=sent_at,
+        # A customer writing again reopens a resolved, waiting or inactive dialog; an escalation stays escalated.
+        status=case(
+            (Dialog.status.in_([DialogStatus.RESOLVED, DialogStatus.WAITING, DialogStatus.INACTIVE]),
+             DialogStatus.ACTIVE),
+            else_=Dialog.status,
+        ),
+    ).returning(Dialog.id).cte("touched")
+    stale = (update(Suggestion)
+             .where(Suggestion.dialog_id == dialog_id, Suggestion.state == SuggestionState.PENDING, happened)
+             .values(state=SuggestionState.OUTDATED).returning(Suggestion.id).cte("stale"))
+    _INBOUND_STATEMENT = (select(select(new.c.id).scalar_subquery(),
+                                 select(func.array_agg(stale.c.id)).scalar_subquery())
+                          .add_cte(touched))
+    return _INBOUND_STATEMENT
+
+
+# Customers' messages into dialogs that exist, all in one statement: the messages (in the order given: ids follow
+# it), each dialog's counters once for all its new messages, and the pending drafts they outdate. Replays (a
+# (dialog, external id) already there, or twice in the batch) insert nothing and so change nothing.
+_INBOUND_MANY = text(f"""
+WITH v AS (
+    SELECT * FROM unnest(CAST(:tenants AS bigint[]), CAST(:dialogs AS bigint[]), CAST(:external_ids AS varchar[]),
+                         CAST(:texts AS varchar[]), CAST(:sent AS timestamptz[]), CAST(:replies AS varchar[]),
+                         CAST(:groups AS varchar[]))
+                  WITH ORDINALITY AS v(tenant_id, dialog_id, external_id, text, sent_at, reply_to, media_group_id, i)
+), inserted AS (
+    INSERT INTO messages (tenant_id, dialog_id, external_id, direction, author_kind, text, sent_at,
+                          reply_to_external_id, media_group_id, is_read, edit_count, is_imported, extra)
+    SELECT tenant_id, dialog_id, external_id, '{Direction.IN.value}', '{AuthorKind.CUSTOMER.value}', text, sent_at,
+           reply_to, media_group_id, false, 0, false, '{{}}'::jsonb
+    FROM v ORDER BY i
+    ON CONFLICT (dialog_id, external_id) DO NOTHING
+    RETURNING id, dialog_id, external_id, sent_at
+), per_dialog AS (
+    SELECT dialog_id, count(*) AS n, max(sent_at) AS last FROM inserted GROUP BY dialog_id
+), touched AS (
+    UPDATE dialogs d SET message_count = d.message_count + p.n, unread_count = d.unread_count + p.n,
+        last_message_at = greatest(coalesce(d.last_message_at, p.last), p.last),
+        last_customer_message_at = p.last,
+        status = CASE WHEN d.status IN ('{DialogStatus.RESOLVED.value}', '{DialogStatus.WAITING.value}',
+                                        '{DialogStatus.INACTIVE.value}')
+                      THEN '{DialogStatus.ACTIVE.value}' ELSE d.status END,
+        updated_at = now()
+    FROM per_dialog p WHERE d.id = p.dialog_id
+    RETURNING d.id
+), stale AS (
+    UPDATE suggestions s SET state = '{SuggestionState.OUTDATED.value}'
+    FROM per_dialog p WHERE s.dialog_id = p.dialog_id AND s.state = '{SuggestionState.PENDING.value}'
+    RETURNING s.id, s.dialog_id
+)
+SELECT i.id, i.dialog_id, i.external_id,
+       (SELECT array_agg(st.id ORDER BY st.id) FROM stale st WHERE st.dialog_id = i.dialog_id),
+       (SELECT count(*) FROM touched)
+FROM inserted i ORDER BY i.id
+""")
+
+
+async def _receive_known(session: AsyncSession, batch: list[tuple[InboundMessage, ChannelAccount, int, int]]
+                         ) -> list[tuple[Received, list[tuple[followups.FollowUpKind, dict]]]]:
+    """Customers' messages into dialogs and from customers that exist (msg, home channel, customer, dialog): one
+    statement for all (`_INBOUND_MANY`), then what only some of them need (attachments, traffic)."""
+    rows = (await session.execute(_INBOUND_MANY, {
+        "tenants": [c.tenant_id for _, c, _, _ in batch], "dialogs": [d for _, _, _, d in batch],
+        "external_ids": [m.external_id for m, _, _, _ in batch], "texts": [m.text for m, _, _, _ in batch],
+        "sent": [m.sent_at for m, _, _, _ in batch], "replies": [m.reply_to_external_id for m, _, _, _ in batch],
+        "groups": [m.media_group_id for m, _, _, _ in batch],
+    })).all()
+    ids = {(row[1], row[2]): row[0] for row in rows}
+    stale = {row[1]: sorted(row[3] or []) for row in rows}
+    out = []
+    for msg, channel, customer_id, dialog_id in batch:
+        message_id = ids.pop((dialog_id, msg.external_id), None)  # a second copy in the batch: a replay
+        if message_id is None:
+            out.append((Received(channel.tenant_id, dialog_id, None, created=False), []))
+            continue
+        outdated = stale.pop(dialog_id, [])  # the drafts go with the dialog's first new message
+        for ordinal, att in enumerate(msg.attachments):
+            session.add(_attachment(message_id, ordinal, att))
+        if msg.traffic is not None:
+            await _record_touch(session, channel, customer_id, msg.traffic, msg.sent_at)
+        out.append(_received(channel, dialog_id, message_id, customer_id, outdated, new_dialog=False, inbound=True))
+    return out
+
+
+def _attachment(message_id: int, ordinal: int, att: InboundAttachment) -> Attachment:
+    return Attachment(
+        message_id=message_id, ordinal=ordinal, kind=att.kind, mime=att.mime, size=att.size,
+        file_name=att.file_name, external_ref=att.external_ref, width=att.width, height=att.height,
+        duration=att.duration, error=att.error, storage_key=att.storage_key, sha256=att.sha256,
+    )
+
+
+def _received(channel: ChannelAccount, dialog_id: int, message_id: int, customer_id: int, outdated: list[int], *,
+              new_dialog: bool, inbound: bool) -> tuple[Received, list[tuple[followups.FollowUpKind, dict]]]:
+    """A recorded message's Received and the follow-ups it asks for (listed on it; staged by the caller)."""
+    received = Received(channel.tenant_id, dialog_id, message_id, created=True, new_dialog=new_dialog,
+                        outdated_suggestion_ids=outdated, customer_id=customer_id)
+    asked: list[tuple[followups.FollowUpKind, dict]] = [(followups.MIRROR_MESSAGE, {"message_id": message_id})]
+    if outdated:
+        asked.append((followups.REFRESH_CARDS, {"suggestion_ids": outdated}))
+    if inbound:
+        asked.append((followups.SUGGEST_REPLY, {"message_id": message_id}))
+    received.follow_ups.extend((kind.name, payload) for kind, payload in asked)
+    return received, asked
+
+
+async def receive_many(session: AsyncSession, msgs: list[InboundMessage]) -> list[Received]:
+    """`receive` for several live messages in the caller's transaction (what arrived together, core's live ingest
+    batches it): one lookup for all, one statement for every customer's message into a dialog that exists
+    (`_INBOUND_MANY`), one for every follow-up they ask for; messages that open a dialog, come from a new customer or
+    were written from the shop's own account take the one-by-one path. Each message's Received lists its follow-ups
+    (staged already) for the caller to enqueue after the commit.
+
+    Order: a chat's messages are recorded in the order given (message ids follow it). Lock order (core.db): the bulk
+    statement's rows go in ascending dialog id (several dialogs' rows are locked in ascending id, as the mirror
+    batches do), a stable sort; the one-by-one messages follow — into known dialogs in ascending id, then those
+    opening a dialog in arrival order (nobody else can hold a row this transaction creates, and a second message
+    into a new dialog comes after the one that creates it)."""
+    if not msgs:
+        return []
+    known = await _known_many(session, msgs)
+    out: list[Received | None] = [None] * len(msgs)
+    staged: dict[int, list[tuple[followups.FollowUpKind, dict]]] = {}
+    # A chat all of whose messages here are a customer's, into a dialog and from a customer that exist (nearly
+    # every message): the bulk statement. Any other chat's messages go one by one, in the order they came.
+    chats: dict[tuple[int, str], bool] = {}
+    for msg, (channel, customer, dialog) in zip(msgs, known, strict=True):
+        key = (channel.id, msg.external_chat_id)
+        chats[key] = chats.get(key, True) and msg.direction == Direction.IN and customer is not None \
+            and dialog is not None
+    bulk = sorted((i for i, (msg, (channel, _, _)) in enumerate(zip(msgs, known, strict=True))
+                   if chats[(channel.id, msg.external_chat_id)]), key=lambda i: (known[i][2], i))
+    if bulk:
+        done = await _receive_known(session, [(msgs[i], known[i][0], known[i][1], known[i][2]) for i in bulk])
+        for i, (received, asked) in zip(bulk, done, strict=True):
+            out[i] = received
+            staged.setdefault(received.tenant_id, []).extend(asked)
+    rest = [i for i in range(len(msgs)) if out[i] is None]
+    order = sorted(rest, key=lambda i: (known[i][2] is None, known[i][2] or 0, i))
+    customers: dict[tuple[int, str], int] = {}  # created by an earlier message of this batch
+    dialogs: dict[tuple[int, str], int] = {}
+    for i in order:
+        msg = msgs[i]
+        channel, known_customer, known_dialog = known[i]
+        known_customer = known_customer or customers.get((channel.id, msg.sender.external_user_id))
+        known_dialog = known_dialog or dialogs.get((channel.id, msg.external_chat_id))
+        received, asked = await _receive_one(session, msg, channel, known_customer, known_dialog)
+        out[i] = received
+        if received.created:
+            customers[(channel.id, msg.sender.external_user_id)] = received.customer_id
+            dialogs[(channel.id, msg.external_chat_id)] = received.dialog_id
+            staged.setdefault(received.tenant_id, []).extend(asked)
+    for tenant_id, asked in staged.items():  # one statement per tenant (almost always one)
+        await followups.stage_many(session, asked, tenant_id=tenant_id)
+    return out  # type: ignore[return-value]
+
+
+async def _receive_one(session: AsyncSession, msg: InboundMessage, channel: ChannelAccount,
+                       known_customer: int | None, known_dialog: int | None
+                       ) -> tuple[Received, list[tuple[followups.FollowUpKind, dict]]]:
+    """One message of `receive_many`: everything but staging its follow-ups (returned, with the Received listing
+    them)."""
     customer_id = await upsert_customer(session, channel, msg.sender, found=known_customer)
     if known_dialog is not None:
         dialog_id, new_dialog = known_dialog, False
     else:
         dialog_id, new_dialog = await upsert_dialog(session, channel, msg.external_chat_id, customer_id)
     inbound = msg.direction == Direction.IN
-    if not inbound:
+    outdated: list[int] = []
+    if inbound:
+        row = (await session.execute(_inbound_statement(), {
+            "in_tenant_id": channel.tenant_id, "in_dialog_id": dialog_id, "in_external_id": msg.external_id,
+            "in_text": msg.text, "in_sent_at": msg.sent_at, "in_reply_to_external_id": msg.reply_to_external_id,
+            "in_media_group_id": msg.media_group_id,
+        })).one()
+        message_id, outdated = row[0], sorted(row[1] or [])
+    else:
         # The shop's own message may be a person's answer that cancels automatic replies and outdates cards (below):
         # the lock order (core.db) wants the dialog row before its messages, commands and suggestions.
         await lock_dialog(session, dialog_id)
-
-    inserted = (
-        insert(Message)
-        .values(
-            tenant_id=channel.tenant_id, dialog_id=dialog_id, external_id=msg.external_id,
-            direction=msg.direction, author_kind=AuthorKind.CUSTOMER if inbound else AuthorKind.MANAGER,
-            text=msg.text, sent_at=msg.sent_at, reply_to_external_id=msg.reply_to_external_id,
-            media_group_id=msg.media_group_id, is_read=not inbound,
-            edit_count=0, is_imported=False, extra={},  # (column defaults do not apply inside a WITH)
-        )
-        .on_conflict_do_nothing(index_elements=["dialog_id", "external_id"])
-        .returning(Message.id)
-    )
-    values: dict = {
-        "message_count": Dialog.message_count + 1,
-        "last_message_at": func.greatest(func.coalesce(Dialog.last_message_at, msg.sent_at), msg.sent_at),
-    }
-    outdated: list[int] = []
-    if inbound:
-        values.update(
-            unread_count=Dialog.unread_count + 1,
-            last_customer_message_at=msg.sent_at,
-            # A customer writing again reopens a resolved, waiting or inactive dialog; an escalation stays escalated.
-            status=case(
-                (Dialog.status.in_([DialogStatus.RESOLVED, DialogStatus.WAITING, DialogStatus.INACTIVE]),
-                 DialogStatus.ACTIVE),
-                else_=Dialog.status,
-            ),
-        )
-        # One statement for the message, its dialog's counters and the drafts it outdates (a newer customer message
-        # makes pending drafts stale: they can no longer be sent as they are); a replay inserts nothing and so
-        # changes nothing.
-        new = inserted.cte("inserted")
-        happened = select(new.c.id).exists()
-        touched = update(Dialog).where(Dialog.id == dialog_id, happened).values(**values) \
-            .returning(Dialog.id).cte("touched")
-        stale = (update(Suggestion)
-                 .where(Suggestion.dialog_id == dialog_id, Suggestion.state == SuggestionState.PENDING, happened)
-                 .values(state=SuggestionState.OUTDATED).returning(Suggestion.id).cte("stale"))
-        row = (await session.execute(
-            select(select(new.c.id).scalar_subquery(), select(func.array_agg(stale.c.id)).scalar_subquery())
-            .add_cte(touched)
-        )).one()
-        message_id, outdated = row[0], sorted(row[1] or [])
-    else:
-        message_id = (await session.execute(inserted)).scalar_one_or_none()
+        message_id = (await session.execute(
+            insert(Message)
+            .values(
+                tenant_id=channel.tenant_id, dialog_id=dialog_id, external_id=msg.external_id,
+                direction=msg.direction, author_kind=AuthorKind.MANAGER, text=msg.text, sent_at=msg.sent_at,
+                reply_to_external_id=msg.reply_to_external_id, media_group_id=msg.media_group_id, is_read=True,
+                edit_count=0, is_imported=False, extra={},
+            )
+            .on_conflict_do_nothing(index_elements=["dialog_id", "external_id"])
+            .returning(Message.id)
+        )).scalar_one_or_none()
     if message_id is None:
-        return Received(channel.tenant_id, dialog_id, None, created=False)
+        return Received(channel.tenant_id, dialog_id, None, created=False), []
 
     for ordinal, att in enumerate(msg.attachments):
-        session.add(Attachment(
-            message_id=message_id, ordinal=ordinal, kind=att.kind, mime=att.mime, size=att.size,
-            file_name=att.file_name, external_ref=att.external_ref, width=att.width, height=att.height,
-            duration=att.duration, error=att.error, storage_key=att.storage_key, sha256=att.sha256,
-        ))
+        session.add(_attachment(message_id, ordinal, att))
 
     if not inbound:
-        values.update(unread_count=0, last_reply_at=msg.sent_at)
-        await session.execute(update(Dialog).where(Dialog.id == dialog_id).values(**values))
+        await session.execute(update(Dialog).where(Dialog.id == dialog_id).values(
+            message_count=Dialog.message_count + 1,
+            last_message_at=func.greatest(func.coalesce(Dialog.last_message_at, msg.sent_at), msg.sent_at),
+            unread_count=0, last_reply_at=msg.sent_at,
+        ))
 
     if inbound and (known_customer is None or new_dialog):
         # Campaign touches made before the first message (a channel joined through a campaign's invite link, a deep
@@ -384,15 +577,7 @@ async def receive(session: AsyncSession, msg: InboundMessage) -> Received:
         # manager's answer in the topic — waiting automatic replies are cancelled, pending cards become outdated.
         await replies.answered_from_own_account(session, message_id)
 
-    received = Received(channel.tenant_id, dialog_id, message_id, created=True, new_dialog=new_dialog,
-                        outdated_suggestion_ids=outdated)
-    asked: list[tuple[followups.FollowUpKind, dict]] = [(followups.MIRROR_MESSAGE, {"message_id": message_id})]
-    if outdated:
-        asked.append((followups.REFRESH_CARDS, {"suggestion_ids": outdated}))
-    if inbound:
-        asked.append((followups.SUGGEST_REPLY, {"message_id": message_id}))
-    await received.ask_all(session, asked)
-    return received
+    return _received(channel, dialog_id, message_id, customer_id, outdated, new_dialog=new_dialog, inbound=inbound)
 
 
 async def _message_by_external(session: AsyncSession, channel_id: int, chat_id: str, external_id: str) -> Message | None:

@@ -1,6 +1,15 @@
 """Live events from any userbot into core.inbox: one unit of work per event, deduplicated by the platform's event id,
 follow-up tasks (mirror to the manager topic, draft a reply) enqueued only after the commit.
 
+Customers' messages that arrive together share a unit of work (`LiveIngest.message`): while one transaction is
+under way, the messages arriving meanwhile wait and then go together in the next one (at most BATCH_LIMIT) — a
+small batch of what is already queued, never a delay: a lone message starts its transaction at once. One
+transaction for many messages is one BEGIN/COMMIT, one dedup statement, one lookup and one follow-up statement
+instead of one each per message (a burst of 60 dialogs writing at once). A batch that fails runs again message by
+message, so one bad event never holds back the others; each caller gets its own message's result only after the
+commit (nothing is acknowledged to the channel before its message is recorded), and one ingest runs one
+transaction at a time, in arrival order, so each chat's messages are recorded in the order they came.
+
 A replayed event (VK re-sends after a reconnect, Telethon catches up after a restart) finds its key in
 processed_updates and changes nothing; a message that also arrives through history import or gap fill is skipped by
 the inbox's own (dialog, message id) key.
@@ -138,11 +147,17 @@ class MediaDownloads:
                                    sha256=stored.sha256)
 
 
+BATCH_LIMIT = 100  # customers' messages recorded in one transaction, at most
+
+
 class LiveIngest:
     def __init__(self, db: Database, queue: TaskQueue, media: MediaDownloads | None = None):
         self.db = db
         self.queue = queue
         self.media = media  # None: attachments are recorded without their files
+        self._waiting: list[tuple[InboundMessage, tuple[str, str] | None, asyncio.Future]] = []
+        self._flusher: asyncio.Task | None = None
+        self.transactions = 0  # batches recorded (for tests and the bench)
 
     async def _once(self, session: AsyncSession, dedup: tuple[str, str] | None) -> bool:
         """True when this event was not seen before (and is now marked seen in the same transaction)."""
@@ -170,6 +185,92 @@ class LiveIngest:
                     await self.queue.enqueue(name, **kwargs)
         return result
 
+    async def _submit(self, msg: InboundMessage, dedup: tuple[str, str] | None) -> inbox.Received | None:
+        """Record a customer's message in the next shared transaction (see the module docstring)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((msg, dedup, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="live-ingest")
+        return await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            items, self._waiting = self._waiting[:BATCH_LIMIT], self._waiting[BATCH_LIMIT:]
+            items = [item for item in items if not item[2].done()]  # a caller cancelled before its turn
+            if not items:
+                continue
+            try:
+                results = await self._batch(items)
+            except Exception as exc:
+                if len(items) == 1:
+                    if not items[0][2].done():
+                        items[0][2].set_exception(exc)
+                    continue
+                log.warning("%s live messages together failed (%s: %s): each on its own", len(items),
+                            type(exc).__name__, exc)
+                for msg, dedup, future in items:
+                    try:
+                        result = await self._run(dedup, lambda session, msg=msg: inbox.receive(session, msg))
+                    except Exception as one:
+                        if not future.done():
+                            future.set_exception(one)
+                    else:
+                        if not future.done():
+                            future.set_result(result)
+                continue
+            except BaseException:  # cancelled with the process: nothing was acknowledged, the channel replays
+                for _, _, future in items:
+                    future.cancel()
+                for _, _, future in self._waiting:
+                    future.cancel()
+                self._waiting = []
+                raise
+            for (_, _, future), result in zip(items, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _batch(self, items) -> list[inbox.Received | None]:
+        """One transaction for several customers' messages: dedup keys in one statement, then core.inbox's batch
+        (which stages every follow-up in one statement); the follow-ups are handed to the queue after the commit."""
+        async def transaction() -> list[inbox.Received | None]:
+            async with self.db.unit_of_work() as session:
+                fresh = await self._once_many(session, [dedup for _, dedup, _ in items])
+                todo = [msg for (msg, _, _), new in zip(items, fresh, strict=True) if new]
+                received = iter(await inbox.receive_many(session, todo))
+            return [next(received) if new else None for new in fresh]
+
+        results = await with_deadlock_retry(transaction)
+        self.transactions += 1
+        for received in results:
+            if received is None:
+                continue
+            for name, kwargs in received.follow_ups:
+                try:
+                    await self.queue.enqueue(name, **kwargs)
+                except Exception:  # its row is committed: the follow-up relay hands it over
+                    log.exception("follow-up %s %s could not be handed to the queue now", name, kwargs)
+        return results
+
+    async def _once_many(self, session: AsyncSession, dedups: list[tuple[str, str] | None]) -> list[bool]:
+        """`_once` for several events in one statement; the same key twice in one batch: the first one is new."""
+        keys = {(d[0], d[1][:128]) for d in dedups if d is not None}
+        if keys:
+            inserted = set((await session.execute(
+                insert(ProcessedUpdate).values([{"source": s, "update_key": k} for s, k in sorted(keys)])
+                .on_conflict_do_nothing().returning(ProcessedUpdate.source, ProcessedUpdate.update_key)
+            )).tuples())
+        else:
+            inserted = set()
+        fresh = []
+        for dedup in dedups:
+            if dedup is None:
+                fresh.append(True)
+                continue
+            key = (dedup[0], dedup[1][:128])
+            fresh.append(key in inserted)
+            inserted.discard(key)
+        return fresh
+
     async def message(self, msg: InboundMessage, *, dedup: tuple[str, str] | None = None,
                       media: MediaSource | None = None) -> inbox.Received | None:
         """Record one live message; with `media`, a customer's files are downloaded first (unless the message or
@@ -177,7 +278,10 @@ class LiveIngest:
         if media is not None and self.media is not None and self.media.wanted(msg) \
                 and not await self._already_recorded(msg, dedup):
             msg = await self.media.download(msg, media)
-        return await self._run(dedup, lambda session: inbox.receive(session, msg))
+        if msg.direction != Direction.IN:
+            # The shop's own message locks its dialog and cancels waiting replies: a transaction of its own.
+            return await self._run(dedup, lambda session: inbox.receive(session, msg))
+        return await self._submit(msg, dedup)
 
     async def _already_recorded(self, msg: InboundMessage, dedup: tuple[str, str] | None) -> bool:
         """Checked outside the recording transaction, so two copies racing may both download (the store keeps one

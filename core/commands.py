@@ -20,9 +20,10 @@ The dispatcher (core.dispatcher) depends only on the small `Executor` protocol b
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, NotRequired, Protocol, Required, get_origin, get_type_hints
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,7 +103,17 @@ class CommandKind:
     @classmethod
     def missing(cls, payload: dict) -> list[str]:
         """The keys the payload type requires that `payload` lacks."""
-        return sorted(k for k in getattr(cls.payload, "__required_keys__", ()) if k not in payload)
+        return sorted(k for k in required_keys(cls.payload) if k not in payload)
+
+
+@functools.cache
+def required_keys(payload: type) -> frozenset[str]:
+    """A TypedDict's required keys. Read from its resolved hints: in a module with postponed annotations
+    (`from __future__ import annotations`) Python 3.11's own __required_keys__ cannot see NotRequired[...]."""
+    optional = {Required: False, NotRequired: True}
+    total = getattr(payload, "__total__", True)
+    return frozenset(key for key, hint in get_type_hints(payload, include_extras=True).items()
+                     if not optional.get(get_origin(hint), not total))
 
 
 class UnknownCommandKind(RuntimeError):

@@ -26,6 +26,7 @@ from ..permissions import Permission
 from . import media_library
 from .workspace import base as ws_base
 from .workspace import controls, replies, topics
+from .workspace.group_commands import TopicPost
 from .media_library import MediaError, like
 
 QUICK_POST = "quick_reply_post"  # a post of this area into a dialog's topic (outbox command kind)
@@ -36,6 +37,13 @@ MEDIA_MAX = 10  # VK: at most 10 attachments in one message
 CHOICES = 8  # buttons a list offers at most
 PREVIEW_TEXT = 3000  # of the text, shown in the preview (the whole text is sent)
 KIND_ICONS = {"photo": "🖼", "video": "🎬", "voice": "🎙", "document": "📄"}
+
+
+class QuickReplyPost(TopicPost):
+    """QUICK_POST: a quick reply's preview or a note of this area in the dialog's topic (registered by
+    bot/component.py)."""
+
+    name = QUICK_POST
 
 
 class QuickReplyError(ws_base.WorkspaceError):

@@ -35,6 +35,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -44,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events, outbox
+from ..commands import Call, CommandKind, Destination, Lane
 from ..errors import UserError
 from ..i18n import normalize, t
 from ..models import (
@@ -58,7 +60,6 @@ from ..models import (
 from ..permissions import Field
 from . import analytics
 from .analytics import Period
-from .workspace.calls import Call
 from .workspace.views import audience_hidden_fields
 
 POST_REPORT = "post_report"  # {run_id, chat_id, thread_id?} or, asked for with /report, {chat_id, thread_id,
@@ -507,9 +508,25 @@ async def preview(session: AsyncSession, tenant: Tenant, kind: ReportKind, day: 
 # ------------------------------------------------------------------------------------------- the outbox kind
 
 
-class ReportCommand:
+class ReportPayload(TypedDict):
+    chat_id: int
+    run_id: NotRequired[int]  # a scheduled run's report; else the report itself, asked for with /report:
+    thread_id: NotRequired[int | None]
+    reply_to: NotRequired[int | None]
+    html: NotRequired[str]
+    chart: NotRequired[dict | None]
+    locale: NotRequired[str | None]
+    kind: NotRequired[str]
+
+
+class ReportCommand(CommandKind):
     """The POST_REPORT outbox kind: prepare renders the chart and cuts the text to Telegram's limits; record marks the
     run sent once every chat has it; a failure for good marks it failed."""
+
+    name = POST_REPORT
+    payload = ReportPayload
+    destination = Destination.CHAT
+    lane = Lane.NONE
 
     async def prepare(self, session: AsyncSession, commands: list[OutboxCommand]) -> Call | None:
         p = commands[0].payload

@@ -34,6 +34,7 @@ from ..media import MediaStore
 from ..models import Dialog, DialogTopic, Event, ManagerGroup, Message, OutboxCommand, Tenant, UsagePurpose
 from ..permissions import Permission
 from .workspace import base, controls, mirror, replies, topics
+from .workspace.group_commands import TopicPost
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,14 @@ MAX_TEXT = 2500  # characters one voice reply may have (about three minutes of s
 PREVIEW_TEXT_SHOWN = 700  # of it, shown in the preview's caption (Telegram: 1024 with the rest of the caption)
 OFFER_TAKEN = "voice_offer_taken"
 PREVIEW_DECIDED = "voice_preview_decided"
+
 VOICE_MEDIA = {"kind": "voice", "file_name": "voice.ogg", "mime": "audio/ogg"}
+
+
+class VoicePost(TopicPost):
+    """VOICE_POST: a preview, an offer or a transcript in the dialog's topic (registered by bot/component.py)."""
+
+    name = VOICE_POST
 
 
 class VoiceError(base.WorkspaceError):

@@ -219,12 +219,12 @@ async def test_channel_echo_of_our_own_send_in_flight_is_not_mirrored_or_counted
     assert "45 990 ₽" not in " ".join(t or "" for t in texts)
     # The dispatcher now records the same delivery: one row, counted once.
     from core.ports import Delivery
-    from core.services.workspace.commands import WorkspaceCommands
+    from core.services.workspace.customer_commands import SendCustomerMessage
 
     async with desk.db.unit_of_work() as session:
         before = (await session.get(Dialog, first.dialog_id)).message_count
         command = await session.get(OutboxCommand, command_id)
-        await WorkspaceCommands(media_root=desk.ctx.settings.data_dir / "media")._record_send_customer_message(
+        await SendCustomerMessage(desk.ctx.settings.data_dir / "media").record(
             session, [command], Delivery(external_id="echo-1"), command.created_at)
     async with desk.db.unit_of_work() as session:
         assert (await session.get(Dialog, first.dialog_id)).message_count == before

@@ -12,7 +12,9 @@ from core.dispatcher import Dispatcher
 from core.models import CommandState, Dialog, OutboxCommand
 from core.ratelimit import LocalRateLimiter
 from core.services.workspace.base import Kind
+from core.commands import CommandKinds
 from core.services.workspace.commands import WorkspaceCommands
+from core.services.workspace.kinds import workspace_kinds
 from tests.waiting import wait_for
 from userbots.gateway import UserbotGateway
 from userbots.telegram.client import TelegramAccounts
@@ -32,7 +34,7 @@ async def test_a_reply_claimed_by_a_replica_without_the_session_is_delivered_by_
 
     def replica(accounts: TelegramAccounts) -> Dispatcher:
         gateway = UserbotGateway(db, tg_secrets, tg_settings, telegram=accounts)
-        return Dispatcher(db, limiter=limiter, executor=WorkspaceCommands(media_root=tmp_path),
+        return Dispatcher(db, limiter=limiter, executor=WorkspaceCommands(CommandKinds(*workspace_kinds(tmp_path))),
                           services={"channel_gateway": gateway}, clock=SystemClock())
 
     elsewhere = replica(TelegramAccounts(db))  # runs no Telegram account: another replica holds its lease

@@ -35,7 +35,9 @@ from core.models import (
     Tenant,
 )
 from core.ratelimit import LocalRateLimiter
+from core.commands import CommandKinds
 from core.services.workspace.commands import WorkspaceCommands
+from core.services.workspace.kinds import workspace_kinds
 from userbots.gateway import UserbotGateway
 from userbots.telegram.client import TelegramAccounts
 
@@ -107,7 +109,8 @@ async def delay_ends(db, command_id: int) -> None:
 
 
 def outbox_dispatcher(db, gateway, tmp_path) -> Dispatcher:
-    return Dispatcher(db, limiter=LocalRateLimiter(TIME_SCALE), executor=WorkspaceCommands(media_root=tmp_path),
+    executor = WorkspaceCommands(CommandKinds(*workspace_kinds(tmp_path)))
+    return Dispatcher(db, limiter=LocalRateLimiter(TIME_SCALE), executor=executor,
                       services={"channel_gateway": gateway}, clock=SystemClock(), poll_interval=0.05)
 
 

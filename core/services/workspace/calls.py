@@ -1,5 +1,5 @@
-"""The calls workspace commands become, and the steps every command kind shares (core.services.workspace.commands
-executes them): `prepare` turns claimed outbox rows into one call on the ManagerSurface
+"""The calls workspace commands become, and the steps every command kind shares (the kinds are defined in
+core.services.workspace.group_commands and .customer_commands): `prepare` turns claimed outbox rows into one call on the ManagerSurface
 (bot/) or a ChannelGateway (userbots/), reading the current state at execution time (so a card shows what is
 true when it is posted), and `record` writes back what Telegram or the channel answered (topic ids, message
 mapping, delivered customer messages, blocked customers).
@@ -22,10 +22,7 @@ Gateway calls: send_customer_message → ChannelGateway.send; edit_customer_mess
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,44 +35,17 @@ from ...models import (
     TopicMessage,
     TopicMessageKind,
 )
-from ...ports import Delivery, DeliveryError
+from ...commands import Call, channel_id_of  # noqa: F401 — where the workspace's kinds have always found them
+from ...ports import Delivery
 from .topics import notice, topic_for_dialog
-
-
-@dataclass(frozen=True)
-class Call:
-    via: str  # "surface" | "gateway"
-    kind: str
-    payload: dict
-    channel_id: int | None = None
-    chat_id: str | None = None
-    idempotency_key: str | None = None
-
-
-def channel_id_of(destination: str) -> int | None:
-    if destination.startswith("channel:"):
-        return int(destination.split(":", 1)[1])
-    return None
-
-
-class CommandKind(Protocol):
-    """An outbox kind another area defines (e.g. core.services.reports.ReportCommand), registered explicitly with
-    WorkspaceCommands.register: its prepare, record and record_failure are called for commands of that kind."""
-
-    async def prepare(self, session: AsyncSession, commands: list[OutboxCommand]) -> Call | None: ...
-
-    async def record(self, session: AsyncSession, commands: list[OutboxCommand], delivery: Delivery,
-                     now: datetime) -> None: ...
-
-    async def record_failure(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError, *,
-                             retrying: bool) -> None: ...
 
 
 class CommandSteps:
     """What the prepare and record steps of every kind share: the topic a command is about, a post into it,
     the Telegram messages an answer names, the group's message count, a notice replying to a manager's message."""
 
-    media_root: Path
+    def __init__(self, media_root: Path | None = None):
+        self.media_root = media_root
 
     async def _topic(self, session: AsyncSession, command: OutboxCommand) -> tuple[DialogTopic, ManagerGroup]:
         topic = await session.get(DialogTopic, command.payload["topic_id"])

@@ -9,7 +9,6 @@ caller to enqueue after that commit.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import time
@@ -214,7 +213,6 @@ class SuggestionPipeline:
             superseded = await cancel_pending_autoreplies(session, snapshot.dialog.id, reason="superseded")
         t = lap("load", t)
         tenant_id, dialog_id = snapshot.tenant.id, snapshot.dialog.id
-        named_in_reply: asyncio.Future | None = None
         try:
             intent = await classify(self.providers.llm, snapshot.customer_text, snapshot.recent,
                                     custom=tenant_intents(snapshot.tenant))
@@ -224,19 +222,11 @@ class SuggestionPipeline:
             query_vector, embed_error = await self._embed_query(snapshot.customer_text)
             t = lap("embed", t)
 
-            async def search() -> tuple[list[Hit], list, bool]:
-                async with self.db.unit_of_work() as session:
-                    found = await hybrid_search(session, tenant_id, snapshot.customer_text, query_vector,
-                                                embedder_name=self.providers.embedder.name, limit=RETRIEVE_LIMIT)
-                    shots = await few_shot_examples(session, tenant_id, intent.intent, snapshot.customer_text)
-                    await self._flush_usage(session, tenant_id, dialog_id)
-                    return found, shots, await self._stale_chunks(session, tenant_id)
-
-            # The lookup of products by a word of their name runs beside the hybrid search, on a connection of its
-            # own: two statements at once instead of one after the other (both only read).
-            (hits, examples, reembed), named = await asyncio.gather(
-                search(), self._read(product_name_hits, tenant_id, snapshot.customer_text, limit=PRODUCT_CANDIDATES))
-            hits = _with_named(hits, named)
+            async with self.db.unit_of_work() as session:
+                hits = await self._retrieve(session, tenant_id, snapshot.customer_text, query_vector)
+                examples = await few_shot_examples(session, tenant_id, intent.intent, snapshot.customer_text)
+                await self._flush_usage(session, tenant_id, dialog_id)
+                reembed = await self._stale_chunks(session, tenant_id)
             t = lap("retrieve", t)
 
             products = self._prompt_products(snapshot.customer_text, hits)
@@ -246,18 +236,12 @@ class SuggestionPipeline:
 
             usage = list(self._pending_usage)
 
-            # The products the draft names (what its prices are checked against) are looked up on a connection of
-            # their own while the final unit of work locks the dialog and reads its current state.
-            named_in_reply = asyncio.ensure_future(
-                self._read(products_named_in_text, tenant_id, generated.text) if generated.text else _nothing())
-
             async def store() -> PipelineResult:
                 self._pending_usage = list(usage)  # a retried attempt records the spend again, once
                 async with self.db.unit_of_work() as session:
                     stored = await self._decide_and_store(
                         session, snapshot, intent, generated, hits, products, documents, examples,
                         embed_error=embed_error, prompt_chars=prompt_chars, timings=timings, started=started,
-                        named_in_reply=named_in_reply,
                     )
                     await self._flush_usage(session, tenant_id, dialog_id)
                 return stored
@@ -270,8 +254,6 @@ class SuggestionPipeline:
                 result.follow_ups.append((REEMBED_STALE, {"tenant_id": tenant_id}))
             return result
         except BaseException:
-            if named_in_reply is not None and not named_in_reply.done():
-                named_in_reply.cancel()
             if self._pending_usage:
                 # Whatever went wrong, money spent is recorded.
                 async with self.db.unit_of_work() as session:
@@ -367,12 +349,9 @@ class SuggestionPipeline:
         many words with a question must not push the product it asks about out of the candidates."""
         hits = await hybrid_search(session, tenant_id, question, query_vector,
                                    embedder_name=self.providers.embedder.name, limit=RETRIEVE_LIMIT)
-        return _with_named(hits, await product_name_hits(session, tenant_id, question, limit=PRODUCT_CANDIDATES))
-
-    async def _read(self, lookup, *args, **kwargs):
-        """A read-only lookup in a short unit of work of its own (run beside another one)."""
-        async with self.db.unit_of_work() as session:
-            return await lookup(session, *args, **kwargs)
+        seen = {h.chunk_id for h in hits}
+        named = await product_name_hits(session, tenant_id, question, limit=PRODUCT_CANDIDATES)
+        return hits + [h for h in named if h.chunk_id not in seen]
 
     @staticmethod
     def _prompt_products(question: str, hits: list[Hit]) -> list[ProductFact]:
@@ -440,13 +419,11 @@ class SuggestionPipeline:
 
     async def _check_facts(self, session: AsyncSession, snapshot: Snapshot, generated: Generated,
                            products: list[ProductFact], documents: list[Hit],
-                           retrieved: list[ProductFact] | None = None, named: list[Hit] | None = None) -> CheckFacts:
+                           retrieved: list[ProductFact] | None = None) -> CheckFacts:
         # Prices and stock must come from what the model was given: the retrieved context or a tool result.
         # Products the reply itself names count too when retrieval found them (the model may name one retrieval
         # ranked lower); a catalog product nothing gave the model is no backing for a figure.
-        if named is None:
-            named = await products_named_in_text(session, snapshot.tenant.id, generated.text) \
-                if generated.text else []
+        named = await products_named_in_text(session, snapshot.tenant.id, generated.text) if generated.text else []
         run = generated.tools
         by_id = {p.id: p for p in products}
         for product in (run.products.values() if run else []):
@@ -467,7 +444,7 @@ class SuggestionPipeline:
     async def _decide_and_store(self, session: AsyncSession, snapshot: Snapshot, intent: IntentResult,
                                 generated: Generated, hits: list[Hit], products: list[ProductFact],
                                 documents: list[Hit], examples, *, embed_error: str | None, prompt_chars: int,
-                                timings: dict, started: float, named_in_reply=None) -> PipelineResult:
+                                timings: dict, started: float) -> PipelineResult:
         t = time.perf_counter()
         now = self.clock.now()
         # Fresh state: a manager may have switched the AI mode or answered while the model was thinking.
@@ -505,8 +482,7 @@ class SuggestionPipeline:
         # Every knowledge chunk retrieved backs the reply's terms (the offline responder quotes any of them).
         facts = await self._check_facts(session, snapshot, generated, products,
                                         [h for h in hits if h.product is None],
-                                        retrieved=[h.product for h in hits if h.product is not None],
-                                        named=await named_in_reply if named_in_reply is not None else None)
+                                        retrieved=[h.product for h in hits if h.product is not None])
         report = check_reply(generated.text, facts) if generated.error is None else None
         handoff_reasons = [handoff.reason(s) for s in handoff.detect(snapshot.customer_text)]
         within_hours = engine.within_working_hours(tenant, now)
@@ -612,15 +588,6 @@ class SuggestionPipeline:
         if memory_due(customer, now):
             result.follow_ups.append((REFRESH_CUSTOMER_MEMORY, {"customer_id": customer.id}))
         return result
-
-
-def _with_named(hits: list[Hit], named: list[Hit]) -> list[Hit]:
-    seen = {h.chunk_id for h in hits}
-    return hits + [h for h in named if h.chunk_id not in seen]
-
-
-async def _nothing() -> list[Hit]:
-    return []
 
 
 def _with_tool_hits(hits: list[Hit], run: tools.ToolRun | None) -> list[Hit]:

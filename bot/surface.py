@@ -130,8 +130,15 @@ class TelegramManagerSurface:
 
     # ------------------------------------------------------------------------------------------ entry point
 
+    def calls(self) -> dict:
+        """The calls this surface makes (core.commands.Call.kind → its step), listed explicitly: a kind's prepare
+        names one of these (core.services.workspace.calls lists their payloads)."""
+        return {"create_topic": self._do_create_topic, "edit_topic": self._do_edit_topic, "post": self._do_post,
+                "edit": self._do_edit, "pin": self._do_pin, "react": self._do_react, "ban": self._do_ban,
+                "unban": self._do_unban}
+
     async def execute(self, kind: str, payload: dict) -> Delivery:
-        handler = getattr(self, f"_do_{kind}", None)
+        handler = self.calls().get(kind)
         if handler is None:
             raise DeliveryError(f"the manager surface cannot do {kind!r}", permanent=True, code="unknown_kind")
         try:

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import events
+from . import commands, events
 from .models import CommandOrigin, CommandState, OutboxCommand
 from .ports import Delivery
 
@@ -64,7 +64,10 @@ async def enqueue(
     state: CommandState = CommandState.QUEUED,
     not_before: datetime | None = None,
 ) -> OutboxCommand:
-    """Insert a command once per idempotency key; a second enqueue with the same key returns the first command."""
+    """Insert a command once per idempotency key; a second enqueue with the same key returns the first command.
+    A kind the deployment did not register, or a payload without its type's required keys, is refused here
+    (core.commands.check_payload) instead of failing when the dispatcher takes it."""
+    commands.check_payload(kind, destination, payload)
     values = dict(
         kind=kind, destination=destination, payload=payload, idempotency_key=idempotency_key, tenant_id=tenant_id,
         dialog_id=dialog_id, suggestion_id=suggestion_id, origin=origin, confidence=confidence, intent=intent,

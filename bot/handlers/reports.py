@@ -29,6 +29,9 @@ class ReportSurface(TelegramManagerSurface):
     """The Telegram manager surface with the report post (core.services.reports.POST_REPORT): {chat_id, thread_id,
     reply_to, photo (PNG bytes or None), caption, texts}. Errors map to DeliveryError like every surface call."""
 
+    def calls(self) -> dict:
+        return {**super().calls(), reports.POST_REPORT: self._do_post_report}
+
     async def _do_post_report(self, p: dict) -> Delivery:
         chat_id = p["chat_id"]
         thread_id = p.get("thread_id")

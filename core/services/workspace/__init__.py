@@ -11,8 +11,10 @@
 - replies: answers to customers (the topic, the shop's own account), notes and reactions;
 - controls: per-dialog controls (AI mode, assignee, won/lost, close/reopen) and /inbox;
 - views: what the workspace shows, as plain data for the bot to render;
-- calls, commands, group_commands, customer_commands: how the outbox commands above are executed (the dispatcher
-  drives WorkspaceCommands).
+- group_commands, customer_commands: the outbox command kinds above, one typed definition each (core.commands:
+  payload, destination, lane, coalescing, prepare / record / record_failure), listed by kinds for the composition
+  root to register; calls: the steps they share; commands: WorkspaceCommands, the executor the dispatcher drives
+  through core.commands.Executor.
 
 Nothing here talks to Telegram. Every visible effect is an outbox command (core.outbox) that the dispatcher
 executes through the ManagerSurface (bot/) or a ChannelGateway (userbots/). Functions take the caller's session

@@ -20,7 +20,9 @@ from ...permissions import Permission, can
 
 
 class Kind:
-    """Outbox command kinds of the workspace. Destination: the manager group (tg_group), except where noted."""
+    """Names of the workspace's outbox command kinds. Destination: the manager group (tg_group), except where noted.
+    Each kind's definition (payload type, destination, lane, steps) is a class in .group_commands or
+    .customer_commands."""
 
     CREATE_TOPIC = "create_topic"  # {topic_id}
     EDIT_TOPIC = "edit_topic"  # {topic_id}: title and icon from the topic's current status marker
@@ -42,10 +44,6 @@ class Kind:
     EDIT_SEND_CONFIRM = "edit_send_confirm"  # {chat_id, message_id, suggestion_id}: that prompt once it is handled
     NOTIFY_ESCALATION = "notify_escalation"  # {escalation_id, chat_id}; destination: the escalation chat
     SEND_CUSTOMER = "send_customer_message"  # {dialog_id, chat_id, text, media, ...}; destination: channel_dest
-
-
-# Calls that Telegram does not count as messages of the group (no "N messages a minute" token needed).
-NOT_GROUP_MESSAGES = frozenset({Kind.PIN_CARD, Kind.REACT, Kind.BAN, Kind.UNBAN})
 
 
 class Marker(str, enum.Enum):

@@ -1,6 +1,6 @@
 """The calls workspace commands become, and the steps every command kind shares (the kinds are defined in
-core.services.workspace.group_commands and .customer_commands): `prepare` turns claimed outbox rows into one call on the ManagerSurface
-(bot/) or a ChannelGateway (userbots/), reading the current state at execution time (so a card shows what is
+core.services.workspace.group_commands and .customer_commands): `prepare` turns claimed outbox rows into one call
+on the ManagerSurface (bot/) or a ChannelGateway (userbots/), reading the current state at execution time (so a card shows what is
 true when it is posted), and `record` writes back what Telegram or the channel answered (topic ids, message
 mapping, delivered customer messages, blocked customers).
 

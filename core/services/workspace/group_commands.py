@@ -169,7 +169,7 @@ class EditPinnedCard(CountedKind):
 class MirrorPayload(TypedDict):
     topic_id: int
     message_id: int
-    media: NotRequired[list]
+    media: NotRequired[bool]  # whether the message has files (an album's parts go out as one sendMediaGroup)
     media_group_id: NotRequired[str | None]
     length: NotRequired[int]
 

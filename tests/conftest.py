@@ -176,26 +176,33 @@ def settings(tmp_path, db_url) -> Settings:
     )
 
 
-# The longest tests, started first: `make test` (--dist loadgroup --no-loadscope-reorder) hands tests to the workers
-# in collection order, one or two at a time as each runs dry, so a long test collected first spreads over the workers
-# at the start instead of landing last on one while the others sit idle. Prefixes of node ids, longest first, from
-# --durations on 2 busy cores (a test missing here only runs in its usual place).
-HEAVY_FIRST = (
-    "tests/test_faults.py::test_nothing_lost_nothing_twice_under_faults",  # ~530 s
-    "tests/test_going_live.py",  # ~300 s
-    "tests/bot/test_burst.py",  # ~200 s
-    "tests/test_demo.py",  # ~180 s
-    "tests/test_single_instance.py",  # ~150 s, one group (a module-scoped server)
-    "tests/ai/test_offline_answers.py::test_a_tenant_defines_its_own_intent_and_routes_it",  # ~120 s
-    "tests/test_logredact.py::test_serve_bot_at_debug_logs_no_secret",
-    "tests/test_staff_cli.py",
-    "tests/test_cli.py",
-    "tests/ai/test_offline_answers.py::test_salesop_ask_runs_the_pipeline_and_stores_nothing",
-    "tests/userbots/test_import.py",
-    "tests/ai/test_learning.py::test_learning_queue_and_jsonl_export",
-    "tests/test_customer_forget.py",
-    "tests/test_faults.py",
-    "tests/bot/test_controls.py::test_pinned_card_controls_and_commands",
+# The longest tests, spread out from the start: `make test` (--dist loadgroup --no-loadscope-reorder) hands tests to
+# the workers in collection order, one or two at a time as each runs dry. The longest is collected first (started
+# last it would end alone on one worker while the others sit idle); the others are dealt out over the first three
+# quarters of the collection, longest first, between quick ones — all collected first, they ran at once, each
+# starting processes, and on a busy machine they ran into their own timeouts. Prefixes of node ids, longest first,
+# from --durations on 2 busy cores (seconds noted); a test missing here only runs in its usual place.
+HEAVY = (
+    "tests/test_faults.py::test_nothing_lost_nothing_twice_under_faults",  # ~550
+    "tests/test_single_instance.py",  # ~400, one group (a module-scoped server)
+    "tests/test_going_live.py",  # ~300
+    "tests/test_demo.py",  # ~200
+    "tests/bot/test_burst.py",  # ~60-200
+    "tests/ai/test_offline_answers.py::test_a_tenant_defines_its_own_intent_and_routes_it",  # ~150
+    "tests/ai/test_offline_answers.py::test_salesop_ask_runs_the_pipeline_and_stores_nothing",  # ~100
+    "tests/test_logredact.py::test_serve_bot_at_debug_logs_no_secret",  # ~100
+    "tests/test_cli.py::test_tenant_create_list_and_duplicate",  # ~100
+    "tests/test_staff_cli.py::test_bad_input_is_one_clear_line",  # ~100
+    "tests/test_staff_cli.py::test_invite_list_role_remove_and_the_last_owner",  # ~100
+    "tests/test_cli.py::test_embedded_database_migrate_and_url",  # ~90
+    "tests/test_customer_forget.py",  # ~80
+    "tests/userbots/test_import.py::test_kill_9_of_salesop_import_resumes_from_the_database_checkpoint",  # ~100
+    "tests/test_cli.py::test_rotate_key_reencrypts_secrets",  # ~80
+    "tests/userbots/test_import.py::test_import_cancelled_at_random_points_equals_one_clean_run",  # 3 × ~65
+    "tests/ai/test_learning.py::test_learning_queue_and_jsonl_export",  # ~70
+    "tests/ai/test_reasons.py::test_salesop_ask_reasons_follow_salesop_language",  # ~65
+    "tests/bot/test_controls.py::test_pinned_card_controls_and_commands",  # ~45
+    "tests/test_cli.py::test_the_cli_speaks_the_language_of_salesop_language",  # ~45
 )
 _WIDE_SCOPES = ("module", "package", "class")
 
@@ -203,9 +210,18 @@ _WIDE_SCOPES = ("module", "package", "class")
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     def rank(item) -> int:
-        return next((i for i, prefix in enumerate(HEAVY_FIRST) if item.nodeid.startswith(prefix)), len(HEAVY_FIRST))
+        return next((i for i, prefix in enumerate(HEAVY) if item.nodeid.startswith(prefix)), len(HEAVY))
 
-    items.sort(key=rank)  # stable: every other test keeps its order
+    heavy = sorted((item for item in items if rank(item) < len(HEAVY)), key=rank)  # sorted() is stable
+    if heavy:
+        light = [item for item in items if rank(item) == len(HEAVY)]
+        gap = max(1, (len(light) * 3 // 4) // len(heavy))
+        ordered = [heavy[0]]
+        for n, item in enumerate(heavy[1:]):
+            ordered += light[n * gap:(n + 1) * gap] + [item]
+        ordered += light[(len(heavy) - 1) * gap:]
+        assert len(ordered) == len(items)
+        items[:] = ordered
     for item in items:
         # A test using a module-scoped fixture stays on one worker with its module's others: spread over the
         # workers, each would set the fixture up again (test_single_instance's server: ~100 s each time).

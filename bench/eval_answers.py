@@ -21,6 +21,14 @@ Reported: accuracy (the answer is right), wrong-yet-confident (a wrong answer th
 handoff recall (handoff cases escalated), and whether the product asked about is among the top-3 products
 retrieval ranked. The offline responder always runs; an LLM too when SALESOP_OPENAI_API_KEY is set (with
 SALESOP_OPENAI_BASE_URL and SALESOP_CHAT_MODEL as the product reads them).
+
+    .venv/bin/python bench/eval_answers.py --stand-in
+
+runs the LLM mode against the scripted OpenAI stand-in (sandbox/openai_api.py, served here on 127.0.0.1) instead:
+for each question the stand-in answers the intent call with the offline responder's intent and the reply call with
+the offline responder's draft, so the LLM path — the real openai client, the prompt, the tools offered, the JSON
+schema, the self-check against retrieval and tool results, the decision — runs end to end on all the questions.
+Its figures measure that path, not the quality of any language model.
 """
 
 from __future__ import annotations
@@ -215,12 +223,14 @@ async def setup_shops(db, embedder, price_table, shops: tuple[str, ...] = ("demo
 
 
 async def evaluate(db, providers, settings, tenants: dict[str, int], cases: list[Case], *,
-                   provider: str = "offline") -> Report:
+                   provider: str = "offline", before_case=None) -> Report:
     from salesop.commands.ask import ask
 
     report = Report(provider)
     started = time.perf_counter()
-    for case in cases:
+    for n, case in enumerate(cases):
+        if before_case is not None:
+            before_case(n, case)
         answer = await ask(db, providers, settings, tenants[case.shop], case.q, now=NOON)
         ranked = answer.products
         correct, why = judge(case, answer.reply, answer.decision, ranked)
@@ -261,7 +271,43 @@ def render(report: Report, *, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+STAND_IN_KEY = "sk-eval-stand-in"
+# Words of the two system prompts (core/ai/prompts): the intent classifier's and the reply's.
+INTENT_PROMPT, REPLY_PROMPT = r"классифицируешь", r"продавец-консультант"
+
+
+async def _stand_in():
+    """The OpenAI stand-in on a free local port: (sandbox, runner, base URL)."""
+    from aiohttp import web
+
+    from sandbox.openai_api import OpenAISandbox
+
+    sandbox = OpenAISandbox(api_key=STAND_IN_KEY)
+    runner = web.AppRunner(sandbox.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return sandbox, runner, f"http://{host}:{port}/v1"
+
+
+def _replaying(sandbox, offline: Report, served: list[int]):
+    """Before each question: the stand-in will answer this question's intent call and reply call as the offline
+    responder did (its intent, its draft and confidence). `served` counts the requests it answered."""
+    def before_case(n: int, case: Case) -> None:
+        done = offline.outcomes[n]
+        assert done.case == case
+        served[0] += len(sandbox.requests)
+        sandbox.reset()
+        sandbox.add_rule(INTENT_PROMPT, {"intent": done.intent, "confidence": 0.9}, times=1)
+        sandbox.add_rule(REPLY_PROMPT, {"reply": done.reply, "confidence": done.confidence, "needs_human": False,
+                                        "reason": "stand-in replays the offline draft"}, times=1)
+    return before_case
+
+
 async def run(args) -> list[Report]:
+    from pydantic import SecretStr
+
     from bench.common import BenchDatabase
     from core.ai.embedding import LocalEmbedder
     from core.ai.providers import AIProviders, build_providers
@@ -272,6 +318,7 @@ async def run(args) -> list[Report]:
     url = await bench_db.start()
     tmp = tempfile.TemporaryDirectory(prefix="salesop-eval-")
     reports: list[Report] = []
+    stand_in = None
     try:
         db = Database(url, pool_size=4)
         settings = Settings.load(data_dir=Path(tmp.name) / "var", db={"database_url": url})
@@ -280,13 +327,29 @@ async def run(args) -> list[Report]:
         offline = AIProviders(llm=None, embedder=LocalEmbedder())
         tenants = await setup_shops(db, offline.embedder, settings.ai.price_table, shops)
         reports.append(await evaluate(db, offline, settings, tenants, cases, provider="offline"))
-        if os.environ.get("SALESOP_OPENAI_API_KEY"):
+        if args.stand_in:
+            sandbox, runner, base_url = stand_in = await _stand_in()
+            llm_settings = settings.model_copy(update={"ai": settings.ai.model_copy(update={
+                "openai_api_key": SecretStr(STAND_IN_KEY), "openai_base_url": base_url})})
+            online = build_providers(llm_settings)
+            online_tenants = await setup_shops(db, online.embedder, settings.ai.price_table, shops,
+                                               suffix="-stand-in")
+            served = [0]
+            report = await evaluate(
+                db, online, llm_settings, online_tenants, cases, before_case=_replaying(sandbox, reports[0], served),
+                provider="OpenAI stand-in replaying the offline drafts (the LLM path end to end, not LLM quality)")
+            served[0] += len(sandbox.requests)
+            report.provider += f"; the stand-in answered {served[0]} API requests (chat and embeddings)"
+            reports.append(report)
+        elif settings.ai.openai_api_key is not None:  # SALESOP_OPENAI_API_KEY (or the .env file) names one
             online = build_providers(settings)
             online_tenants = await setup_shops(db, online.embedder, settings.ai.price_table, shops, suffix="-llm")
             reports.append(await evaluate(db, online, settings, online_tenants, cases,
                                           provider=f"llm ({settings.ai.chat_model})"))
         await db.dispose()
     finally:
+        if stand_in is not None:
+            await stand_in[1].cleanup()
         bench_db.stop()
         tmp.cleanup()
     return reports
@@ -298,6 +361,8 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print every answer, not only the wrong ones")
     parser.add_argument("--out", type=Path, help="also write the results (Markdown) to this file")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="run the LLM mode against the scripted OpenAI stand-in (path check, not LLM quality)")
     args = parser.parse_args()
     reports = asyncio.run(run(args))
     text_ = "\n\n".join(render(r, verbose=args.verbose) for r in reports)

@@ -7,9 +7,11 @@
    counts), the drain time, and the ratio to the bound "messages sent ÷ group budget" (must stay ≤ 1.1), both with
    the customers still writing (live) and with the backlog queued first.
 3. Live ingest rate: the burst's messages enter as the userbots feed them (userbots.live.LiveIngest: the inbox
-   transaction with its follow-up rows, then the durable task queue running the mirror follow-ups, which prepare the
-   topic posts; the AI's drafts are not run), 60 dialogs writing at once. Reported as events per second from the
-   first event until every mirror follow-up is done (must be ≥ 300 per process), with the machine's load.
+   transaction with its follow-up rows — messages arriving together share one — then the durable task queue running
+   the mirror follow-ups, which prepare the topic posts; the AI's drafts are not run), 60 dialogs writing at once.
+   Reported as events per second from the first event until every mirror follow-up is done (must be ≥ 300 per
+   process), with the machine's load, and per event: the statements on the ingest's connections and the CPU time of
+   this process.
 
     .venv/bin/python bench/bench_outbox.py
     .venv/bin/python bench/bench_outbox.py --latency-messages 300 --time-scale 60
@@ -34,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from cryptography.fernet import Fernet  # noqa: E402
 
 from core import migrate  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 from taskiq import InMemoryBroker  # noqa: E402
 
@@ -143,6 +145,14 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
             queue.register(name, handler)
         await queue.startup()
         ingest = LiveIngest(desk.db, queue)
+        # What one event costs this process: statements on the ingest's connections (inbox, follow-up rows, mirrors;
+        # the dispatcher has its own pool) and Python CPU time, from the first event until the mirrors are done.
+        statements = [0]
+
+        def count(*_):
+            statements[0] += 1
+
+        event.listen(desk.db.engine.sync_engine, "before_cursor_execute", count)
 
         async def write(customer: dict, round_: int) -> None:
             await ingest.message(desk.inbound(customer, f"{customer['first_name']} №{round_}"),
@@ -153,7 +163,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
                 await asyncio.gather(*(write(c, round_) for c in customers))
             await mirrors_done(desk)
 
-        wall0, started = time.time(), time.perf_counter()
+        wall0, started, cpu0 = time.time(), time.perf_counter(), time.process_time()
         if live:
             async with running(desk.outbox):
                 await write_all()
@@ -164,6 +174,8 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
             written = time.perf_counter()
             ingest = written - started
             started = written
+        cpu, ingest_statements = time.process_time() - cpu0, statements[0]
+        event.remove(desk.db.engine.sync_engine, "before_cursor_execute", count)
         await desk.outbox.drain(timeout=600)
         finished = time.perf_counter()
         async with desk.db.unit_of_work() as session:
@@ -182,7 +194,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
         bound = sent / (TELEGRAM_GROUP.count / TELEGRAM_GROUP.per_seconds) / time_scale
         await queue.shutdown()
         return {"sent": sent, "drain": finished - queued_at, "end_to_end": finished - started, "bound": bound,
-                "ingest": ingest, "events": dialogs * per_dialog,
+                "ingest": ingest, "events": dialogs * per_dialog, "cpu": cpu, "statements": ingest_statements,
                 "too_many": too_many, "lost": lost, "topics": len(desk.live_topics()),
                 "commands": desk.outbox.stats.commands, "load": load()}
     finally:
@@ -235,6 +247,9 @@ async def main() -> None:
         print(f"  live ingest: {result['events']} events (inbox + follow-up rows + mirrors) in {result['ingest']:.2f} s"
               f" → {rate:.0f} events/s {'while the dispatcher drained' if live else 'with the dispatcher stopped'}"
               f" (must be ≥ 300); {result['load']}")
+        print(f"    per event: {result['statements'] / result['events']:.1f} statements, "
+              f"{result['cpu'] / result['events'] * 1000:.1f} ms CPU of this process"
+              f"{' (the dispatcher and the Telegram stand-in included)' if live else ''}")
         print(f"  429 answers {result['too_many']}, topics {result['topics']}, dialogs with lost or reordered "
               f"messages {result['lost']}")
 

@@ -2,8 +2,10 @@
 cards, what the self-check found, the offline responder's phrases and the customer memory.
 
 Reasons are shown to managers on the card, so they say plainly why; they are made as typed codes with arguments
-(core.ai.reasons.Reason), stored with the suggestion as codes, and put into words in the reader's language. The offline responder's phrases follow the tenant's address form (вы/ты) and tone
-(formal/friendly) through Fluent selectors in the file, so no phrase is assembled here.
+(core.ai.reasons.Reason), stored with the suggestion as codes, and put into words in the reader's language.
+
+The offline responder's phrases follow the tenant's address form (вы/ты) and tone (formal/friendly) through Fluent
+selectors in the file, so no phrase is assembled here.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from core import inbox
-from core.db import Database
+from core.db import Database, sqlstate
 from core.errors import Conflict
 from core.models import Dialog, ManagerGroup, Message
 from core.dispatcher import Dispatcher as OutboxDispatcher
@@ -253,6 +253,7 @@ async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: s
     if await answered_in_time(lambda: bot.delete_webhook(drop_pending_updates=False), "deleteWebhook", stop,
                               time_scale=time_scale, language=language, health=health) is None:
         return  # stopped while the Bot API was still down
+    dp.feed_update = feed_until_the_database_answers(dp.feed_update)
     polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=False,
                                                    handle_as_tasks=False,
                                                    allowed_updates=dp.resolve_used_update_types()))
@@ -264,6 +265,52 @@ async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: s
             await dp.stop_polling()
     waiter.cancel()
     await polling
+
+
+# An update whose unit of work met a database that cannot be reached is handled again, with this backoff (real
+# seconds: a PostgreSQL restart takes the time it takes), before polling moves past it.
+DATABASE_BACKOFF = BackoffConfig(min_delay=0.2, max_delay=5.0, factor=1.6, jitter=0.05)
+UNREACHABLE = frozenset({"InterfaceError", "ConnectionDoesNotExistError", "CannotConnectNowError",
+                         "ConnectionRefusedError", "ConnectionResetError", "AdminShutdownError",
+                         "ConnectionFailureError", "TooManyConnectionsError"})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether an error means PostgreSQL could not be reached (down, restarting, the connection cut), as opposed to
+    anything the update itself caused."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = sqlstate(exc) or ""
+        if type(exc).__name__ in UNREACHABLE or code.startswith("08") or code in ("57P01", "57P02", "57P03") \
+                or getattr(exc, "connection_invalidated", False):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def feed_until_the_database_answers(feed):
+    """aiogram's feed_update for long polling, handling an update again while the database cannot be reached.
+
+    aiogram logs an update whose handling raised and moves past it, and the next getUpdates confirms it to Telegram:
+    during a PostgreSQL restart a manager's reply was dropped that way, unstored, untold (bot.middlewares could not
+    tell anyone either: the database was gone). Held here, the update is not confirmed until its unit of work
+    committed — the polling waits, as it waits for any update being handled; stopping cancels the wait and the
+    update comes again at the next start. Errors the update itself caused still end its handling as before."""
+    async def feed_update(bot, update, **kwargs):
+        backoff = Backoff(DATABASE_BACKOFF)
+        while True:
+            try:
+                return await feed(bot, update, **kwargs)
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                delay = max(0.0, next(backoff))
+                log.warning("update %s: the database cannot be reached (%s); handled again in %.2g s, not confirmed "
+                            "until then (try %d)", update.update_id, type(exc).__name__, delay, backoff.counter)
+                await asyncio.sleep(delay)
+
+    return feed_update
 
 
 def webhook_path(webhook_url: str) -> str:

@@ -14,12 +14,10 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import User
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
-from sqlalchemy import select
 
 from core import inbox
 from core.db import Database, sqlstate
 from core.errors import Conflict
-from core.models import Dialog, ManagerGroup, Message
 from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
 from core.i18n import t
@@ -85,21 +83,9 @@ def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
 
 
 async def mirror_messages(session, payloads: list[dict]) -> None:
-    """Several MIRROR_MESSAGE follow-ups in one transaction: the dialogs first, locked in ascending id (core.db's
-    lock order for several dialogs), then each message in the order written, as its own task would."""
-    ids = sorted({p["message_id"] for p in payloads})
-    # Loaded once and held (the session's identity map keeps only what is referenced): each mirror then finds its
-    # message, dialog and the tenant's groups without a query of its own.
-    messages = list((await session.execute(select(Message).where(Message.id.in_(ids)))).scalars())
-    dialogs = list((await session.execute(
-        select(Dialog).where(Dialog.id.in_({m.dialog_id for m in messages})).order_by(Dialog.id).with_for_update()
-    )).scalars())
-    groups = list((await session.execute(
-        select(ManagerGroup).where(ManagerGroup.tenant_id.in_({d.tenant_id for d in dialogs}))
-    )).scalars())
-    for message in sorted(messages, key=lambda m: m.id):
-        await mirror.mirror_message(session, message.id)
-    del groups
+    """Several MIRROR_MESSAGE follow-ups in one transaction: core.services.workspace.mirror.mirror_many locks their
+    dialogs in ascending id (core.db's lock order for several dialogs) and queues the posts each task would."""
+    await mirror.mirror_many(session, [p["message_id"] for p in payloads])
 
 
 def task_handlers(ctx: AppContext, wake) -> dict:

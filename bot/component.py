@@ -101,7 +101,7 @@ def task_handlers(ctx: AppContext, wake) -> dict:
         return InTransaction(ctx.db, work, batch=batch, before_commit=notify_dispatchers, after=wake)
 
     return {
-        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: mirror.mirror_message(s, message_id), batch=mirror_messages),
+        inbox.MIRROR_MESSAGE: unit(lambda s, message_id: mirror.mirror_many(s, [message_id]), batch=mirror_messages),
         inbox.MIRROR_EDIT: unit(lambda s, message_id: mirror.mirror_change(s, message_id)),
         inbox.REFRESH_CARDS: unit(lambda s, suggestion_ids: cards.refresh_cards(s, suggestion_ids)),
         POST_SUGGESTION_CARD: unit(lambda s, suggestion_id: cards.post_suggestion_card(s, suggestion_id)),

@@ -96,7 +96,7 @@ async def mirror_many(session: AsyncSession, message_ids: list[int]) -> int:
     common case: the dialog's topic exists in its connected group that has the bot's rights, no status marker changes,
     and no message in play is an outgoing one that may be our own send coming back. Any other dialog (no group or topic
     yet, a group that is gone or lacks rights, a marker to set, a possible echo) runs `mirror_message` per message,
-    after the bulk insert. Returns how many posts the bulk path queued."""
+    after the bulk insert. Returns how many posts were queued (as `mirror_message` counts them)."""
     if not message_ids:
         return 0
     ids = sorted(set(message_ids))
@@ -146,7 +146,7 @@ async def mirror_many(session: AsyncSession, message_ids: list[int]) -> int:
                 select(Dialog.tenant_id).where(Dialog.id.in_(slow))))
         )).scalars())
         for message_id in slow_ids:  # each as its own task would, in order within its dialog
-            await mirror_message(session, message_id)
+            queued += await mirror_message(session, message_id)
         del held
     return queued
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .crypto import SecretBox
 from .db import Database, DatabaseHandle
+from .logredact import redact
 from .ports import Clock
 from .settings import Settings
 from .tasks import TaskiqQueue
@@ -31,5 +32,6 @@ class AppContext:
 
 def announce(name: str, where: str) -> None:
     """One line per running component: what it is and where to reach it. `name` is read by scripts and tests (the
-    first word, never translated); `where` is for the person, in the CLI's language."""
-    print(f"{name:<12} {where}", flush=True)
+    first word, never translated); `where` is for the person, in the CLI's language. Redacted like the logs: a line
+    may quote an error, and errors quote URLs that carry the bot token."""
+    print(f"{name:<12} {redact(where)}", flush=True)

@@ -76,8 +76,10 @@ def build_outbox_dispatcher(ctx: AppContext) -> OutboxDispatcher:
         Database(ctx.db.url, pool_size=DISPATCHER_POOL),
         limiter=build_rate_limiter(settings.redis.redis_url, settings.time_scale),
         executor=outbox_executor(settings.data_dir / "media"),
-        services=ctx.services,
         clock=ctx.clock,
+        # Looked up per call: the bot installs its surface, userbots/ its gateway, possibly after this is built.
+        surface=lambda: ctx.services.get("manager_surface"),
+        gateway=lambda: ctx.services.get("channel_gateway"),
         time_scale=settings.time_scale,  # the in-flight lease shrinks with every other emulated delay
     )
 

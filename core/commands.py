@@ -23,7 +23,7 @@ import enum
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, NotRequired, Protocol, Required, get_origin, get_type_hints
+from typing import Callable, ClassVar, NotRequired, Protocol, Required, get_origin, get_type_hints
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,10 +34,19 @@ from .ports import Delivery, DeliveryError
 OPEN_STATES = (CommandState.PENDING_APPROVAL, CommandState.APPROVED, CommandState.QUEUED, CommandState.IN_FLIGHT)
 
 
+class GatewayAction(str, enum.Enum):
+    """What a call through a ChannelGateway does with the customer's chat."""
+
+    SEND = "send"
+    EDIT = "edit"  # correct delivered messages (payload: external_ids, text, previous_text, delivered)
+    DELETE = "delete"  # take delivered messages back (payload: external_ids)
+
+
 @dataclass(frozen=True)
 class Call:
     """One call on the far side: `via` "surface" (the manager bot, bot/surface.py) or "gateway" (a customer's
-    channel, userbots/gateway.py), the call's kind and payload, and for a gateway the channel, chat and key."""
+    channel, userbots/gateway.py), the call's kind and payload, and for a gateway the channel, chat, key and what
+    the call does there (`action`)."""
 
     via: str  # "surface" | "gateway"
     kind: str
@@ -45,6 +54,7 @@ class Call:
     channel_id: int | None = None
     chat_id: str | None = None
     idempotency_key: str | None = None
+    action: GatewayAction = GatewayAction.SEND
 
 
 def channel_id_of(destination: str) -> int | None:
@@ -83,6 +93,16 @@ class CommandKind:
     destination: ClassVar[Destination]
     lane: ClassVar[Lane] = Lane.DIALOG
     message: ClassVar[bool] = True  # takes a token of its destination's message budget (pins, reactions do not)
+    # Whether commands behind one of this kind in its lane may ride along in its call (then `coalesces` decides
+    # for each): the dispatcher looks behind a lane's head only for these.
+    coalescing: ClassVar[bool] = False
+    # Whether an automatic reply of this kind shows "typing…" in the customer's chat while it waits out its delay.
+    typing: ClassVar[bool] = False
+    # Whether making its call twice leaves the far side as once (an edit, a pin, a reaction, a ban; a correction or
+    # take-back of a delivered reply): then no "about to send" mark, and a death mid-call is no possible duplicate.
+    # Posts, new topics and Bot API sends are not. (A customer send through a channel that dedups by the command's
+    # key is repeatable by its channel, which the dispatcher knows: core.dispatcher.KEYED_CHANNELS.)
+    repeatable: ClassVar[bool] = False
 
     def coalesces(self, batch: list[OutboxCommand], follower: OutboxCommand) -> bool:
         """Whether `follower`, next in the lane, can go out in the same call as `batch` (its head of this kind)."""
@@ -144,6 +164,10 @@ class CommandKinds:
     def names(self) -> frozenset[str]:
         return frozenset(self._kinds)
 
+    def flagged(self, flag: str) -> frozenset[str]:
+        """The names of the kinds with `flag` ("coalescing", "typing", "repeatable") set."""
+        return frozenset(name for name, kind in self._kinds.items() if getattr(kind, flag))
+
     def get(self, name: str) -> CommandKind:
         kind = self._kinds.get(name)
         if kind is None:
@@ -185,7 +209,11 @@ def check_payload(name: str, destination: str, payload: dict) -> None:
 
 
 class Executor(Protocol):
-    """What the dispatcher needs of the command kinds (core.services.workspace.commands.WorkspaceCommands)."""
+    """What the dispatcher needs of the command kinds (core.services.workspace.commands.WorkspaceCommands).
+    `kinds` is the registry: the dispatcher reads the kinds' flags (coalescing, typing, repeatable) from it, so it
+    knows no kind by name."""
+
+    kinds: CommandKinds
 
     def counts_as_message(self, kind: str) -> bool: ...
 
@@ -201,3 +229,30 @@ class Executor(Protocol):
 
     async def record_failure(self, session: AsyncSession, commands: list[OutboxCommand], error: DeliveryError, *,
                              retrying: bool) -> None: ...
+
+
+class ManagerSurface(Protocol):
+    """The manager bot's side (bot/surface.py): makes a call of `via` "surface"."""
+
+    async def execute(self, kind: str, payload: dict) -> Delivery: ...
+
+
+class ChannelGateway(Protocol):
+    """The customers' channels (userbots/gateway.py): makes a call of `via` "gateway". A gateway may also have
+    `edit(channel_id, chat_id, external_ids, text, *, previous_text, delivered)`, `delete(channel_id, chat_id,
+    external_ids)` and `typing(channel_id, chat_id, *, stop=False)`; calls it lacks fail (edit, delete) or are
+    skipped (typing)."""
+
+    async def send(self, channel_id: int, chat_id: str, payload: dict, *,
+                   idempotency_key: str | None = None) -> Delivery: ...
+
+
+# What the dispatcher is given for each far side: called per call, it returns the one running now, or None while it
+# is not (yet) running in this process: the call then fails as "no_surface" / "no_gateway", a transient error.
+SurfaceProvider = Callable[[], ManagerSurface | None]
+GatewayProvider = Callable[[], ChannelGateway | None]
+
+
+def none_running() -> None:
+    """A provider for a far side this deployment does not run."""
+    return None

@@ -10,16 +10,21 @@ One loop per process claims commands, any number of processes may run it side by
   token are left alone until their next token is due, so nothing waits "in flight" and the budget stays saturated.
   The send itself is paced once more with the same budget at the moment it leaves, so that commands delayed between
   claim and send (a slow render, a busy process) do not arrive bunched up.
-- Coalescing. When a lane's head is a mirror post and more text messages wait behind it, they go out as one post;
-  album parts as one sendMediaGroup; repeated card or title refreshes as one edit.
+- Coalescing. When a lane's head is of a kind flagged `coalescing` (core.commands.CommandKind), the commands behind
+  it that its kind admits go out in the same call: a backlog of mirrored text messages as one post, album parts as
+  one sendMediaGroup, repeated card or title refreshes as one edit.
+- Far sides. The dispatcher knows no command kind by name: it reads their flags from the registry (Executor.kinds)
+  and makes each prepared Call through the ManagerSurface or ChannelGateway its providers return at that moment
+  (core.commands: a provider returning None — the bot or the channels not started yet, or not run here — fails the
+  call as "no_surface" / "no_gateway", a transient error: tried again with backoff while attempts remain).
 - Replicas. A channel whose client runs in another process (a Telegram account's session is held by one replica,
   core.leases) refuses a send here as "elsewhere" (ELSEWHERE_CODES): the command goes back to the queue at once, no
   attempt used, and only this process stays away from that destination for a while, so the holder sends it at its
   next look — never lost, never held back by a shared block.
 - Failures. A "retry after" answer requeues the command exactly that much later without using up an attempt and
   closes the destination for as long; 5xx and network errors back off; permanent errors fail the command and the
-  failure is shown to people (core.services.workspace_commands.record_failure).
-- Typing. While an automatic reply waits out its human-like delay (a send of kind TYPING_KINDS, queued by the AI,
+  failure is shown to people (the kind's record_failure, core.commands.CommandKind).
+- Typing. While an automatic reply waits out its human-like delay (a send of a kind flagged `typing`, queued by the AI,
   not_before still ahead), the customer sees "typing…" in their own chat when the tenant wants it
   (Tenant.typing_indicator): the dispatcher asks the channel gateway (ChannelGateway.typing) again every few seconds,
   since channels show it only that long (TYPING_REFRESH), and stops when the send leaves or the reply is cancelled
@@ -39,8 +44,8 @@ One loop per process claims commands, any number of processes may run it side by
   is recorded from it by whoever recovers it — never sent again. The transaction that prepares a call also marks its
   commands "about to send"
   (OutboxCommand.sending_since) before the call leaves, when a repeat of the call could show twice (a post, a new
-  topic, a Bot API send; not an edit, nor a customer send the channel dedups by the command's key: REPEATABLE_SURFACE,
-  KEYED_CHANNELS). Once the far side answered, recording the outcome is retried
+  topic, a Bot API send; not an edit, nor a customer send the channel dedups by the command's key: kinds flagged
+  `repeatable`, KEYED_CHANNELS). Once the far side answered, recording the outcome is retried
   through database outages (backoff, up to RECORD_PATIENCE) — the call is never made again because its record
   failed. Only a process that dies between the call and the answer's keeping (or a call that got no answer) leaves a command
   that may have arrived: taken again, it is sent again (nothing lost) and counted (unconfirmed_sends, shown by
@@ -63,19 +68,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from . import events, outbox
-from .commands import Call, Executor, channel_id_of
+from .commands import (Call, ChannelGateway, Executor, GatewayAction, GatewayProvider, SurfaceProvider,
+                       channel_id_of, none_running)
 from .db import Database, is_retryable, sqlstate
 from .models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
 from .ports import Clock, Delivery, DeliveryError
 from .ratelimit import BOT_KEY, TELEGRAM_BOT, Budget, RateLimiter, destination_budget, uses_bot
-from .services import sent_replies
-from .services.workspace.base import Kind
 
 log = logging.getLogger(__name__)
 
 OPEN_STATES = (CommandState.APPROVED, CommandState.QUEUED, CommandState.IN_FLIGHT)
 PER_DESTINATION = 5  # lane heads per destination looked at in one claim round
-COALESCING_KINDS = frozenset({"mirror_message", "edit_topic", "edit_pinned_card", "edit_reply_card"})
 # What claiming needs of a command (plain rows: no ORM objects for the many rows a round looks at).
 CLAIM_COLUMNS = (OutboxCommand.id, OutboxCommand.kind, OutboxCommand.destination, OutboxCommand.dialog_id,
                  OutboxCommand.payload)
@@ -84,7 +87,6 @@ CLAIM_COLUMNS = (OutboxCommand.id, OutboxCommand.kind, OutboxCommand.destination
 NOTIFY_CHANNEL = "salesop_outbox"
 
 # "typing…" while an automatic reply waits out its delay (see the module docstring).
-TYPING_KINDS = frozenset({Kind.SEND_CUSTOMER})
 TYPING_ROUND = 0.5  # real seconds between two looks for replies in their delay window
 TYPING_MARGIN = timedelta(seconds=0.5)  # no refresh this close to the send: it could arrive after the message
 TYPING_LIMIT = 200  # replies looked at per round, the soonest due first
@@ -102,12 +104,11 @@ RECORD_LOCK_TIMEOUT = "5s"
 STUCK_AFTER = 60.0  # real seconds in one stage of a send after which a WARNING says where it is
 RECORD_FIRST_DELAY = 0.1
 RECORD_MAX_DELAY = 2.0
-# Calls whose repeat is harmless, so a death mid-call leaves no possible duplicate (no "about to send" mark): edits,
-# pins, reactions and bans of the manager surface land on the same message or member again; customer sends through
-# channels that take the command's key as their own dedup key (VK random_id, MTProto random_id: a repeat is refused),
-# and corrections and take-backs of delivered replies. Posts, new topics and Telegram Business sends (Bot API, no
-# key) are not: a repeat shows twice.
-REPEATABLE_SURFACE = frozenset({"edit", "edit_topic", "pin", "react", "ban", "unban"})
+# Calls whose repeat is harmless, so a death mid-call leaves no possible duplicate (no "about to send" mark): those of
+# kinds flagged `repeatable` (edits, pins, reactions and bans land on the same message or member again; corrections
+# and take-backs of delivered replies), and customer sends through channels that take the command's key as their own
+# dedup key (VK random_id, MTProto random_id: a repeat is refused). Posts, new topics and Telegram Business sends (Bot
+# API, no key) are not: a repeat shows twice.
 KEYED_CHANNELS = frozenset({ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELEGRAM_ACCOUNT})
 # Refusals meaning "the channel's client runs in another process" (a Telegram account's Telethon session lives in the
 # replica holding its lease, core.leases; a process without a bot token cannot send for Telegram Business): no rate
@@ -173,8 +174,9 @@ class Dispatcher:
         *,
         limiter: RateLimiter,
         executor: Executor,  # the registered command kinds (core.commands; composed in bot/component.py)
-        services: dict,
         clock: Clock,
+        surface: SurfaceProvider = none_running,  # the manager bot's surface running now, or None
+        gateway: GatewayProvider = none_running,  # the customers' channel gateway running now, or None
         concurrency: int = 32,
         claim_limit: int = 200,
         poll_interval: float = 0.25,
@@ -184,7 +186,13 @@ class Dispatcher:
         self.db = db
         self.limiter = limiter
         self.executor = executor
-        self.services = services  # "manager_surface", "channel_gateway": looked up per call, installed by components
+        # Asked per call, not once: the bot and the channels may start after the dispatcher (components install them).
+        self.surface = surface
+        self.gateway = gateway
+        kinds = executor.kinds
+        self._coalescing = kinds.flagged("coalescing")
+        self._typing_kinds = kinds.flagged("typing")
+        self._repeatable_kinds = kinds.flagged("repeatable")
         self.clock = clock
         self.concurrency = concurrency
         self.claim_limit = claim_limit
@@ -382,7 +390,7 @@ class Dispatcher:
 
     async def _followers(self, session, head, now) -> list:
         """Commands right behind the head in its lane that can go out in the same call."""
-        if head.dialog_id is None or head.kind not in COALESCING_KINDS:
+        if head.dialog_id is None or head.kind not in self._coalescing:
             return []
         behind = (await session.execute(
             select(*CLAIM_COLUMNS, OutboxCommand.state, OutboxCommand.not_before)
@@ -485,7 +493,7 @@ class Dispatcher:
         if mono - self._last_typing_round < TYPING_ROUND:
             return
         self._last_typing_round = mono
-        typing = getattr(self.services.get("channel_gateway"), "typing", None)
+        typing = getattr(self.gateway(), "typing", None)
         if typing is None:
             return
         try:
@@ -503,7 +511,7 @@ class Dispatcher:
                 .join(Dialog, Dialog.id == c.dialog_id)
                 .join(Tenant, Tenant.id == Dialog.tenant_id)
                 .join(ChannelAccount, ChannelAccount.id == Dialog.channel_id)
-                .where(c.kind.in_(TYPING_KINDS), c.state == CommandState.QUEUED, c.origin == CommandOrigin.AI,
+                .where(c.kind.in_(self._typing_kinds), c.state == CommandState.QUEUED, c.origin == CommandOrigin.AI,
                        c.attempts == 0, c.not_before > now + TYPING_MARGIN, Tenant.typing_indicator.is_(True))
                 .order_by(c.not_before, c.id)
                 .limit(TYPING_LIMIT)
@@ -563,18 +571,11 @@ class Dispatcher:
 
     async def _perform(self, call: Call) -> Delivery:
         if call.via == "gateway":
-            gateway = self.services.get("channel_gateway")
+            gateway = self.gateway()
             if gateway is None:
                 raise DeliveryError("no channel gateway is running in this deployment", code="no_gateway")
-            if call.kind == sent_replies.EDIT_CUSTOMER:
-                p = call.payload
-                return await _changing(gateway, "edit")(call.channel_id, call.chat_id, p["external_ids"], p["text"],
-                                                        previous_text=p.get("previous_text"),
-                                                        delivered=p.get("delivered"))
-            if call.kind == sent_replies.DELETE_CUSTOMER:
-                return await _changing(gateway, "delete")(call.channel_id, call.chat_id, call.payload["external_ids"])
-            return await gateway.send(call.channel_id, call.chat_id, call.payload, idempotency_key=call.idempotency_key)
-        surface = self.services.get("manager_surface")
+            return await _through_gateway(gateway, call)
+        surface = self.surface()
         if surface is None:
             raise DeliveryError("the manager bot is not running", code="no_surface")
         return await surface.execute(call.kind, call.payload)
@@ -604,10 +605,11 @@ class Dispatcher:
             if call is None:
                 return None, True
             now = self.clock.now()
+            repeatable = await self._repeatable(session, batch.commands[0].kind, call)
             marked = (await session.execute(
                 update(OutboxCommand)
                 .where(OutboxCommand.id.in_(batch.ids), OutboxCommand.state == CommandState.IN_FLIGHT)
-                .values(sending_since=None if await self._repeatable(session, call) else now, updated_at=now)
+                .values(sending_since=None if repeatable else now, updated_at=now)
                 .returning(OutboxCommand.id)
                 .execution_options(synchronize_session=False)
             )).scalars().all()
@@ -616,12 +618,12 @@ class Dispatcher:
                 return call, False
         return call, True
 
-    async def _repeatable(self, session, call: Call) -> bool:
-        """Whether making this call twice leaves the far side as once (see REPEATABLE_SURFACE)."""
-        if call.via != "gateway":
-            return call.kind in REPEATABLE_SURFACE
-        if call.kind in (sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER):
+    async def _repeatable(self, session, kind: str, call: Call) -> bool:
+        """Whether making this call (of a command of `kind`) twice leaves the far side as once (see KEYED_CHANNELS)."""
+        if kind in self._repeatable_kinds:
             return True
+        if call.via != "gateway":
+            return False
         if call.channel_id not in self._channel_kinds:
             self._channel_kinds[call.channel_id] = (await session.execute(
                 select(ChannelAccount.kind).where(ChannelAccount.id == call.channel_id)
@@ -812,6 +814,17 @@ def _chain(exc: BaseException):
         seen.add(id(exc))
         yield exc
         exc = exc.__cause__ or exc.__context__
+
+
+async def _through_gateway(gateway: ChannelGateway, call: Call) -> Delivery:
+    """A call of `via` "gateway": a send, or a correction or take-back of delivered messages (call.action)."""
+    p = call.payload
+    if call.action is GatewayAction.EDIT:
+        return await _changing(gateway, "edit")(call.channel_id, call.chat_id, p["external_ids"], p["text"],
+                                                previous_text=p.get("previous_text"), delivered=p.get("delivered"))
+    if call.action is GatewayAction.DELETE:
+        return await _changing(gateway, "delete")(call.channel_id, call.chat_id, p["external_ids"])
+    return await gateway.send(call.channel_id, call.chat_id, p, idempotency_key=call.idempotency_key)
 
 
 def _changing(gateway, method: str):

@@ -81,3 +81,27 @@ async def test_queueing_refuses_an_unknown_kind_a_missing_key_and_a_wrong_destin
         command = await outbox.enqueue(session, kind=Kind.NOTICE, destination="tg:group:-1",
                                        payload={"chat_id": -1, "key": "x"}, idempotency_key="d")
         assert command.id is not None
+
+
+def test_the_dispatcher_reads_its_kind_facts_from_the_definitions(registry):
+    """Coalescing, "typing…" and harmless repeats are flags of the kinds (core.commands.CommandKind), not lists of
+    names in the dispatcher: these are the kinds that had them when the dispatcher still kept its own lists."""
+    assert registry.flagged("coalescing") == {Kind.MIRROR, Kind.EDIT_TOPIC, Kind.EDIT_PINNED_CARD,
+                                              Kind.EDIT_REPLY_CARD}
+    assert registry.flagged("typing") == {Kind.SEND_CUSTOMER}
+    assert registry.flagged("repeatable") == {Kind.EDIT_TOPIC, Kind.PIN_CARD, Kind.EDIT_PINNED_CARD,
+                                              Kind.EDIT_REPLY_CARD, Kind.EDIT_SEND_CONFIRM, Kind.REACT, Kind.BAN,
+                                              Kind.UNBAN, sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER}
+    # Every kind that can coalesce says so: the dispatcher asks `coalesces` only behind a head flagged `coalescing`.
+    for kind in registry:
+        assert (type(kind).coalesces is not commands.CommandKind.coalesces) == kind.coalescing, kind.name
+
+
+def test_the_dispatcher_knows_no_workspace():
+    """core.dispatcher depends on core.commands' protocols, not on the workspace or any kind's module."""
+    import ast
+    import pathlib
+
+    tree = ast.parse(pathlib.Path(commands.__file__).with_name("dispatcher.py").read_text())
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not [m for m in imported if m.startswith(("services", "ai"))], imported

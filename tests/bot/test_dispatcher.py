@@ -144,3 +144,30 @@ async def test_a_redelivered_update_is_handled_once(desk: Desk):
     await desk.dp.feed_update(desk.bot, update_)  # a webhook retry / a restart re-reading the same update
     await desk.settle()
     assert [m["text"] for m in desk.customer_chat(anna)] == ["Добрый день!"]
+
+
+async def test_a_command_waits_for_a_manager_surface_that_starts_later(desk: Desk):
+    """The dispatcher asks its provider for the manager surface at each call (bot/component.py hands it one that
+    reads what the bot installed): before the bot runs, the call fails as a transient "no_surface" and the command
+    stays queued; once a surface is there, the same command goes out."""
+    surface = desk.ctx.services.pop("manager_surface")
+    anna = desk.customer()
+    received = await desk.customer_writes(anna, "Привет")
+    await desk.outbox._cycle()
+    await desk.outbox._finish()
+    async with desk.db.unit_of_work() as session:
+        head, *behind = (await session.execute(
+            select(OutboxCommand).where(OutboxCommand.dialog_id == received.dialog_id).order_by(OutboxCommand.id)
+        )).scalars().all()
+    assert (head.state, head.attempts, head.last_error) == (CommandState.QUEUED, 1, "the manager bot is not running")
+    assert behind and {(c.state, c.attempts) for c in behind} == {(CommandState.QUEUED, 0)}  # waiting in its lane
+    assert (await desk.topic(received.dialog_id)).thread_id is None
+
+    desk.ctx.services["manager_surface"] = surface
+    async with desk.db.unit_of_work() as session:  # its backoff is not what this test is about
+        await session.execute(update(OutboxCommand).values(not_before=OutboxCommand.created_at))
+    await desk.settle()
+    async with desk.db.unit_of_work() as session:
+        states = set((await session.execute(select(OutboxCommand.state))).scalars())
+    assert states == {CommandState.DONE}
+    assert (await desk.topic(received.dialog_id)).thread_id is not None

@@ -241,7 +241,7 @@ async def test_a_live_process_keeps_its_lease_through_a_slow_call(desk: Desk):
     holder: Dispatcher = desk.outbox
     holder.lease = timedelta(seconds=0.4)  # short leases so that several run out during the slow call
     other = Dispatcher(Database(desk.db.url, pool_size=2), limiter=holder.limiter, executor=holder.executor,
-                       services=holder.services, clock=holder.clock)
+                       surface=holder.surface, gateway=holder.gateway, clock=holder.clock)
     other.lease = holder.lease
     release = asyncio.Event()
     surface = Surface(desk.ctx.services["manager_surface"], "Подождёте?", before=release.wait)

@@ -35,7 +35,7 @@ async def test_a_reply_claimed_by_a_replica_without_the_session_is_delivered_by_
     def replica(accounts: TelegramAccounts) -> Dispatcher:
         gateway = UserbotGateway(db, tg_secrets, tg_settings, telegram=accounts)
         return Dispatcher(db, limiter=limiter, executor=WorkspaceCommands(CommandKinds(*workspace_kinds(tmp_path))),
-                          services={"channel_gateway": gateway}, clock=SystemClock())
+                          gateway=lambda: gateway, clock=SystemClock())
 
     elsewhere = replica(TelegramAccounts(db))  # runs no Telegram account: another replica holds its lease
     holder_accounts = TelegramAccounts(db)

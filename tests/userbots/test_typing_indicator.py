@@ -111,7 +111,7 @@ async def delay_ends(db, command_id: int) -> None:
 def outbox_dispatcher(db, gateway, tmp_path) -> Dispatcher:
     executor = WorkspaceCommands(CommandKinds(*workspace_kinds(tmp_path)))
     return Dispatcher(db, limiter=LocalRateLimiter(TIME_SCALE), executor=executor,
-                      services={"channel_gateway": gateway}, clock=SystemClock(), poll_interval=0.05)
+                      gateway=lambda: gateway, clock=SystemClock(), poll_interval=0.05)
 
 
 @contextlib.asynccontextmanager

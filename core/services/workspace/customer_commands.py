@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ... import events
-from ...commands import Call, CommandKind, Destination, channel_id_of
+from ...commands import Call, CommandKind, Destination, GatewayAction, channel_id_of
 from ...models import (
     AuthorKind,
     CommandOrigin,
@@ -56,6 +56,7 @@ class CustomerKind(CommandSteps, CommandKind):
 class SendCustomerMessage(CustomerKind):
     name = Kind.SEND_CUSTOMER
     payload = SendPayload
+    typing = True
 
     async def prepare(self, session, commands):
         command = commands[0]
@@ -159,6 +160,7 @@ class EditCustomerMessage(CustomerKind):
 
     name = sent_replies.EDIT_CUSTOMER
     payload = EditPayload
+    repeatable = True
 
     async def prepare(self, session, commands):
         command = commands[0]
@@ -174,7 +176,7 @@ class EditCustomerMessage(CustomerKind):
                     {"external_ids": _delivered_ids(send, text_only=True), "text": p["text"],
                      "previous_text": applied["old_text"], "delivered": dict(send.result or {})},
                     channel_id=channel_id_of(command.destination), chat_id=str(p["chat_id"]),
-                    idempotency_key=command.idempotency_key)
+                    idempotency_key=command.idempotency_key, action=GatewayAction.EDIT)
 
     async def _apply_edit(self, session: AsyncSession, send: OutboxCommand, text: str) -> dict:
         """Our copy of the reply takes the new text just before the channel is asked, because the channel reports
@@ -235,6 +237,7 @@ class DeleteCustomerMessage(CustomerKind):
 
     name = sent_replies.DELETE_CUSTOMER
     payload = ChangePayload
+    repeatable = True
 
     async def prepare(self, session, commands):
         command = commands[0]
@@ -252,7 +255,7 @@ class DeleteCustomerMessage(CustomerKind):
             command.payload = {**p, "applied": applied}
         return Call("gateway", sent_replies.DELETE_CUSTOMER, {"external_ids": _delivered_ids(send, text_only=False)},
                     channel_id=channel_id_of(command.destination), chat_id=str(p["chat_id"]),
-                    idempotency_key=command.idempotency_key)
+                    idempotency_key=command.idempotency_key, action=GatewayAction.DELETE)
 
     async def record(self, session, commands, delivery, now):
         command = commands[0]

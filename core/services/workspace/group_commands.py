@@ -108,6 +108,8 @@ class EditTopic(CountedKind):
 
     name = Kind.EDIT_TOPIC
     payload = TopicPayload
+    coalescing = True
+    repeatable = True
 
     def coalesces(self, batch, follower):
         return follower.kind == self.name and follower.payload.get("topic_id") == batch[0].payload.get("topic_id")
@@ -142,6 +144,7 @@ class PostPinnedCard(GroupKind):
 class PinCard(GroupKind):
     name = Kind.PIN_CARD
     payload = TopicPayload
+    repeatable = True
     message = False  # Telegram does not count a pin as a message of the group
 
     async def prepare(self, session, commands):
@@ -154,6 +157,8 @@ class PinCard(GroupKind):
 class EditPinnedCard(CountedKind):
     name = Kind.EDIT_PINNED_CARD
     payload = TopicPayload
+    coalescing = True
+    repeatable = True
 
     def coalesces(self, batch, follower):
         return follower.kind == self.name and follower.payload.get("topic_id") == batch[0].payload.get("topic_id")
@@ -180,6 +185,7 @@ class MirrorMessage(GroupKind):
 
     name = Kind.MIRROR
     payload = MirrorPayload
+    coalescing = True
 
     def coalesces(self, batch, follower):
         head = batch[0]
@@ -278,6 +284,8 @@ class EditReplyCard(CountedKind):
 
     name = Kind.EDIT_REPLY_CARD
     payload = CardPayload
+    coalescing = True
+    repeatable = True
 
     def coalesces(self, batch, follower):
         return (follower.kind == self.name
@@ -332,6 +340,7 @@ class EditSendConfirmPayload(TypedDict):
 class EditSendConfirm(GroupKind):
     name = Kind.EDIT_SEND_CONFIRM
     payload = EditSendConfirmPayload
+    repeatable = True
 
     async def prepare(self, session, commands):
         p = commands[0].payload
@@ -425,6 +434,7 @@ class ReactPayload(TypedDict):
 class React(GroupKind):
     name = Kind.REACT
     payload = ReactPayload
+    repeatable = True
     message = False
 
     async def prepare(self, session, commands):
@@ -440,6 +450,7 @@ class MemberPayload(TypedDict):
 class BanMember(GroupKind):
     name = Kind.BAN
     payload = MemberPayload
+    repeatable = True
     lane = Lane.NONE
     message = False
 
@@ -452,6 +463,7 @@ class UnbanMember(GroupKind):
 
     name = Kind.UNBAN
     payload = MemberPayload
+    repeatable = True
     lane = Lane.NONE
     message = False
 

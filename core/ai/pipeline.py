@@ -225,7 +225,8 @@ class SuggestionPipeline:
             async with self.db.unit_of_work() as session:
                 hits = await self._retrieve(session, tenant_id, snapshot.customer_text, query_vector)
                 examples = await few_shot_examples(session, tenant_id, intent.intent, snapshot.customer_text)
-                await self._flush_usage(session, tenant_id, dialog_id)
+                # The intent call's spend is recorded with the draft, in the final unit of work (one insert for
+                # both model calls instead of one here too); the except below records it if anything fails.
                 reembed = await self._stale_chunks(session, tenant_id)
             t = lap("retrieve", t)
 
@@ -348,7 +349,8 @@ class SuggestionPipeline:
         """Hybrid search, plus the products the question names by a word of their name: policy pages that share
         many words with a question must not push the product it asks about out of the candidates."""
         hits = await hybrid_search(session, tenant_id, question, query_vector,
-                                   embedder_name=self.providers.embedder.name, limit=RETRIEVE_LIMIT)
+                                   embedder_name=self.providers.embedder.name, limit=RETRIEVE_LIMIT,
+                                   index_scans_after=True)
         seen = {h.chunk_id for h in hits}
         named = await product_name_hits(session, tenant_id, question, limit=PRODUCT_CANDIDATES)
         return hits + [h for h in named if h.chunk_id not in seen]

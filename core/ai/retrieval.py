@@ -345,8 +345,11 @@ async def hybrid_search(
     limit: int = 8,
     doc_types: list[DocType] | None = None,
     candidates: int = CANDIDATES,
+    index_scans_after: bool = False,
 ) -> list[Hit]:
-    """Top `limit` chunks for `query`. `query_vector=None` (embedding unavailable) searches full text only."""
+    """Top `limit` chunks for `query`. `query_vector=None` (embedding unavailable) searches full text only.
+    `index_scans_after`: the statement also switches sequential scans off for the rest of the transaction, as
+    index_scans_only does, for the lookups that follow it (product_name_hits) — a round trip less."""
     chunk = KnowledgeChunk
     legs = []
 
@@ -427,7 +430,10 @@ async def hybrid_search(
     )
     statement = (
         select(fused, chunk.text, chunk.doc_type, chunk.document_id, chunk.meta, KnowledgeDocument.title, Product,
-               literal_column("current_setting('hnsw.iterative_scan', true)").label("iterative_scan"))
+               literal_column("current_setting('hnsw.iterative_scan', true)").label("iterative_scan"),
+               # Evaluated while this statement runs, after it was planned: only the statements after it see it.
+               *([literal_column("set_config('enable_seqscan', 'off', true)").label("seqscan")]
+                 if index_scans_after else []))
         .join(chunk, chunk.id == fused.c.id)
         .outerjoin(KnowledgeDocument, KnowledgeDocument.id == chunk.document_id)
         .outerjoin(Product, Product.id == chunk.product_id)
@@ -438,6 +444,8 @@ async def hybrid_search(
         # The connection lost its settings (the transaction that set them was rolled back): set them, search again.
         await _hnsw_settings(session, force=True)
         rows = (await session.execute(statement)).all()
+    if index_scans_after and rows:  # set_config ran once per row: not at all when nothing was found
+        session.info["index_scans_only"] = session.get_transaction()
     hits = []
     for row in rows:
         product = product_fact(row.Product) if row.Product is not None else None
@@ -463,6 +471,37 @@ async def index_scans_only(session: AsyncSession) -> AsyncIterator[None]:
     yield
 
 
+@lru_cache(maxsize=None)
+def _name_lookup(count: int):
+    """product_name_hits' statement for `count` stems, built once: building the OR and the sum of CASEs anew for
+    every question cost more than PostgreSQL's own work on it (~2 of ~9 ms). The stems are bind parameters
+    name0…name{count-1}, with tenant_id and limit."""
+    patterns = [bindparam(f"name{i}", type_=String) for i in range(count)]
+    # A word every tenth product carries ("смартфон") would make this score the whole catalog; the other legs
+    # cover such words, so only the first NAME_LOOKUP_CANDIDATES matches are scored.
+    candidates = (
+        select(Product.id, Product.name)
+        .where(Product.tenant_id == bindparam("tenant_id"), Product.is_active,
+               or_(*(Product.name.ilike(p) for p in patterns)))
+        .limit(NAME_LOOKUP_CANDIDATES)
+        .subquery("candidates")
+    )
+    matched = sum((case((candidates.c.name.ilike(p), 1), else_=0) for p in patterns), literal(0))
+    best = (
+        select(candidates.c.id, matched.label("matched"))
+        .order_by(matched.desc(), candidates.c.id)
+        .limit(bindparam("limit"))
+        .subquery("best")
+    )
+    return (
+        select(KnowledgeChunk.id, KnowledgeChunk.text, KnowledgeChunk.doc_type, KnowledgeChunk.meta, Product)
+        .join(best, best.c.id == KnowledgeChunk.product_id)
+        .join(Product, Product.id == best.c.id)
+        .where(KnowledgeChunk.tenant_id == bindparam("tenant_id"))
+        .order_by(best.c.matched.desc(), Product.id)
+    )
+
+
 async def product_name_hits(session: AsyncSession, tenant_id: int, question: str, *, limit: int = 6) -> list[Hit]:
     """Products whose name contains a content word of the question (its stem), most words first: a lexical lookup
     that catches what full text and hashed vectors miss — compounds («самокат» in «Электросамокат») and brand
@@ -474,30 +513,9 @@ async def product_name_hits(session: AsyncSession, tenant_id: int, question: str
                      and s in {a for w in said for a in colloquial(w)}}, key=len, reverse=True)[:8]
     if not stems_:
         return []
-    conditions = [Product.name.ilike(f"%{s}%") for s in stems_]
-    # A word every tenth product carries ("смартфон") would make this score the whole catalog; the other legs
-    # cover such words, so only the first NAME_LOOKUP_CANDIDATES matches are scored.
-    candidates = (
-        select(Product.id, Product.name)
-        .where(Product.tenant_id == tenant_id, Product.is_active, or_(*conditions))
-        .limit(NAME_LOOKUP_CANDIDATES)
-        .subquery("candidates")
-    )
-    matched = sum((case((candidates.c.name.ilike(f"%{s}%"), 1), else_=0) for s in stems_), literal(0))
-    best = (
-        select(candidates.c.id, matched.label("matched"))
-        .order_by(matched.desc(), candidates.c.id)
-        .limit(limit)
-        .subquery("best")
-    )
+    params = {"tenant_id": tenant_id, "limit": limit, **{f"name{i}": f"%{s}%" for i, s in enumerate(stems_)}}
     async with index_scans_only(session):
-        rows = (await session.execute(
-            select(KnowledgeChunk.id, KnowledgeChunk.text, KnowledgeChunk.doc_type, KnowledgeChunk.meta, Product)
-            .join(best, best.c.id == KnowledgeChunk.product_id)
-            .join(Product, Product.id == best.c.id)
-            .where(KnowledgeChunk.tenant_id == tenant_id)
-            .order_by(best.c.matched.desc(), Product.id)
-        )).all()
+        rows = (await session.execute(_name_lookup(len(stems_)), params)).all()
     return [Hit(chunk_id=r.id, text=r.text, doc_type=r.doc_type.value, score=0.0, title=r.Product.name,
                 product=product_fact(r.Product), meta=r.meta or {}) for r in rows]
 

@@ -16,7 +16,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from aiohttp import web
 
 from core import inbox
-from core.db import Database, sqlstate
+from core.db import Database, database_unreachable
 from core.errors import Conflict
 from core.dispatcher import Dispatcher as OutboxDispatcher
 from core.dispatcher import notify
@@ -258,23 +258,6 @@ async def _run_polling(bot: Bot, dp, stop: asyncio.Event, name: str, language: s
 # An update whose unit of work met a database that cannot be reached is handled again, with this backoff (real
 # seconds: a PostgreSQL restart takes the time it takes), before polling moves past it.
 DATABASE_BACKOFF = BackoffConfig(min_delay=0.2, max_delay=5.0, factor=1.6, jitter=0.05)
-UNREACHABLE = frozenset({"InterfaceError", "ConnectionDoesNotExistError", "CannotConnectNowError",
-                         "ConnectionRefusedError", "ConnectionResetError", "AdminShutdownError",
-                         "ConnectionFailureError", "TooManyConnectionsError"})
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether an error means PostgreSQL could not be reached (down, restarting, the connection cut), as opposed to
-    anything the update itself caused."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        code = sqlstate(exc) or ""
-        if type(exc).__name__ in UNREACHABLE or code.startswith("08") or code in ("57P01", "57P02", "57P03") \
-                or getattr(exc, "connection_invalidated", False):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def feed_until_the_database_answers(feed):

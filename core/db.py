@@ -76,6 +76,26 @@ def lost_connection(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated and exc.statement is not None
 
 
+# Errors that mean PostgreSQL could not be reached (down, restarting, the connection cut), by driver class name so
+# core needs no driver import; SQLSTATE class 08 and 57P01-03 (admin shutdown, crash shutdown, cannot connect now).
+UNREACHABLE = frozenset({"InterfaceError", "ConnectionDoesNotExistError", "CannotConnectNowError",
+                         "ConnectionRefusedError", "ConnectionResetError", "AdminShutdownError",
+                         "ConnectionFailureError", "TooManyConnectionsError"})
+
+
+def database_unreachable(exc: BaseException | None) -> bool:
+    """Whether an error means PostgreSQL could not be reached, as opposed to anything the work itself caused."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        code = sqlstate(exc) or ""
+        if type(exc).__name__ in UNREACHABLE or code.startswith("08") or code in ("57P01", "57P02", "57P03") \
+                or getattr(exc, "connection_invalidated", False):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def is_retryable(exc: BaseException) -> bool:
     """A deadlock, a serialization failure or a connection lost before COMMIT: the transaction was rolled back and
     may simply run again."""

@@ -31,6 +31,7 @@ import logging
 
 from sqlalchemy import text
 
+from core.db import database_unreachable
 from core.i18n import t
 from core.leases import LeaseTimings, Leases, channel_lease
 from core.media import MediaStore, UnsafeStorageKey, media_root
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 RESCAN_SECONDS = 30.0  # at most: with leases the supervisor looks every LeaseTimings.poll (5 s, scaled), so a
 # dead replica's channels are taken over in time
+OUTAGE_FIRST_DELAY, OUTAGE_MAX_DELAY = 0.2, 5.0  # the scan tried again while PostgreSQL cannot be reached (seconds)
 
 
 def _media_fetcher(ctx: AppContext):
@@ -113,6 +115,16 @@ class UserbotSupervisor:
         self.host = LiveHost(ctx.db, ctx.queue, ctx.settings, ctx.secrets,
                              MediaDownloads(MediaStore(media_root(ctx.settings.data_dir))), accounts)
 
+    @property
+    def health(self) -> dict:
+        return self.ctx.services.setdefault("health", {})
+
+    @staticmethod
+    def _database_down(exc: BaseException) -> bool:
+        # A unix socket that is gone while the server restarts is a FileNotFoundError from connect(): any OSError
+        # here comes from reaching the database (the scan touches no files).
+        return database_unreachable(exc) or isinstance(exc, OSError)
+
     async def channel_added(self, channel_id: int) -> None:
         self.wake.set()
 
@@ -122,10 +134,30 @@ class UserbotSupervisor:
         heartbeats = asyncio.create_task(self._heartbeats(stop), name="userbot-leases")
         try:
             first = True
+            outage = 0  # scans in a row that could not reach the database
             while not stop.is_set():
                 self.wake.clear()  # before the scan: a channel added while it runs wakes the next one
-                await self._listen()
-                started = await self.sync()
+                try:
+                    await self._listen()
+                    started = await self.sync()
+                except Exception as exc:
+                    if not self._database_down(exc):
+                        raise
+                    # A PostgreSQL restart: the running channels keep going (their own writes retry), and the scan
+                    # is tried again with backoff instead of ending the component and every channel with it.
+                    outage += 1
+                    delay = min(OUTAGE_MAX_DELAY, OUTAGE_FIRST_DELAY * 2 ** (outage - 1))
+                    self.health["userbots"] = {"state": "waiting", "call": "database", "tries": outage,
+                                               "error": type(exc).__name__}
+                    log.warning("userbots: the database cannot be reached (%s); scanning channels again in %.2g s "
+                                "(try %d)", type(exc).__name__, delay, outage)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    continue
+                if outage:
+                    log.warning("userbots: the database answers again after %d failed scans", outage)
+                    outage = 0
+                self.health["userbots"] = {"state": "ok"}
                 if first:
                     language = self.ctx.settings.language
                     kinds = ", ".join(f"{n} {k}" for k, n in started.items()) or t("cli.run.no_channels", language)
@@ -161,7 +193,16 @@ class UserbotSupervisor:
                 return
             except TimeoutError:
                 pass
-            for name in await self.leases.renew():
+            try:
+                lost = await self.leases.renew()
+            except Exception as exc:
+                if not self._database_down(exc):
+                    raise
+                # Not renewed this time: if the outage outlasts the lease another replica may take a channel over,
+                # and the next renewal after it reports that lease lost, which stops the channel here.
+                log.warning("userbots: leases not renewed, the database cannot be reached (%s)", type(exc).__name__)
+                continue
+            for name in lost:
                 channel_id = int(name.split(":", 1)[1])
                 if channel_id in self.running:
                     log.warning("channel %s: lease lost, stopping it here", channel_id)

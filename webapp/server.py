@@ -94,7 +94,12 @@ async def health(request: web.Request) -> web.Response:
     ctx = request.app[WEBAPP_CONTEXT]
     async with ctx.db.unit_of_work() as session:
         await session.execute(text("SELECT 1"))
-    return web.json_response({"ok": True, "database": "embedded" if ctx.embedded else "external"})
+    # What this process's components report (core.app: services["health"]), e.g. the bot waiting out a Bot API
+    # storm at start-up or the userbots waiting for the database: the process is up, yet not everything works.
+    components = dict(ctx.services.get("health", {})) if getattr(ctx, "services", None) is not None else {}
+    ok = all(c.get("state") == "ok" for c in components.values())
+    return web.json_response({"ok": ok, "database": "embedded" if ctx.embedded else "external",
+                              "components": components})
 
 
 async def sdk_url_for(bot_api_url: str) -> str:

@@ -12,8 +12,8 @@ from aiogram.types import Update
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.component import database_unreachable, feed_until_the_database_answers
-from core.db import Database
+from bot.component import feed_until_the_database_answers
+from core.db import Database, database_unreachable
 from tests.conftest import free_port
 from tests.waiting import wait_for
 

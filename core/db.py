@@ -90,9 +90,23 @@ def database_unreachable(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         code = sqlstate(exc) or ""
         if type(exc).__name__ in UNREACHABLE or code.startswith("08") or code in ("57P01", "57P02", "57P03") \
-                or getattr(exc, "connection_invalidated", False):
+                or getattr(exc, "connection_invalidated", False) or _socket_error_of_the_driver(exc):
             return True
         exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _socket_error_of_the_driver(exc: BaseException) -> bool:
+    """An OSError raised while the driver connects: during a restart PostgreSQL's unix socket is gone, and connect()
+    raises a bare FileNotFoundError (the fault soak lost a manager's reply to it). Told apart from a handler's own
+    file error by where it was raised."""
+    if not isinstance(exc, OSError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith("asyncpg."):
+            return True
+        tb = tb.tb_next
     return False
 
 

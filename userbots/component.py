@@ -121,9 +121,7 @@ class UserbotSupervisor:
 
     @staticmethod
     def _database_down(exc: BaseException) -> bool:
-        # A unix socket that is gone while the server restarts is a FileNotFoundError from connect(): any OSError
-        # here comes from reaching the database (the scan touches no files).
-        return database_unreachable(exc) or isinstance(exc, OSError)
+        return database_unreachable(exc)
 
     async def channel_added(self, channel_id: int) -> None:
         self.wake.set()

@@ -64,3 +64,19 @@ async def test_only_an_unreachable_database_holds_an_update():
 
     with pytest.raises(ValueError):  # handled as before: aiogram logs it
         await feed_until_the_database_answers(buggy)(None, Update(update_id=1))
+
+
+async def test_a_vanished_unix_socket_is_an_unreachable_database(tmp_path):
+    """During a restart PostgreSQL's unix socket is gone: connect() raises a bare FileNotFoundError. That is the
+    database, not the update — while a handler's own missing file is the update's error."""
+    gone = Database(f"postgresql://postgres@/gone?host={tmp_path}&port=5432")  # no socket in that directory
+    try:
+        with pytest.raises(FileNotFoundError) as error:
+            async with gone.unit_of_work() as session:
+                await session.execute(text("SELECT 1"))
+    finally:
+        await gone.dispose()
+    assert database_unreachable(error.value)
+    with pytest.raises(FileNotFoundError) as own:
+        open(tmp_path / "no-such-file")  # noqa: SIM115
+    assert not database_unreachable(own.value)

@@ -241,7 +241,7 @@ async def start_account(db, queue, settings, secrets, channel_id: int, media: Me
     account = TelegramAccount(db, queue, channel, TelethonClientFactory(settings, db, secrets), media)
     stop = asyncio.Event()
     task = asyncio.create_task(account.run(stop))
-    assert await wait_for(account.connected.is_set, 10), "the account did not connect"
+    assert await wait_for(account.connected.is_set, 60), "the account did not connect"
     return stop, task
 
 

@@ -156,7 +156,8 @@ async def running(db, queue, settings, secrets, channel_id: int):
     stop = asyncio.Event()
     task = asyncio.create_task(account.run(stop))
     connected = asyncio.create_task(account.connected.wait())
-    await asyncio.wait([task, connected], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    # ends as soon as it connects; under busy test workers the MTProto handshake can take longer than 10 s
+    await asyncio.wait([task, connected], timeout=60, return_when=asyncio.FIRST_COMPLETED)
     connected.cancel()
     if task.done():
         task.result()  # what stopped it, if it raised

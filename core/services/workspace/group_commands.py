@@ -103,6 +103,11 @@ class CreateTopic(GroupKind):
         await self._count(session, commands[0], delivery)
 
 
+def _refresh_of_the_same(kind: str, key: str, batch, follower) -> bool:
+    """Refreshes of one thing (a topic's title, its pinned card, a reply card) coalesce: the last shows it all."""
+    return follower.kind == kind and follower.payload.get(key) == batch[0].payload.get(key)
+
+
 class EditTopic(CountedKind):
     """Title and icon from the topic's current status marker; repeated refreshes of one topic are one edit."""
 
@@ -112,7 +117,7 @@ class EditTopic(CountedKind):
     repeatable = True
 
     def coalesces(self, batch, follower):
-        return follower.kind == self.name and follower.payload.get("topic_id") == batch[0].payload.get("topic_id")
+        return _refresh_of_the_same(self.name, "topic_id", batch, follower)
 
     async def prepare(self, session, commands):
         topic, group = await self._topic(session, commands[0])
@@ -161,7 +166,7 @@ class EditPinnedCard(CountedKind):
     repeatable = True
 
     def coalesces(self, batch, follower):
-        return follower.kind == self.name and follower.payload.get("topic_id") == batch[0].payload.get("topic_id")
+        return _refresh_of_the_same(self.name, "topic_id", batch, follower)
 
     async def prepare(self, session, commands):
         topic, group = await self._topic(session, commands[0])
@@ -288,8 +293,7 @@ class EditReplyCard(CountedKind):
     repeatable = True
 
     def coalesces(self, batch, follower):
-        return (follower.kind == self.name
-                and follower.payload.get("suggestion_id") == batch[0].payload.get("suggestion_id"))
+        return _refresh_of_the_same(self.name, "suggestion_id", batch, follower)
 
     async def prepare(self, session, commands):
         suggestion = await session.get(Suggestion, commands[0].payload["suggestion_id"])

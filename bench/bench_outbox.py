@@ -15,6 +15,8 @@
 
     .venv/bin/python bench/bench_outbox.py
     .venv/bin/python bench/bench_outbox.py --latency-messages 300 --time-scale 60
+    .venv/bin/python bench/bench_outbox.py --only ingest                      # part 3 alone (no drain after it)
+    .venv/bin/python bench/bench_outbox.py --only ingest --dialogs 600 --profile /tmp/ingest.prof
 
 The database is a throwaway embedded PostgreSQL under a temp directory (SALESOP_DATABASE_URL is not touched).
 """
@@ -127,7 +129,7 @@ async def latency(url: str, master_key: str, data_dir: Path, messages: int, dial
 
 
 async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, dialogs: int, per_dialog: int,
-                *, live: bool) -> dict:
+                *, live: bool, drain: bool = True, profile: str | None = None) -> dict:
     """live: the customers write while the dispatcher is posting, in this same process and event loop (the drain is
     timed from the first queued command, and separately from the first inbound event). Otherwise the whole backlog
     is queued first (a bot that was down, a flood wait) and the drain is timed from the dispatcher's start."""
@@ -163,6 +165,12 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
                 await asyncio.gather(*(write(c, round_) for c in customers))
             await mirrors_done(desk)
 
+        profiler = None
+        if profile is not None:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         wall0, started, cpu0 = time.time(), time.perf_counter(), time.process_time()
         if live:
             async with running(desk.outbox):
@@ -175,7 +183,14 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
             ingest = written - started
             started = written
         cpu, ingest_statements = time.process_time() - cpu0, statements[0]
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         event.remove(desk.db.engine.sync_engine, "before_cursor_execute", count)
+        if not drain:  # the ingest figures only (--only ingest)
+            await queue.shutdown()
+            return {"ingest": ingest, "events": dialogs * per_dialog, "cpu": cpu, "statements": ingest_statements,
+                    "load": load()}
         await desk.outbox.drain(timeout=600)
         finished = time.perf_counter()
         async with desk.db.unit_of_work() as session:
@@ -208,19 +223,25 @@ async def main() -> None:
     parser.add_argument("--time-scale", type=float, default=60.0)
     parser.add_argument("--dialogs", type=int, default=60)
     parser.add_argument("--per-dialog", type=int, default=5)
+    parser.add_argument("--only", choices=("all", "ingest"), default="all",
+                        help="ingest: part 3 alone — the live ingest figures, without the latency runs and the drains")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="cProfile the ingest with the dispatcher stopped into PATH (pstats format)")
     args = parser.parse_args()
+    only_ingest = args.only == "ingest"
 
     master_key = Fernet.generate_key().decode()
     with tempfile.TemporaryDirectory(prefix="bench-outbox-") as tmp:
         server = EmbeddedPostgres(Path(tmp) / "pg")
         server.start()
         try:
-            lat = await latency(await new_database(server, "latency"), master_key, Path(tmp) / "var1",
-                                args.latency_messages, args.latency_dialogs)
+            lat = None if only_ingest else await latency(
+                await new_database(server, "latency"), master_key, Path(tmp) / "var1", args.latency_messages,
+                args.latency_dialogs)
             results = {
                 live: await burst(await new_database(server, f"burst_{int(live)}"), master_key,
                                   Path(tmp) / f"var_{int(live)}", args.time_scale, args.dialogs, args.per_dialog,
-                                  live=live)
+                                  live=live, drain=not only_ingest, profile=None if live else args.profile)
                 for live in (True, False)
             }
         finally:
@@ -228,10 +249,18 @@ async def main() -> None:
 
     ms = lambda seconds: f"{seconds * 1000:.1f} ms"  # noqa: E731
     print(f"machine: {load()} (at the end)")
-    print("inbound event → topic post (limits off)")
-    for label, values in (("message in an existing topic", lat["steady"]), ("first message (new topic)", lat["first"])):
-        print(f"  {label:<30} n={len(values):<4} p50 {ms(statistics.median(values)):>9}   p95 {ms(percentile(values, 95)):>9}")
+    if lat is not None:
+        print("inbound event → topic post (limits off)")
+        for label, values in (("message in an existing topic", lat["steady"]),
+                              ("first message (new topic)", lat["first"])):
+            print(f"  {label:<30} n={len(values):<4} p50 {ms(statistics.median(values)):>9}   "
+                  f"p95 {ms(percentile(values, 95)):>9}")
     for live, result in results.items():
+        if only_ingest:
+            print(f"live ingest: {result['events']} messages across {args.dialogs} dialogs "
+                  f"({args.per_dialog} each, the first opening the dialog)")
+            print_ingest(result, live)
+            continue
         how = "customers writing while it drains" if live else "backlog queued first"
         print(f"burst ({how}): {args.dialogs * args.per_dialog} messages across {args.dialogs} dialogs, one group, "
               f"realistic limits, time scale {args.time_scale:g}")
@@ -243,15 +272,19 @@ async def main() -> None:
         if live:
             print(f"  from the first inbound event            {result['end_to_end']:.2f} s real  → ratio "
                   f"{result['end_to_end'] / result['bound']:.3f}")
-        rate = result["events"] / result["ingest"]
-        print(f"  live ingest: {result['events']} events (inbox + follow-up rows + mirrors) in {result['ingest']:.2f} s"
-              f" → {rate:.0f} events/s {'while the dispatcher drained' if live else 'with the dispatcher stopped'}"
-              f" (must be ≥ 300); {result['load']}")
-        print(f"    per event: {result['statements'] / result['events']:.1f} statements, "
-              f"{result['cpu'] / result['events'] * 1000:.1f} ms CPU of this process"
-              f"{' (the dispatcher and the Telegram stand-in included)' if live else ''}")
+        print_ingest(result, live)
         print(f"  429 answers {result['too_many']}, topics {result['topics']}, dialogs with lost or reordered "
               f"messages {result['lost']}")
+
+
+def print_ingest(result: dict, live: bool) -> None:
+    rate = result["events"] / result["ingest"]
+    print(f"  live ingest: {result['events']} events (inbox + follow-up rows + mirrors) in {result['ingest']:.2f} s"
+          f" → {rate:.0f} events/s {'while the dispatcher drained' if live else 'with the dispatcher stopped'}"
+          f" (must be ≥ 300); {result['load']}")
+    print(f"    per event: {result['statements'] / result['events']:.1f} statements, "
+          f"{result['cpu'] / result['events'] * 1000:.1f} ms CPU of this process"
+          f"{' (the dispatcher and the Telegram stand-in included)' if live else ''}")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,15 @@ session log the owner out (AUTH_KEY_DUPLICATED), so losing is cheaper than doubt
 
 All times are the database's (now()), so replicas' clocks do not matter; a holder's own deadline is measured from
 before its renewal was sent, so it never believes in a lease longer than the database does.
+
+One holder's calls run one at a time: a renewal overlapping the holder's own acquire of a name it already holds (a
+channel restarted after its worker failed, which moves the token on) compared the tokens of two different moments
+and reported the lease lost while the holder had just taken it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -73,10 +78,15 @@ class Leases:
         self.holder = holder or holder_id()
         self.held: dict[str, int] = {}  # name → fencing token
         self.valid_until = 0.0  # monotonic: past it, nothing held can be trusted (no renewal got through)
+        self._one_at_a_time = asyncio.Lock()  # acquire, renew and release see and change `held` consistently
 
     async def acquire(self, name: str, *, force: bool = False) -> int | None:
         """Take `name` if it is free, expired or ours (with `force`: whatever its state — for a caller that proved
         exclusivity otherwise). Returns the fencing token, or None when another holder has it."""
+        async with self._one_at_a_time:
+            return await self._acquire(name, force=force)
+
+    async def _acquire(self, name: str, *, force: bool) -> int | None:
         ttl = timedelta(seconds=self.timings.ttl)
         sent = time.monotonic()
         table = ChannelLease.__table__
@@ -101,6 +111,10 @@ class Leases:
     async def renew(self) -> set[str]:
         """Extend every lease held. Returns the names lost (taken by another, or gone), to be stopped at once. When
         the database does not answer, nothing is lost until this holder's own deadline passes — then everything is."""
+        async with self._one_at_a_time:
+            return await self._renew()
+
+    async def _renew(self) -> set[str]:
         if not self.held:
             return set()
         sent = time.monotonic()
@@ -130,6 +144,10 @@ class Leases:
 
     async def release(self, name: str) -> None:
         """Give `name` back at once (a clean stop), so another replica need not wait for it to expire."""
+        async with self._one_at_a_time:
+            await self._release(name)
+
+    async def _release(self, name: str) -> None:
         token = self.held.pop(name, None)
         if token is None:
             return

@@ -21,6 +21,12 @@ Replicas: each channel runs in exactly one process at a time. The supervisor tak
 its lease is lost; a channel whose lease another replica holds is left to it, and taken over at a later look once
 that holder stopped renewing (it died). The new holder catches up from the channel's stored update state (VK's ts,
 Telegram's pts), and the start-gap logic fills from history what the state no longer covers.
+
+A lease lost to a database outage (not renewed before it ran out by this process's own clock) is taken again by the
+first scan that reaches the database once it is back, unless another replica took it meanwhile. Until then the loss
+shows in the health (`leases`: "lost", with the channels) — /healthz is not ok — not only in a log line. A channel is
+never started while the stop of its previous worker is still under way (two clients of one session), and a lease
+lost while its channel was starting stops that channel as soon as it started.
 """
 
 from __future__ import annotations
@@ -107,6 +113,8 @@ class UserbotSupervisor:
         self.accounts = accounts
         self.gateway = gateway
         self.running: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
+        self.stopping: set[int] = set()  # channels whose worker is being stopped: not started again until it ended
+        self.lost: set[int] = set()  # channels whose lease this process lost and has not taken again (health)
         self.kinds: dict[int, object] = {}  # the kind of each channel started here (its adapter forgets it)
         self.wake = asyncio.Event()
         self.listening = None  # the connection LISTENing for added channels (CHANNELS_NOTIFY)
@@ -202,10 +210,19 @@ class UserbotSupervisor:
                 continue
             for name in lost:
                 channel_id = int(name.split(":", 1)[1])
+                self.lost.add(channel_id)
+                self._show_leases()
                 if channel_id in self.running:
                     log.warning("channel %s: lease lost, stopping it here", channel_id)
                     await self._stop(channel_id, at_once=True)
                     self.wake.set()  # the scan looks again (and leaves the channel to its new holder)
+
+    def _show_leases(self) -> None:
+        """Leases lost and not taken again are a failure a person must see: the channel may run nowhere."""
+        if self.lost:
+            self.health["leases"] = {"state": "lost", "channels": sorted(self.lost)}
+        else:
+            self.health["leases"] = {"state": "ok"}
 
     async def _listen(self) -> None:
         """LISTEN for added channels on a connection of our own, (re)opened whenever it is gone (a database
@@ -265,17 +282,26 @@ class UserbotSupervisor:
             await self._stop(channel_id)
         for name in [n for n in self.leases.held if int(n.split(":", 1)[1]) not in wanted]:
             await self.leases.release(name)
+        self.lost &= wanted  # a channel removed or stopped on purpose is not missing
         started: dict[str, int] = {}
         for channel in channels:
-            if channel.id in self.running:
-                continue
+            if channel.id in self.running or channel.id in self.stopping:
+                continue  # (one being stopped is started again by a later scan, once its worker ended)
             if await self.leases.acquire(channel_lease(channel.id)) is None:
-                continue  # another replica runs it
+                self.lost.discard(channel.id)  # another replica holds it: the channel runs there
+                continue
+            self.lost.discard(channel.id)
             try:
                 async with self.ctx.db.unit_of_work() as session:  # its update state as the last holder left it
                     channel = await channel_service.get_channel(session, channel.id)
                 if await self._start(channel):
                     started[channel.kind.value] = started.get(channel.kind.value, 0) + 1
+                    if not self.leases.holds(channel_lease(channel.id)):
+                        # lost while it started (the heartbeat found it gone before it was running): it must not
+                        # run without its lease — another replica may be starting it
+                        log.warning("channel %s: lease lost while starting, stopping it here", channel.id)
+                        await self._stop(channel.id, at_once=True)
+                        self.lost.add(channel.id)
                 else:
                     await self.leases.release(channel_lease(channel.id))
             except Exception as exc:  # one broken channel (undecryptable token…) must not stop the others
@@ -283,6 +309,7 @@ class UserbotSupervisor:
                 await self.leases.release(channel_lease(channel.id))
                 async with self.ctx.db.unit_of_work() as session:
                     await channel_service.set_status(session, channel.id, ChannelStatus.ERROR, str(exc)[:500])
+        self._show_leases()
         return started
 
     async def _start(self, channel: ChannelAccount) -> bool:
@@ -305,15 +332,20 @@ class UserbotSupervisor:
         channel now, so nothing more may be read or sent here: the task is cancelled, not asked to finish."""
         task, channel_stop = self.running.pop(channel_id)
         channel_stop.set()
-        if at_once:
-            self._forget(channel_id)  # no more sends through this process's client
-            task.cancel()
-            await asyncio.wait([task], timeout=30)
-        else:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 30)
-        self._forget(channel_id)
-        self.kinds.pop(channel_id, None)
+        self.stopping.add(channel_id)
+        try:
+            if at_once:
+                self._forget(channel_id)  # no more sends through this process's client
+                task.cancel()
+                await asyncio.wait([task], timeout=30)
+            else:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 30)
+            self._forget(channel_id)
+            self.kinds.pop(channel_id, None)
+        finally:
+            self.stopping.discard(channel_id)
+            self.wake.set()  # a scan waiting to start it again looks now
         if not at_once:
             await self.leases.release(channel_lease(channel_id))
 

@@ -246,3 +246,79 @@ async def test_an_import_that_loses_its_lease_stops_at_once(db, secrets, setting
         await other.release_all()
     finally:
         await vk.runner.cleanup()
+
+
+async def test_a_lease_lost_to_a_database_outage_is_taken_again_when_the_database_is_back(
+        db, db_url, tg_secrets, tg_settings, mtproto, tasks):
+    """PostgreSQL unreachable for longer than the lease: the holder, trusting its lease no longer, stops the Telegram
+    account (another replica might take it) and says so in its health; when the database answers again it takes the
+    lease again and the account runs again — sends included. The fault soak saw a bot process log the account's lease
+    as lost and never run it again. The outage is real: a TCP relay to PostgreSQL, cut."""
+    from pydantic import SecretStr
+    from sqlalchemy.engine import make_url
+
+    from tests.bot.test_dispatcher_crashes import Relay
+    from tests.waiting import wait_for
+
+    from .test_telegram_mtproto import PHONE, connect_with_code, until_stored
+
+    async with db.unit_of_work() as session:
+        from core.services.tenants import create_tenant
+
+        tenant = await create_tenant(session, slug="shop", name="Магазин")
+        await session.flush()
+        tenant_id = tenant.id
+    owner = mtproto.create_account(PHONE, "Ольга", "Магазин")
+    customer = mtproto.create_customer("Анна", "Петрова", username="anna_p")
+    channel_id = await connect_with_code(db, tg_secrets, tg_settings, mtproto, tenant_id)
+    url = make_url(db_url)
+    relay = Relay(f"{url.query['host']}/.s.PGSQL.{url.query['port']}")
+    port = await relay.start()
+    relayed = f"postgresql://{url.username}@127.0.0.1:{port}/{url.database}"
+    settings = tg_settings.model_copy(update={"time_scale": TIME_SCALE, "db": tg_settings.db.model_copy(
+        update={"database_url": SecretStr(relayed)})})
+    name = channel_lease(channel_id)
+    async with app_context(settings) as ctx:
+        component.install(ctx)
+        supervisor = ctx.services["userbots"]
+        await ctx.queue.startup()
+        stop = asyncio.Event()
+        run = asyncio.create_task(component.run(ctx, stop))
+
+        def account():
+            return ctx.services["telegram_accounts"].accounts.get(channel_id)
+
+        async def running_here():
+            """The account runs in this supervisor, connected, under a lease the database says is its own."""
+            if run.done():
+                run.result()
+            return channel_id in supervisor.running and supervisor.leases.holds(name) \
+                and account() is not None and account().connected.is_set() \
+                and await _holder(db, channel_id) == supervisor.leases.holder
+
+        try:
+            await wait_for(running_here, "the account to run", timeout=60)
+            await mtproto.customer_writes(owner.user.id, customer.id, "До сбоя базы")
+            await until_stored(db, channel_id, 1)
+
+            relay.cut()  # PostgreSQL gone for longer than the lease (its ttl is ~1 s here)
+            await wait_for(lambda: name not in supervisor.leases.held and channel_id not in supervisor.running,
+                           "the holder to give up the lease it could not renew", timeout=60)
+            lease_health = ctx.services["health"].get("leases", {})
+            assert lease_health == {"state": "lost", "channels": [channel_id]}, lease_health  # /healthz: not ok
+            await mtproto.customer_writes(owner.user.id, customer.id, "Во время сбоя")
+            relay.restore()
+
+            await wait_for(running_here, "the account to run again once the database is back", timeout=60)
+            await wait_for(lambda: ctx.services["health"].get("leases", {}).get("state") == "ok",
+                           "the health to show the lease taken again", timeout=30)
+            await mtproto.customer_writes(owner.user.id, customer.id, "После сбоя")
+            rows = await until_stored(db, channel_id, 3)
+            assert [m.text for m in rows] == ["До сбоя базы", "Во время сбоя", "После сбоя"]
+            # and replies leave through it: the gateway finds this process's client
+            assert ctx.services["telegram_accounts"]._client(channel_id) is not None
+        finally:
+            stop.set()
+            await asyncio.wait_for(run, 60)
+            await ctx.queue.shutdown()
+            await relay.close()

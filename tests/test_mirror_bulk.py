@@ -203,3 +203,59 @@ async def test_bulk_mirror_redelivered_posts_nothing_twice(db):
     assert got["commands"] == expected["commands"] and got["markers"] == expected["markers"]
     again = [row[2]["message_id"] for rows in got["commands"].values() for row in rows if row[0] == Kind.MIRROR]
     assert again and not first & set(again)
+
+
+async def _routed(session) -> dict:
+    """Each dialog's group and its routing events' fields (ids of groups by title: both paths see the same groups)."""
+    from core.models import Event
+
+    titles = dict((await session.execute(select(ManagerGroup.id, ManagerGroup.title))).all())
+    groups = {d: titles.get(g) for d, g in (await session.execute(select(Dialog.id, Dialog.manager_group_id))).all()}
+    events = sorted((e.dialog_id, titles[e.payload["group_id"]], e.payload["mode"], e.payload["reason"],
+                     titles.get(e.payload["previous_group_id"])) for e in (await session.execute(
+                        select(Event).where(Event.kind == "dialog_routed"))).scalars())
+    return {"groups": groups, "events": events}
+
+
+async def test_bulk_mirror_of_first_messages_routes_and_creates_topics_as_one_by_one(db):
+    """First messages of many dialogs (no topic yet) in one batch: routed round robin over the ready groups in
+    dialog order, each topic created with its set-up commands before its posts — what the per-message path queues,
+    in far fewer statements."""
+    async with db.unit_of_work() as session:
+        tenant = await create_tenant(session, slug="shop", name="Shop")
+        channel = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.VK_COMMUNITY, external_id="77")
+        session.add_all([channel,
+                         ManagerGroup(tenant_id=tenant.id, chat_id=-1001, title="A", is_forum=True, missing_rights=[]),
+                         ManagerGroup(tenant_id=tenant.id, chat_id=-1002, title="B", is_forum=True, missing_rights=[]),
+                         ManagerGroup(tenant_id=tenant.id, chat_id=-1003, title="C", is_forum=True,
+                                      missing_rights=["can_manage_topics"])])
+        await session.flush()
+        channel_id = channel.id
+    # One dialog has a topic already (group A holds one more): the round robin starts with B.
+    old = await _receive(db, channel_id, "old", 0, 1)
+    async with db.unit_of_work() as session:
+        await mirror.mirror_message(session, old[0])
+        since = (await session.execute(select(func.max(OutboxCommand.id)))).scalar_one()
+    batch = []
+    for n in range(7):
+        batch += await _receive(db, channel_id, f"new{n}", 0, 1 + n % 3)
+    batch += await _receive(db, channel_id, "old", 1, 1)
+
+    async def with_routes(work):
+        async def run(session):
+            result = await work(session)
+            seen["routes"] = await _routed(session)
+            return result
+        seen: dict = {}
+        out = await _run(db, run, since)
+        return out, seen["routes"]
+
+    expected, expected_routes = await with_routes(lambda s: _one_by_one(s, batch))
+    got, got_routes = await with_routes(lambda s: mirror.mirror_many(s, batch))
+    assert got["commands"] == expected["commands"] and got["markers"] == expected["markers"]
+    assert got_routes == expected_routes
+    assert {g for g in got_routes["groups"].values()} == {"A", "B"}
+    kinds = [row[0] for rows in got["commands"].values() for row in rows]
+    assert kinds.count(Kind.CREATE_TOPIC) == 7 and kinds.count(Kind.MIRROR) == len(batch)
+    assert got["result"] == len(batch)
+    assert got["statements"] * 4 < expected["statements"], (got["statements"], expected["statements"])

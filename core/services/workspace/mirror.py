@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ... import commands, outbox
 from ...models import (
     Attachment,
+    ChannelAccount,
     CommandOrigin,
     CommandState,
+    Customer,
     Dialog,
     DialogTopic,
     Direction,
@@ -25,8 +27,10 @@ from ...models import (
     OutboxCommand,
 )
 from .base import _UNREAD_AFTER, LATE_MIRROR_WINDOW, SENT_BY_COMMAND, Kind, Marker
+from . import routing
 from .routing import route_dialog
 from .topics import (
+    TOPIC_SETUP,
     _mirror_key,
     _mirror_payload,
     _sent_by_us,
@@ -34,6 +38,7 @@ from .topics import (
     ensure_topic,
     set_marker,
     topic_for_dialog,
+    topic_title,
 )
 
 log = logging.getLogger(__name__)
@@ -94,9 +99,11 @@ async def mirror_many(session: AsyncSession, message_ids: list[int]) -> int:
 
     The dialogs are locked first, in ascending id (core.db's lock order for several dialogs). The bulk path takes the
     common case: the dialog's topic exists in its connected group that has the bot's rights, no status marker changes,
-    and no message in play is an outgoing one that may be our own send coming back. Any other dialog (no group or topic
-    yet, a group that is gone or lacks rights, a marker to set, a possible echo) runs `mirror_message` per message,
-    after the bulk insert. Returns how many posts were queued (as `mirror_message` counts them)."""
+    and no message in play is an outgoing one that may be our own send coming back — and so does a dialog without a
+    topic in its group yet (its first messages): routed for the batch at once (routing.choose_groups), its topic row
+    inserted and its set-up commands queued before its posts, as `ensure_topic` would. Any other dialog (a group
+    that is gone or lacks rights, a marker to set, a possible echo) runs `mirror_message` per message, after the bulk
+    insert. Returns how many posts were queued (as `mirror_message` counts them)."""
     if not message_ids:
         return 0
     ids = sorted(set(message_ids))
@@ -108,7 +115,8 @@ async def mirror_many(session: AsyncSession, message_ids: list[int]) -> int:
                 # as `mirror_message` reads it: a message without extra is no send of ours
                 & ~func.coalesce(Message.extra.has_key(SENT_BY_COMMAND), False)).label("mirrorable"),
                DialogTopic.id, DialogTopic.status_marker, ManagerGroup.id, ManagerGroup.chat_id,
-               ManagerGroup.tenant_id, ManagerGroup.is_active, ManagerGroup.missing_rights)
+               ManagerGroup.tenant_id, ManagerGroup.is_active, ManagerGroup.missing_rights,
+               Dialog.tenant_id, Dialog.channel_id, Dialog.manager_group_id)
         .join(Dialog, Dialog.id == Message.dialog_id)
         .outerjoin(ManagerGroup, ManagerGroup.id == Dialog.manager_group_id)
         .outerjoin(DialogTopic, (DialogTopic.dialog_id == Dialog.id)
@@ -120,22 +128,35 @@ async def mirror_many(session: AsyncSession, message_ids: list[int]) -> int:
     steps: dict[int, list[int]] = defaultdict(list)  # dialog → its messages a task of their own would mirror
     place: dict[int, tuple] = {}  # dialog → (topic id, group chat id, tenant id)
     slow: set[int] = set()  # dialogs left to the per-message path
+    fresh: set[int] = set()  # dialogs without a topic in their group: routed and given one here (`_new_topics`)
     for (message_id, dialog_id, direction, external_id, shown, topic_id, marker, group_id, chat_id, tenant_id,
-         active, missing) in rows:
+         active, missing, tenant_of_dialog, channel_id, current_group) in rows:
         if not shown:
             continue  # imported, or written through us: its own task queues nothing
         steps[dialog_id].append(message_id)
-        if topic_id is None or group_id is None or not active or missing \
-                or (direction == Direction.OUT and external_id) \
+        if direction == Direction.OUT and external_id:
+            slow.add(dialog_id)  # possibly our own send coming back: `_sent_by_us` decides, per message
+        elif topic_id is None:
+            fresh.add(dialog_id)
+            place[dialog_id] = (tenant_of_dialog, channel_id, current_group)
+            continue
+        elif group_id is None or not active or missing \
                 or (direction == Direction.IN and Marker(marker) in _UNREAD_AFTER):
             slow.add(dialog_id)
         place[dialog_id] = (topic_id, chat_id, tenant_id)
-    fast = {d: s for d, s in steps.items() if d not in slow}
-    queued, planned = 0, []
+    fresh -= slow
+    fast = {d: s for d, s in steps.items() if d not in slow and d not in fresh}
+    queued, planned, setup = 0, [], []
+    if fresh:
+        fresh_planned, setup, handed_back = await _new_topics(session, {d: steps[d] for d in sorted(fresh)}, place)
+        slow |= handed_back
+        planned += fresh_planned
     if fast:
-        planned, fallback = await _plan_pending(session, fast, place)
+        fast_planned, fallback = await _plan_pending(session, fast, place)
         slow |= fallback
-        queued = await _insert_mirrors(session, planned)
+        planned += fast_planned
+    if planned or setup:
+        queued = await _insert_mirrors(session, planned, setup)
     if slow:
         # Loaded once and held (the identity map keeps only what is referenced): each mirror then finds its message
         # and the tenant's groups without a query of its own. The dialogs are locked already, in order.
@@ -206,27 +227,74 @@ async def _plan_pending(session: AsyncSession, fast: dict[int, list[int]],
     return planned, fallback
 
 
-async def _insert_mirrors(session: AsyncSession, planned: list) -> int:
-    """One multi-row insert of the mirror posts, exactly as `_topic_command` → `outbox.enqueue` writes each (a key
-    already queued is left as it is); nothing is read back."""
-    if not planned:
-        return 0
-    rows = []
+def _command_row(kind: str, chat_id: int, tenant_id: int, dialog_id: int, key: str, payload: dict) -> dict:
+    """An outbox row exactly as `_topic_command` → `outbox.enqueue` writes it."""
+    destination = outbox.tg_group(chat_id)
+    commands.check_payload(kind, destination, payload)
+    return dict(
+        kind=kind, destination=destination, payload=payload, idempotency_key=key, tenant_id=tenant_id,
+        dialog_id=dialog_id, suggestion_id=None, origin=CommandOrigin.SYSTEM, confidence=None, intent=None,
+        state=CommandState.QUEUED, attempts=0, result={}, unconfirmed_sends=0,
+    )
+
+
+async def _insert_mirrors(session: AsyncSession, planned: list, setup: list[dict] = ()) -> int:
+    """One multi-row insert of new topics' set-up commands (first: each dialog's lane runs them before its posts)
+    and the mirror posts (a key already queued is left as it is); returns how many posts were inserted."""
+    rows = list(setup)
     for message, topic_id, chat_id, tenant_id in planned:
-        destination = outbox.tg_group(chat_id)
-        payload = {"topic_id": topic_id, **_mirror_payload(message, message.media)}
-        commands.check_payload(Kind.MIRROR, destination, payload)
-        rows.append(dict(
-            kind=Kind.MIRROR, destination=destination, payload=payload,
-            idempotency_key=_mirror_key(message.id, topic_id), tenant_id=tenant_id, dialog_id=message.dialog_id,
-            suggestion_id=None, origin=CommandOrigin.SYSTEM, confidence=None, intent=None, state=CommandState.QUEUED,
-            attempts=0, result={}, unconfirmed_sends=0,
-        ))
+        rows.append(_command_row(Kind.MIRROR, chat_id, tenant_id, message.dialog_id,
+                                 _mirror_key(message.id, topic_id),
+                                 {"topic_id": topic_id, **_mirror_payload(message, message.media)}))
+    if not rows:
+        return 0
     inserted = (await session.execute(
         insert(OutboxCommand).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxCommand.id)
-    )).all()
-    return len(inserted)
+        .returning(OutboxCommand.kind)
+    )).scalars().all()
+    return sum(1 for kind in inserted if kind == Kind.MIRROR)
+
+
+async def _new_topics(session: AsyncSession, fresh: dict[int, list[int]], found: dict[int, tuple]
+                      ) -> tuple[list[tuple], list[dict], set[int]]:
+    """Dialogs without a topic in their current group (`found`: dialog → (tenant, channel, current group)), as
+    `mirror_message` runs them one after another: routed (routing.choose_groups), the topic created there with its
+    set-up commands (createForumTopic, the pinned card, its pin), then the posts. Returns the posts (as
+    `_plan_pending` does), the set-up command rows, and the dialogs handed back to the per-message path untouched (no
+    group to go to, more waiting messages than one query fetches) or after routing (a topic that exists already:
+    its marker may change)."""
+    chosen = await routing.choose_groups(session, [(d, *found[d]) for d in fresh])
+    handed_back = set(fresh) - set(chosen)
+    # Planned before anything is written: a placeholder topic (no post is keyed to it yet) per dialog.
+    place = {d: (-d, group.chat_id, group.tenant_id) for d, (group, _) in chosen.items()}
+    planned, fallback = await _plan_pending(session, {d: fresh[d] for d in chosen}, place)
+    handed_back |= fallback
+    chosen = {d: c for d, c in chosen.items() if d not in fallback}
+    if not chosen:
+        return [], [], handed_back
+    await routing.record_routes(session, chosen)
+    titles = {d: topic_title(name, d, kind) for d, name, kind in (await session.execute(
+        select(Dialog.id, Customer.display_name, ChannelAccount.kind)
+        .join(Customer, Customer.id == Dialog.customer_id).join(ChannelAccount, ChannelAccount.id == Dialog.channel_id)
+        .where(Dialog.id.in_(list(chosen)))
+    )).all()}
+    created = dict((await session.execute(
+        insert(DialogTopic).values([
+            dict(dialog_id=d, manager_group_id=group.id, title=titles[d], status_marker=Marker.NEW.value)
+            for d, (group, _) in sorted(chosen.items())])
+        .on_conflict_do_nothing(index_elements=["dialog_id", "manager_group_id"])
+        .returning(DialogTopic.dialog_id, DialogTopic.id)
+    )).all())
+    handed_back |= set(chosen) - set(created)  # made meanwhile by another way in: `ensure_topic` finds it
+    setup, posts = [], []
+    for dialog_id, topic_id in sorted(created.items()):
+        group = chosen[dialog_id][0]
+        setup += [_command_row(kind, group.chat_id, group.tenant_id, dialog_id, f"topic:{topic_id}:{part}:1",
+                               {"topic_id": topic_id}) for kind, part in TOPIC_SETUP]
+    for message, _, chat_id, tenant_id in planned:
+        if message.dialog_id in created:
+            posts.append((message, created[message.dialog_id], chat_id, tenant_id))
+    return posts, setup, handed_back
 
 
 async def mirror_change(session: AsyncSession, message_id: int) -> bool:

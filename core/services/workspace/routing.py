@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, column, func, insert, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ... import events, outbox
@@ -26,6 +26,7 @@ from ...models import (
     CommandState,
     Dialog,
     DialogTopic,
+    Event,
     ManagerGroup,
     Message,
     OutboxCommand,
@@ -190,3 +191,62 @@ async def _move_dialog(session: AsyncSession, dialog: Dialog, old: ManagerGroup,
                              suggestion_id=suggestion_id)
     events.record(session, "dialog_moved", tenant_id=dialog.tenant_id, dialog_id=dialog.id, from_group_id=old.id,
                   group_id=new.id, dropped=dropped, mirrored=len(recent), cards=len(cards))
+
+
+async def choose_groups(session: AsyncSession, dialogs: list[tuple[int, int, int, int | None]]
+                        ) -> dict[int, tuple[ManagerGroup, dict]]:
+    """`route_dialog` for several dialogs that have no topic in their current group (a batch of first messages),
+    without writing anything: (dialog id, tenant id, channel id, current group id) → the group each goes to and its
+    "dialog_routed" event's fields, chosen in ascending dialog id as `route_dialog` would one after another (each
+    choice counts the topic the one before will create). A tenant without a group leaves its dialogs out. Write the
+    choices with `record_routes`."""
+    chosen: dict[int, tuple[ManagerGroup, dict]] = {}
+    by_tenant: dict[int, list[tuple[int, int, int | None]]] = {}
+    for dialog_id, tenant_id, channel_id, current in sorted(dialogs):
+        by_tenant.setdefault(tenant_id, []).append((dialog_id, channel_id, current))
+    for tenant_id, items in by_tenant.items():
+        groups = await _healthy_groups(session, tenant_id)
+        if not groups:
+            continue
+        tenant = await session.get(Tenant, tenant_id)
+        mode = tenant.group_routing if tenant.group_routing in GROUP_ROUTINGS else ROUND_ROBIN
+        counts = dict((await session.execute(
+            select(DialogTopic.manager_group_id, func.count())
+            .where(DialogTopic.manager_group_id.in_([g.id for g in groups])).group_by(DialogTopic.manager_group_id)
+        )).all())
+        by_channel: dict[int, tuple[ManagerGroup | None, str]] = {}  # the channel's choice depends on it alone
+        for dialog_id, channel_id, current in items:
+            group, reason = None, "round_robin"
+            if mode == BY_CHANNEL:
+                if channel_id not in by_channel:
+                    by_channel[channel_id] = await _channel_group(
+                        session, await session.get(ChannelAccount, channel_id), groups)
+                group, why = by_channel[channel_id]
+                if group is not None:
+                    reason = why
+                else:
+                    reason = f"round_robin:{why}"
+                    log.info("dialog %s: its channel's group cannot take it (%s): round robin", dialog_id, why)
+            if group is None:
+                group = min(groups, key=lambda g: (counts.get(g.id, 0), g.id))
+            counts[group.id] = counts.get(group.id, 0) + 1
+            chosen[dialog_id] = (group, dict(tenant_id=tenant_id, group_id=group.id, mode=mode, reason=reason,
+                                              previous_group_id=current))
+    return chosen
+
+
+async def record_routes(session: AsyncSession, chosen: dict[int, tuple[ManagerGroup, dict]]) -> None:
+    """Write what `choose_groups` chose: each dialog's group (one statement) and its "dialog_routed" event (one)."""
+    if not chosen:
+        return
+    moved = [(d, group.id) for d, (group, fields) in sorted(chosen.items()) if fields["previous_group_id"] != group.id]
+    if moved:
+        target = values(column("dialog_id", Integer), column("group_id", Integer), name="target").data(moved)
+        await session.execute(
+            update(Dialog).where(Dialog.id == target.c.dialog_id)
+            .values(manager_group_id=target.c.group_id)
+            .execution_options(synchronize_session=False))
+    await session.execute(insert(Event).values([
+        dict(tenant_id=fields["tenant_id"], kind="dialog_routed", dialog_id=dialog_id, actor_staff_id=None,
+             command_id=None, payload={k: v for k, v in fields.items() if k != "tenant_id"})
+        for dialog_id, (_, fields) in sorted(chosen.items())]))

@@ -50,8 +50,17 @@ async def notice_chat(session: AsyncSession, chat_id: int, *, key: str, params: 
 async def topic_name(session: AsyncSession, dialog: Dialog) -> str:
     customer = await session.get(Customer, dialog.customer_id)
     channel = await session.get(ChannelAccount, dialog.channel_id)
-    name = (customer.display_name or f"#{dialog.id}").strip()
-    return f"{name[:TOPIC_NAME_MAX - 5]} · {CHANNEL_MARK.get(channel.kind, '?')}"
+    return topic_title(customer.display_name, dialog.id, channel.kind)
+
+
+def topic_title(display_name: str | None, dialog_id: int, channel_kind) -> str:
+    """A new topic's title: the customer's name and the channel's mark."""
+    name = (display_name or f"#{dialog_id}").strip()
+    return f"{name[:TOPIC_NAME_MAX - 5]} · {CHANNEL_MARK.get(channel_kind, '?')}"
+
+
+# The commands `queue_topic_setup` queues for a new topic, in this order: (kind, idempotency key's middle part).
+TOPIC_SETUP = ((Kind.CREATE_TOPIC, "create"), (Kind.POST_PINNED_CARD, "card"), (Kind.PIN_CARD, "pin"))
 
 
 async def _topic_command(session: AsyncSession, group: ManagerGroup, topic: DialogTopic, kind: str, key: str,
@@ -85,7 +94,7 @@ async def ensure_topic(session: AsyncSession, dialog: Dialog, group: ManagerGrou
 
 
 async def queue_topic_setup(session: AsyncSession, group: ManagerGroup, topic: DialogTopic, *, generation: str) -> None:
-    """createForumTopic, then the pinned card and its pin — in this order, in the dialog's lane."""
+    """createForumTopic, then the pinned card and its pin — in this order, in the dialog's lane (TOPIC_SETUP)."""
     await _topic_command(session, group, topic, Kind.CREATE_TOPIC, f"topic:{topic.id}:create:{generation}")
     await queue_pinned_card(session, group, topic, generation=generation)
 

@@ -18,7 +18,9 @@ from ..models import AIUsage, UsagePurpose
 
 log = logging.getLogger(__name__)
 
-PER_UNITS = Decimal(1_000_000)  # the price table is USD per 1M tokens (characters for TTS, seconds for transcription)
+# The price table is USD per 1M of the model's unit: tokens for LLMs and embeddings, characters for speech synthesis,
+# seconds of audio for transcription ("input": whisper-1 is $0.006 a minute, 100 per 1M seconds).
+PER_UNITS = Decimal(1_000_000)
 ZERO = Decimal(0)
 
 PriceTable = dict[str, dict[str, Decimal]]
@@ -34,10 +36,8 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0  # part of prompt_tokens billed at the cached rate
-    characters: int = 0  # TTS
-    # Transcription: seconds of audio, priced like characters ("input" per 1M units: whisper-1 is $0.006 a minute,
-    # 100 per 1M seconds) and kept in the same units column, AIUsage.characters, on its own model's rows.
-    seconds: int = 0
+    characters: int = 0  # speech synthesis: characters spoken (AIUsage.characters)
+    seconds: int = 0  # transcription: seconds of audio heard (AIUsage.seconds)
 
 
 def model_prices(price_table: PriceTable, model: str) -> dict[str, Decimal] | None:
@@ -64,7 +64,8 @@ def cost_of(usage: Usage, price_table: PriceTable) -> Decimal:
         uncached * input_price
         + usage.cached_tokens * cached_price
         + usage.completion_tokens * output_price
-        + (usage.characters + usage.seconds) * input_price
+        + usage.characters * input_price  # a speech model's "input" is per 1M characters
+        + usage.seconds * input_price  # a transcription model's "input" is per 1M seconds
     )
     return units / PER_UNITS
 
@@ -74,7 +75,7 @@ async def record_usage(session: AsyncSession, price_table: PriceTable, usage: Us
     row = AIUsage(
         tenant_id=tenant_id, dialog_id=dialog_id, purpose=usage.purpose, provider=usage.provider, model=usage.model,
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        cached_tokens=usage.cached_tokens, characters=usage.characters + usage.seconds,
+        cached_tokens=usage.cached_tokens, characters=usage.characters, seconds=usage.seconds,
         cost_usd=cost_of(usage, price_table),
     )
     session.add(row)
@@ -93,14 +94,15 @@ class SpendRow:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
-    characters: int = 0
+    characters: int = 0  # spoken by speech synthesis
+    seconds: int = 0  # of audio transcribed
     keys: dict = field(default_factory=dict)  # e.g. {"day": date(2026, 11, 20), "purpose": "suggest"}
 
     def as_dict(self) -> dict:
         keys = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in self.keys.items()}
         return {**keys, "cost_usd": str(self.cost_usd), "calls": self.calls, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens, "cached_tokens": self.cached_tokens,
-                "characters": self.characters}
+                "characters": self.characters, "seconds": self.seconds}
 
 
 async def spend_summary(session: AsyncSession, tenant_id: int, *, since: datetime | None = None,
@@ -129,6 +131,7 @@ async def spend_summary(session: AsyncSession, tenant_id: int, *, since: datetim
         func.coalesce(func.sum(AIUsage.completion_tokens), 0),
         func.coalesce(func.sum(AIUsage.cached_tokens), 0),
         func.coalesce(func.sum(AIUsage.characters), 0),
+        func.coalesce(func.sum(AIUsage.seconds), 0),
     ).where(AIUsage.tenant_id == tenant_id)
     if since is not None:
         query = query.where(AIUsage.created_at >= since)
@@ -143,9 +146,9 @@ async def spend_summary(session: AsyncSession, tenant_id: int, *, since: datetim
         key_values = dict(zip(by, row[: len(by)]))
         if "purpose" in key_values and isinstance(key_values["purpose"], UsagePurpose):
             key_values["purpose"] = key_values["purpose"].value
-        cost, calls, prompt, completion, cached, chars = row[len(by):]
+        cost, calls, prompt, completion, cached, chars, seconds = row[len(by):]
         rows.append(SpendRow(cost_usd=Decimal(cost), calls=calls, prompt_tokens=prompt, completion_tokens=completion,
-                             cached_tokens=cached, characters=chars, keys=key_values))
+                             cached_tokens=cached, characters=chars, seconds=seconds, keys=key_values))
     return rows
 
 

@@ -56,7 +56,8 @@ class AIUsage(IdPk, Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    characters: Mapped[int] = mapped_column(Integer, default=0)
+    characters: Mapped[int] = mapped_column(Integer, default=0)  # speech synthesis: characters spoken
+    seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # transcription: seconds heard
     # 12 decimals hold tokens × (USD per 1M tokens with up to 6 decimals) exactly, so sums add up to the cent.
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(20, 12), default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

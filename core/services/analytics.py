@@ -539,6 +539,8 @@ class SpendLine:
     key: str  # the day (ISO date, tenant's zone), model or purpose
     cost_usd: Decimal
     calls: int
+    characters: int | None = field(default=None, compare=False)  # spoken by speech synthesis (see Spend)
+    seconds: int | None = field(default=None, compare=False)  # of audio transcribed
 
 
 @dataclass(frozen=True)
@@ -548,6 +550,10 @@ class Spend:
     by_day: list[SpendLine]
     by_model: list[SpendLine]
     by_purpose: list[SpendLine]
+    # Units, each of its own kind, for the AI spend page: None where they were not summed (the dashboard's rollup
+    # keeps cost and calls only), so they take no part in comparing the money figures of both ways.
+    characters: int | None = field(default=None, compare=False)  # spoken by speech synthesis (priced per character)
+    seconds: int | None = field(default=None, compare=False)  # of audio transcribed (priced per second)
 
     @property
     def total_cents(self) -> Decimal:
@@ -561,10 +567,10 @@ async def spend(session: AsyncSession, tenant_id: int, period: Period) -> Spend:
     async def by(grouping: str) -> list[SpendLine]:
         rows = await ai_spend.spend_summary(session, tenant_id, since=period.start, until=period.end,
                                             by=(grouping,), timezone=period.timezone)
-        return [SpendLine(str(r.as_dict()[grouping]), r.cost_usd, r.calls) for r in rows]
+        return [SpendLine(str(r.as_dict()[grouping]), r.cost_usd, r.calls, r.characters, r.seconds) for r in rows]
 
     return Spend(total_usd=total.cost_usd, calls=total.calls, by_day=await by("day"), by_model=await by("model"),
-                 by_purpose=await by("purpose"))
+                 by_purpose=await by("purpose"), characters=total.characters, seconds=total.seconds)
 
 
 # -------------------------------------------------------------------------------------------------- escalations

@@ -110,7 +110,9 @@ async def test_a_customers_voice_is_transcribed_shown_under_it_and_answered(make
     assert suggestion.text == ANSWER and suggestion.inputs["customer_text"] == QUESTION
     assert message.text == "" and message.extra["transcript"] == {"status": "done", "text": QUESTION,
                                                                   "source": "openai", "seconds": 4}
-    assert [(u.characters, u.cost_usd) for u in usage] == [(4, Decimal(4) * Decimal(100) / Decimal(1_000_000))]
+    # Seconds heard, in their own column (none of it counted as characters), priced per second.
+    assert [(u.seconds, u.characters, u.cost_usd) for u in usage] == \
+        [(4, 0, Decimal(4) * Decimal(100) / Decimal(1_000_000))]
     assert any(ANSWER in m["text"] for m in bot_texts(desk, topic.thread_id))  # the card
 
     # The task again changes nothing: no second call, no second post.

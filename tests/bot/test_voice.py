@@ -157,7 +157,8 @@ async def test_a_managers_voice_becomes_the_shops_voice_and_the_vk_customer_gets
         assert [(u.provider, u.characters) for u in tts_rows] == [("elevenlabs", len(spoken))]
         assert tts_rows[0].cost_usd == Decimal(len(spoken)) * Decimal("180") / Decimal(1_000_000)
         heard = [u for u in usage if u.model == "whisper-1"]
-        assert [(u.characters, u.cost_usd) for u in heard] == [(3, Decimal(3) * Decimal(100) / Decimal(1_000_000))]
+        assert [(u.seconds, u.characters, u.cost_usd) for u in heard] == \
+            [(3, 0, Decimal(3) * Decimal(100) / Decimal(1_000_000))]
     finally:
         await gateway.close()
 

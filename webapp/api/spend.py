@@ -55,7 +55,11 @@ async def api_spend(request: web.Request) -> web.Response:
         chart("by_day", _("miniapp.spend.chart.by_day"), "bar", "day", ["cost_usd"],
               [("day", _("miniapp.spend.col.day"), False), cost, calls], lines("day", spend.by_day)),
         chart("by_model", _("miniapp.spend.chart.by_model"), "doughnut", "model", ["cost_usd"],
-              [("model", _("miniapp.spend.col.model"), False), cost, calls], lines("model", spend.by_model)),
+              [("model", _("miniapp.spend.col.model"), False), cost, calls,
+               ("characters", _("miniapp.spend.col.characters"), True),
+               ("seconds", _("miniapp.spend.col.seconds"), True)],
+              [{**line, "characters": r.characters, "seconds": r.seconds}
+               for line, r in zip(lines("model", spend.by_model), spend.by_model)]),
         chart("by_purpose", _("miniapp.spend.chart.by_purpose"), "bar", "purpose", ["cost_usd"],
               [("purpose", _("miniapp.spend.col.purpose"), False), cost, calls],
               [{"purpose": purposes.get(r.key, r.key), "cost_usd": usd(r.cost_usd), "calls": r.calls}
@@ -71,5 +75,7 @@ async def api_spend(request: web.Request) -> web.Response:
         "total_usd": str(spend.total_usd),
         "total_cents": str(spend.total_usd.quantize(CENT, rounding=ROUND_HALF_UP)),
         "calls": spend.calls,
+        "characters": spend.characters,  # spoken by speech synthesis, priced per character
+        "seconds": spend.seconds,  # of audio transcribed, priced per second
         "charts": charts,
     })

@@ -57,6 +57,7 @@ def command_kinds(media_root) -> CommandKinds:
     kinds = CommandKinds(
         *workspace_kinds(media_root),  # topics, cards, mirror posts, notices… and sends to customers
         voice.VoicePost(media_root),  # the shop's voice: previews, offers, transcripts in a topic
+        voice.VoiceDone(media_root),  # …and an offer or preview dealt with, edited to say so
         quick_replies.QuickReplyPost(media_root),  # quick replies' previews in a topic
         *(kind(media_root) for kind in LEAD_KINDS),  # the AI's leads: waiting for approval, their cards
         reports.ReportCommand(),  # status reports in chats

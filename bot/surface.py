@@ -379,10 +379,16 @@ class TelegramManagerSurface:
     async def _do_edit(self, p: dict) -> Delivery:
         rendered = self.render(p["view"], p["data"])
         try:
-            await self.bot.edit_message_text(
-                chat_id=p["chat_id"], message_id=p["message_id"], text=rendered.text, parse_mode="HTML",
-                reply_markup=rendered.markup, link_preview_options=NO_PREVIEW,
-            )
+            if p["view"] == "voice":  # a voice note's text is its caption
+                await self.bot.edit_message_caption(
+                    chat_id=p["chat_id"], message_id=p["message_id"], caption=rendered.text[:CAPTION_LIMIT],
+                    parse_mode="HTML", reply_markup=rendered.markup,
+                )
+            else:
+                await self.bot.edit_message_text(
+                    chat_id=p["chat_id"], message_id=p["message_id"], text=rendered.text, parse_mode="HTML",
+                    reply_markup=rendered.markup, link_preview_options=NO_PREVIEW,
+                )
         except TelegramBadRequest as error:
             if _is(error, NOT_MODIFIED):
                 return Delivery(extra={"not_modified": True, "api_calls": 0})

@@ -26,7 +26,8 @@ def registry(tmp_path, monkeypatch) -> CommandKinds:
 
 def test_every_kind_the_product_queues_is_registered_once(registry):
     queued = {value for name, value in vars(Kind).items() if name.isupper()}
-    queued |= {sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER, voice.VOICE_POST, quick_replies.QUICK_POST,
+    queued |= {sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER, voice.VOICE_POST, voice.VOICE_DONE,
+               quick_replies.QUICK_POST,
                tools.LEAD_KIND, tools.LEAD_CARD_KIND, tools.LEAD_NOTICE_KIND, reports.POST_REPORT}
     assert registry.names() == queued
     for kind in registry:
@@ -91,7 +92,8 @@ def test_the_dispatcher_reads_its_kind_facts_from_the_definitions(registry):
     assert registry.flagged("typing") == {Kind.SEND_CUSTOMER}
     assert registry.flagged("repeatable") == {Kind.EDIT_TOPIC, Kind.PIN_CARD, Kind.EDIT_PINNED_CARD,
                                               Kind.EDIT_REPLY_CARD, Kind.EDIT_SEND_CONFIRM, Kind.REACT, Kind.BAN,
-                                              Kind.UNBAN, sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER}
+                                              Kind.UNBAN, sent_replies.EDIT_CUSTOMER, sent_replies.DELETE_CUSTOMER,
+                                              voice.VOICE_DONE}
     # Every kind that can coalesce says so: the dispatcher asks `coalesces` only behind a head flagged `coalescing`.
     for kind in registry:
         assert (type(kind).coalesces is not commands.CommandKind.coalesces) == kind.coalescing, kind.name

@@ -12,13 +12,17 @@ the manager heard.
 Every post is an outbox command of kind VOICE_POST into the dialog's topic ({topic_id, view, data, reply_to |
 reply_to_message}: the topic and, for a transcript, the post of the customer's message it belongs to are looked up when
 it is executed). What happened to an offer or a preview is an event ("voice_offer_taken", "voice_preview_decided"),
-read under the dialog lock, so a button pressed twice acts once.
+read under the dialog lock, so a button pressed twice acts once: a press on a button already dealt with (a double tap,
+a keyboard the client still shows) is answered with what became of it and does nothing else. Once dealt with, the
+offer or preview is edited (VOICE_DONE, an outbox command like every card edit) to say so — sent, cancelled, replaced
+by a new take — and loses its buttons.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .. import events, outbox
 from ..ai.speech import SpeechError, characters
 from ..ai.transcribe import DONE, FAILED, UNAVAILABLE, TranscriptionError
+from ..commands import Call
 from ..crypto import SecretBox
 from ..db import Database, lock_dialog
 from ..dispatcher import notify
@@ -34,16 +39,19 @@ from ..media import MediaStore
 from ..models import Dialog, DialogTopic, Event, ManagerGroup, Message, OutboxCommand, Tenant, UsagePurpose
 from ..permissions import Permission
 from .workspace import base, controls, mirror, replies, topics
-from .workspace.group_commands import TopicPost
+from .workspace.group_commands import CountedKind, TopicPost
 
 log = logging.getLogger(__name__)
 
 VOICE_POST = "voice_post"  # a post of this area into a dialog's topic (outbox command kind)
+VOICE_DONE = "voice_done"  # an offer or preview dealt with: its text says what became of it, its buttons go (kind)
 SYNTHESIZE = "voice_synthesize"  # task: {job}
 MAX_TEXT = 2500  # characters one voice reply may have (about three minutes of speech)
 PREVIEW_TEXT_SHOWN = 700  # of it, shown in the preview's caption (Telegram: 1024 with the rest of the caption)
 OFFER_TAKEN = "voice_offer_taken"
 PREVIEW_DECIDED = "voice_preview_decided"
+# A decision on a preview → what its message then says it became (Redo and a reply with a new text both replace it).
+SHOWN_DECISION = {"sent": "sent", "cancelled": "cancelled", "redone": "replaced", "replaced": "replaced"}
 
 VOICE_MEDIA = {"kind": "voice", "file_name": "voice.ogg", "mime": "audio/ogg"}
 
@@ -52,6 +60,34 @@ class VoicePost(TopicPost):
     """VOICE_POST: a preview, an offer or a transcript in the dialog's topic (registered by bot/component.py)."""
 
     name = VOICE_POST
+
+
+class VoiceDonePayload(TypedDict):
+    topic_id: int
+    post_id: int  # the VOICE_POST command whose message is edited
+    key: str  # what became of it (voice.decided.*, voice.offer_taken.*), with the post's own params
+
+
+class VoiceDone(CountedKind):
+    """VOICE_DONE: an offer or a preview dealt with, edited to say what became of it, with no buttons left (a
+    preview's text is its voice note's caption; registered by bot/component.py). Nothing to do when the post never
+    reached the topic."""
+
+    name = VOICE_DONE
+    payload = VoiceDonePayload
+    repeatable = True  # an edit made twice leaves the message as once
+
+    async def prepare(self, session, commands):
+        p = commands[0].payload
+        posted = await session.get(OutboxCommand, p["post_id"])
+        message_ids = ((posted.result or {}).get("message_ids") or []) if posted is not None else []
+        if not message_ids:
+            return None
+        _, group = await self._topic(session, commands[0])
+        params = ((posted.payload or {}).get("data") or {}).get("params") or {}
+        return Call("surface", "edit", {"chat_id": group.chat_id, "message_id": int(message_ids[0]),
+                                        "view": posted.payload["view"],
+                                        "data": {"key": p["key"], "params": params, "buttons": []}})
 
 
 class VoiceError(base.WorkspaceError):
@@ -97,6 +133,14 @@ async def post(session: AsyncSession, topic: DialogTopic, group: ManagerGroup, *
 
 def _keyed(key: str, buttons: list[list[dict]] | None = None, **params) -> dict:
     return {"key": key, "params": params, "buttons": buttons or []}
+
+
+async def _mark_done(session: AsyncSession, posted: OutboxCommand, key: str) -> None:
+    """The offer or preview `posted` is dealt with: edit it to say `key` and take its buttons away."""
+    await outbox.enqueue(session, kind=VOICE_DONE, destination=posted.destination,
+                         idempotency_key=f"voice-done:{posted.id}", tenant_id=posted.tenant_id,
+                         dialog_id=posted.dialog_id,
+                         payload={"topic_id": posted.payload["topic_id"], "post_id": posted.id, "key": key})
 
 
 async def _dialog_topic(session: AsyncSession, dialog_id: int) -> tuple[Dialog, DialogTopic, ManagerGroup] | None:
@@ -175,6 +219,7 @@ async def take_offer(session: AsyncSession, actor: base.Actor, group: ManagerGro
     voice = command.payload["voice"]
     events.record(session, OFFER_TAKEN, tenant_id=dialog.tenant_id, dialog_id=dialog.id, command_id=offer_id,
                   actor_staff_id=actor.staff_id, revoice=revoice)
+    await _mark_done(session, command, "voice.offer_taken.revoice" if revoice else "voice.offer_taken.as_is")
     if not revoice:
         await replies.manager_reply(session, actor, group, thread_id=voice["thread_id"],
                                telegram_message_id=voice["message_id"], text="",
@@ -223,6 +268,7 @@ async def _decide(session: AsyncSession, actor: base.Actor, group: ManagerGroup,
         raise VoiceError(f"preview_{done.payload.get('decision', 'sent')}", "this preview was already dealt with")
     events.record(session, PREVIEW_DECIDED, tenant_id=dialog.tenant_id, dialog_id=dialog.id, command_id=preview_id,
                   actor_staff_id=actor.staff_id, decision=decision)
+    await _mark_done(session, command, f"voice.decided.{SHOWN_DECISION[decision]}")
     return command, dialog
 
 
@@ -230,7 +276,8 @@ async def decide_preview(session: AsyncSession, actor: base.Actor, group: Manage
                          *, preview_message_id: int) -> dict | None:
     """Send / Redo / Cancel on a preview. Send: the stored bytes go to the customer as a voice message (the preview
     message is what the send replies to in the topic: it gets 👍 when delivered, /delete as a reply takes it back).
-    Redo: returns the job that speaks the same text again. Cancel: nothing leaves."""
+    Redo: returns the job that speaks the same text again. Cancel: nothing leaves. Whichever it is, the preview is
+    edited to say so and loses its buttons."""
     actor.require(Permission.MANAGE_CONVERSATIONS)
     decision = {"s": "sent", "r": "redone", "c": "cancelled"}.get(action)
     if decision is None:
@@ -243,9 +290,7 @@ async def decide_preview(session: AsyncSession, actor: base.Actor, group: Manage
                                text="", media=[{**VOICE_MEDIA, "storage_key": command.payload["data"]["storage_key"]}])
         return None
     if decision == "cancelled":
-        await post(session, topic, group, view="keyed", data=_keyed("voice.cancelled"),
-                   key=f"voice-cancelled:{preview_id}", reply_to=preview_message_id)
-        return None
+        return None  # the preview itself now says it was cancelled
     return {"job": f"redo-{preview_id}", "dialog_id": dialog.id, "staff_id": actor.staff_id,
             "text": preview["text"], "reply_to": preview_message_id}
 
@@ -363,5 +408,5 @@ async def show_transcript(session: AsyncSession, message: Message, record: dict)
     await notify(session)
 
 
-__all__ = ["FAILED", "Synthesis", "VoiceError", "decide_preview", "offer", "preview_replied", "request_text",
+__all__ = ["FAILED", "Synthesis", "VoiceDone", "VoiceError", "decide_preview", "offer", "preview_replied", "request_text",
            "show_transcript", "take_offer", "tenant_voice"]

@@ -104,6 +104,23 @@ def voice_notes(desk, thread_id: int) -> list[dict]:
     return [m for m in desk.thread(thread_id) if m["by_bot"] and (m["media"] or {}).get("type") == "voice"]
 
 
+def shown(desk, thread_id: int, message_id: int) -> dict:
+    """The topic message as it is now (after any edits)."""
+    return next(m for m in desk.thread(thread_id) if m["message_id"] == message_id)
+
+
+async def tap(desk, message: dict, *callback_data: str) -> None:
+    """Presses on a message's buttons, all reaching the bot before it handles the first (a double tap, or a keyboard
+    the client still shows after another press); then the updates are handled and the outbox drained."""
+    for data in callback_data:
+        await desk.sb.press_button(desk.manager["id"], desk.group_chat_id, message["message_id"], data)
+    await desk.settle()
+
+
+def answers(desk, message: dict) -> list[dict]:
+    return [a for a in desk.sb.callback_answers if a["message_id"] == message["message_id"]]
+
+
 def buttons(message: dict) -> dict[str, str]:
     return {b["callback_data"][:4]: b["callback_data"]
             for row in (message["reply_markup"] or {}).get("inline_keyboard", []) for b in row}
@@ -133,6 +150,8 @@ async def test_a_managers_voice_becomes_the_shops_voice_and_the_vk_customer_gets
         await desk.press(desk.manager, offer["message_id"], buttons(offer)["vo:r"])
         assert [name for name, _ in jobs.queued] == [voice.SYNTHESIZE]
         assert await run_jobs(desk, jobs) == ["preview"]
+        offer_now = shown(desk, topic.thread_id, offer["message_id"])  # taken: it says so, its buttons are gone
+        assert "Переозвучиваю" in offer_now["text"] and buttons(offer_now) == {}
 
         [preview] = voice_notes(desk, topic.thread_id)
         audio = desk.sb.files[preview["media"]["file_id"]].data
@@ -141,16 +160,24 @@ async def test_a_managers_voice_becomes_the_shops_voice_and_the_vk_customer_gets
         tts = [r for r in eleven.requests if r["path"].startswith("/v1/text-to-speech/")]
         assert tts[-1]["query"]["output_format"] == OUTPUT_FORMAT and tts[-1]["json"]["text"] == spoken
 
-        await desk.press(desk.manager, preview["message_id"], buttons(preview)["vp:s"])
+        # Send pressed twice before the bot handled the first (a double tap): one send, the second press answered.
+        await tap(desk, preview, buttons(preview)["vp:s"], buttons(preview)["vp:s"])
         [sent] = vk.sandbox.sent
         assert sent["peer_id"] == CUSTOMER and sent["attachment"].startswith("audio_message")
         owner, media_id = sent["attachment"].removeprefix("audio_message").split("_")[:2]
         data, mime = vk.sandbox._blobs[("audio_message", int(owner), int(media_id))]
         assert hashlib.sha256(data).digest() == hashlib.sha256(audio).digest() and mime == "audio/ogg"
 
-        # A second press sends nothing more; the spend holds the characters exactly and the seconds heard.
-        await desk.press(desk.manager, preview["message_id"], buttons(preview)["vp:s"])
+        first, second = answers(desk, preview)
+        assert (first["text"], first["show_alert"]) == ("Отправляю клиенту…", False)
+        assert second["show_alert"] and "уже отправлено клиенту" in second["text"]
+        # The preview now says it was sent, with the same text, and has no buttons left to press.
+        sent_preview = shown(desk, topic.thread_id, preview["message_id"])
+        assert "Отправлено клиенту" in sent_preview["caption"] and spoken in sent_preview["caption"]
+        assert buttons(sent_preview) == {} and sent_preview["media"] == preview["media"]
+        await desk.settle()
         assert len(vk.sandbox.sent) == 1
+        # The spend holds the characters spoken exactly, and the seconds heard in their own column.
         async with desk.db.unit_of_work() as session:
             usage = list((await session.execute(select(AIUsage).order_by(AIUsage.id))).scalars())
         tts_rows = [u for u in usage if u.purpose == UsagePurpose.TTS]
@@ -171,19 +198,41 @@ async def test_voice_command_reply_to_redo_and_cancel(make_desk, stands):
         await desk.write(desk.manager, "/voice Добрый день! Куртка есть.", thread_id=topic.thread_id)
         await run_jobs(desk, jobs)
         [first] = voice_notes(desk, topic.thread_id)
-        # A reply to the preview with a new text makes a new preview of that text; the old one is done.
-        await desk.write(desk.manager, "Добрый день! Куртка M есть, размер в наличии.", thread_id=topic.thread_id,
-                         reply_to_message_id=first["message_id"])
+        # A reply to the preview with a new text makes a new preview of that text; the old one is replaced. Send on
+        # the old one, pressed while its buttons were still shown, is answered and sends nothing.
+        await desk.sb.user_sends(desk.manager["id"], desk.group_chat_id,
+                                 "Добрый день! Куртка M есть, размер в наличии.", thread_id=topic.thread_id,
+                                 reply_to_message_id=first["message_id"])
+        await tap(desk, first, buttons(first)["vp:s"])
         await run_jobs(desk, jobs)
         second = voice_notes(desk, topic.thread_id)[-1]
         assert second["message_id"] != first["message_id"] and "размер в наличии" in second["caption"]
-        await desk.press(desk.manager, first["message_id"], buttons(first)["vp:s"])
-        assert vk.sandbox.sent == []  # the replaced preview cannot be sent
-        await desk.press(desk.manager, second["message_id"], buttons(second)["vp:c"])
-        await desk.press(desk.manager, second["message_id"], buttons(second)["vp:s"])
         assert vk.sandbox.sent == []
-        texts = " ".join(m["text"] or "" for m in desk.thread(topic.thread_id) if m["by_bot"])
-        assert "отменено" in texts.lower()
+        [refused] = answers(desk, first)
+        assert refused["show_alert"] and "уже сделан новый текст" in refused["text"]
+        first_now = shown(desk, topic.thread_id, first["message_id"])
+        assert "Заменено новым вариантом" in first_now["caption"] and "Куртка есть." in first_now["caption"]
+        assert buttons(first_now) == {}
+        assert "Заменено" not in shown(desk, topic.thread_id, second["message_id"])["caption"]
+
+        # Redo speaks the same text again: a third preview; the second says it was replaced.
+        await tap(desk, second, buttons(second)["vp:r"])
+        await run_jobs(desk, jobs)
+        third = voice_notes(desk, topic.thread_id)[-1]
+        assert third["message_id"] not in (first["message_id"], second["message_id"])
+        assert "размер в наличии" in third["caption"] and set(buttons(third)) == {"vp:s", "vp:r", "vp:c"}
+        second_now = shown(desk, topic.thread_id, second["message_id"])
+        assert "Заменено новым вариантом" in second_now["caption"] and buttons(second_now) == {}
+
+        # Cancel, then Send before the bot has taken the buttons away: cancelled, nothing sent, Send answered.
+        await tap(desk, third, buttons(third)["vp:c"], buttons(third)["vp:s"])
+        assert vk.sandbox.sent == []
+        cancelled, late_send = answers(desk, third)
+        assert cancelled["text"] == "Отменено." and not cancelled["show_alert"]
+        assert late_send["show_alert"] and late_send["text"] == "Это голосовое отменено."
+        third_now = shown(desk, topic.thread_id, third["message_id"])
+        assert third_now["caption"].startswith("✖️ Отменено") and buttons(third_now) == {}
+        assert len(voice_notes(desk, topic.thread_id)) == 3  # every take stays, each saying what became of it
     finally:
         await gateway.close()
 
@@ -220,5 +269,23 @@ async def test_without_the_shops_voice_a_managers_voice_goes_as_it_is(make_desk,
         assert jobs.queued == []
         [sent] = vk.sandbox.sent
         assert sent["attachment"].startswith("audio_message")
+    finally:
+        await gateway.close()
+
+
+async def test_send_as_it_is_once_and_the_offer_says_so(make_desk, stands):
+    _, _, _, _, vk = stands
+    desk, jobs, gateway = await voice_desk(make_desk, stands)
+    try:
+        _, topic = await open_topic(desk)
+        await desk.write(desk.manager, thread_id=topic.thread_id, voice=synth.ogg_opus(2, 9))
+        offer = next(m for m in desk.thread(topic.thread_id) if m["by_bot"] and "vo:a:" in str(m["reply_markup"]))
+        await tap(desk, offer, buttons(offer)["vo:a"], buttons(offer)["vo:r"])  # "as is", then a stale "re-voice"
+        [sent] = vk.sandbox.sent
+        assert sent["attachment"].startswith("audio_message") and jobs.queued == []
+        sending, refused = answers(desk, offer)
+        assert not sending["show_alert"] and refused["show_alert"] and "уже" in refused["text"]
+        offer_now = shown(desk, topic.thread_id, offer["message_id"])
+        assert "как есть" in offer_now["text"] and buttons(offer_now) == {}
     finally:
         await gateway.close()

@@ -10,7 +10,14 @@ voice-button-cancel = ✖️ Cancel
 voice-preview = 🔊 This is how the customer will hear the shop's voice. Text:
     <blockquote>{ $text }</blockquote>
     To correct the text, reply to this message with a new one.
-voice-cancelled = ✖️ Voice message cancelled: nothing went to the customer.
+voice-decided-sent = ✅ Sent to the customer in the shop's voice (👍 on this message once it is delivered). Text:
+    <blockquote>{ $text }</blockquote>
+voice-decided-cancelled = ✖️ Cancelled: this voice message did not go to the customer. Text:
+    <blockquote>{ $text }</blockquote>
+voice-decided-replaced = 🔁 Replaced by a new take: this voice message will not be sent. Text:
+    <blockquote>{ $text }</blockquote>
+voice-offer_taken-revoice = 🗣 Re-voicing in the shop's voice: the preview follows.
+voice-offer_taken-as_is = ➡️ Sent to the customer as it is.
 voice-transcript = 🎙 Voice message transcript: <blockquote>{ $text }</blockquote>
 voice-transcript_unavailable = 🎙 Voice transcription is unavailable: no speech recognition service is connected. The AI does not answer this voice message — please listen to it.
 voice-transcript_failed = 🎙 The voice message could not be transcribed. The AI does not answer it — please listen to it.

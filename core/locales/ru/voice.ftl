@@ -10,7 +10,14 @@ voice-button-cancel = ✖️ Отмена
 voice-preview = 🔊 Так клиент услышит голос магазина. Текст:
     <blockquote>{ $text }</blockquote>
     Исправить текст — ответьте на это сообщение новым текстом.
-voice-cancelled = ✖️ Голосовое отменено, клиенту ничего не ушло.
+voice-decided-sent = ✅ Отправлено клиенту голосом магазина (👍 на этом сообщении — когда доставлено). Текст:
+    <blockquote>{ $text }</blockquote>
+voice-decided-cancelled = ✖️ Отменено: это голосовое клиенту не ушло. Текст:
+    <blockquote>{ $text }</blockquote>
+voice-decided-replaced = 🔁 Заменено новым вариантом: это голосовое отправлено не будет. Текст:
+    <blockquote>{ $text }</blockquote>
+voice-offer_taken-revoice = 🗣 Переозвучиваю голосом магазина — образец появится ниже.
+voice-offer_taken-as_is = ➡️ Отправлено клиенту как есть.
 voice-transcript = 🎙 Расшифровка голосового: <blockquote>{ $text }</blockquote>
 voice-transcript_unavailable = 🎙 Расшифровка голосовых недоступна: не подключён сервис распознавания речи. ИИ не отвечает на это голосовое — прослушайте его.
 voice-transcript_failed = 🎙 Голосовое не удалось расшифровать. ИИ не отвечает на него — прослушайте его.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import random
 import re
@@ -29,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +80,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def until(what: str, probe, timeout: float):
-    """Wait for a condition (a coroutine function returning something truthy), polling; fail after `timeout`."""
+async def until(what: str, probe, timeout: float, explain=None):
+    """Wait for a condition (a coroutine function returning something truthy), polling; fail after `timeout`, with
+    what `explain()` (a coroutine function) says about the state of things, so a failure in CI says why."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -89,8 +92,100 @@ async def until(what: str, probe, timeout: float):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for: {what}")
-        await asyncio.sleep(0.2)
+            why = ""
+            if explain is not None:
+                try:
+                    why = "\n" + await explain()
+                except Exception as exc:  # the explanation must not hide the timeout
+                    why = f"\n(no explanation: {exc!r})"
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for: {what}{why}")
+        await asyncio.sleep(0.1)
+
+
+# ------------------------------------------------------------------------------------------------ process starts
+
+# A product process is started as a fork of a server that imported the product's modules once (multiprocessing's
+# forkserver), not as a new interpreter: a new `salesop serve bot userbots` spent 6 s of CPU importing aiogram's,
+# vkbottle's and pydantic's models before doing anything — 15–20 s of wall time at load 5 on 2 cores, at every one of
+# the run's restarts — and the fault run was mostly waiting for imports. The fork runs the same code from
+# salesop.cli.main with the same environment, as a process of its own, killed with SIGKILL like any other: what the
+# product does after a kill (a cold start against the database, Redis and the stand-ins) is unchanged.
+# SALESOP_FAULTS_START=exec starts each one as a new interpreter instead.
+PRELOAD = ["salesop.cli", "salesop.runner", "salesop.context", "webapp.server", "core.ai.component",
+           "salesop.scheduler", "bot.component", "userbots.component", "core.tasks", "tests.faults_harness"]
+START = os.environ.get("SALESOP_FAULTS_START", "fork")
+
+
+def _forkserver():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)  # (only before the server's first start: at worst a fork imports)
+    return context
+
+
+def _run_product(args: list[str], env: dict, out: str, err: str) -> None:
+    """The product process, in the fork: `salesop <args>` with this environment, stdout and stderr to files."""
+    os.environ.clear()
+    os.environ.update(env)
+    for fd, path in ((1, out), (2, err)):
+        opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(opened, fd)
+        os.close(opened)
+    code = 1
+    try:
+        from salesop.cli import main
+
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code or 0)
+
+
+class Forked:
+    """A product process started by the fork server, with what Proc uses of asyncio's Process."""
+
+    def __init__(self, process, out: Path):
+        self.process, self.out = process, out
+        self.pid = process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    async def lines(self):
+        """Its stdout, line by line, until it exited."""
+        with open(self.out, "rb") as out:
+            partial = b""
+            while True:
+                chunk = out.readline()
+                if chunk:
+                    partial += chunk
+                    if partial.endswith(b"\n"):
+                        yield partial
+                        partial = b""
+                    continue
+                if self.returncode is not None:
+                    if partial:
+                        yield partial
+                    return
+                await asyncio.sleep(0.05)
+
+    async def wait(self) -> int:
+        while self.returncode is None:
+            await asyncio.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 # ------------------------------------------------------------------------------------------------ infrastructure
@@ -196,20 +291,34 @@ class Proc:
         self.ready.clear()
         log = open(self.log, "ab")
         self._log_offset = log.tell()
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "salesop.cli", *self.args, env=self.env, stdout=asyncio.subprocess.PIPE,
-            stderr=log)
-        log.close()
+        if START == "fork":
+            log.close()
+            out = self.log.with_name(f"{self.name}.{self.starts + 1}.out")
+            out.write_bytes(b"")
+            process = _forkserver().Process(target=_run_product, args=(self.args, self.env, str(out), str(self.log)),
+                                            name=self.name, daemon=True)
+            await asyncio.to_thread(process.start)
+            self.proc = Forked(process, out)
+        else:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "salesop.cli", *self.args, env=self.env, stdout=asyncio.subprocess.PIPE,
+                stderr=log)
+            log.close()
         self.starts += 1
         self._watch = asyncio.create_task(self._watching(self.proc), name=f"watch-{self.name}")
 
-    async def _watching(self, proc: asyncio.subprocess.Process) -> None:
-        while True:
-            line = await proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith(b"ready"):
-                self.ready.set()
+    async def _watching(self, proc) -> None:
+        if isinstance(proc, Forked):
+            async for line in proc.lines():
+                if line.startswith(b"ready"):
+                    self.ready.set()
+        else:
+            while True:
+                line = await proc.stdout.readline()
+                if not line:
+                    break
+                if line.startswith(b"ready"):
+                    self.ready.set()
         code = await proc.wait()
         if self._stopping:
             return
@@ -236,6 +345,13 @@ class Proc:
         component = re.search(r"component (\S+) failed", lines[failed[-1]]).group(1)
         error = next((line for line in lines[failed[-1]:] if re.match(r"^[\w.]+(Error|Exception)\b", line)), "")
         return f"{self.name}: {component} failed: {error[:200]}"
+
+    def describe(self) -> str:
+        alive = self.proc is not None and self.proc.returncode is None
+        return (f"process {self.name}: pid {self.proc.pid if self.proc else None}, "
+                f"{'alive' if alive else 'not running'}, {'ready' if self.ready.is_set() else 'not ready'}, "
+                f"{'held down' if not self.released.is_set() else 'restarts when it exits'}; started {self.starts}, "
+                f"killed {self.kills}, own exits {self.crashes}")
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
         try:
@@ -383,6 +499,11 @@ class Soak:
 
     async def _set_up(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if START == "fork":  # its imports run while PostgreSQL starts and the shop is set up
+            from multiprocessing import forkserver
+
+            _forkserver()
+            await asyncio.to_thread(forkserver.ensure_running)
         url = await self.pg.start_first()
         await migrate.upgrade(url)
         await self.redis.start()
@@ -567,7 +688,42 @@ class Soak:
         async def enough():
             return await self.stored() >= count
 
-        await until(f"{count} customer messages stored", enough, timeout)
+        await until(f"{count} customer messages stored", enough, timeout, explain=self.diagnosis)
+
+    async def diagnosis(self, log_lines: int = 25) -> str:
+        """What a wait that timed out should say: which customer messages are not stored (by channel), which
+        processes are alive, who holds the channel leases, and the end of every process's log."""
+        lines = []
+        try:
+            async with self.db.unit_of_work() as session:
+                stored = set((await session.execute(select(Message.text).where(
+                    Message.direction == Direction.IN, Message.text.like("%#q%")))).scalars())
+            missing = [(n, c) for n, (c, text) in sorted(self.questions.items()) if text not in stored]
+            by_kind = Counter(c.kind for _, c in missing)
+            lines.append(f"customer messages not stored: {len(missing)} of {len(self.questions)} "
+                         f"({', '.join(f'{k} {n}' for k, n in sorted(by_kind.items())) or 'none'})")
+            lines += [f"  #q{n:05d} from {c.key}" for n, c in missing[:40]]
+            from core.leases import holders
+
+            for held in await holders(self.db):
+                lines.append(f"lease {held.name}: {held.holder}, expires in {held.expires_in:.1f} s"
+                             if held.expires_in is not None else f"lease {held.name}: {held.holder}")
+        except Exception as exc:
+            lines.append(f"the database does not answer: {exc!r}"[:300])
+        lines.append(f"postgres {'running' if self.pg.running else 'stopped'}, redis "
+                     f"{'running' if self.redis.proc is not None and self.redis.proc.poll() is None else 'down'}")
+        if self.stack is not None:
+            stats = self.stack.vk.stats
+            lines.append(f"vk stand-in: {stats.get('longpoll_requests')} long-poll requests, errors "
+                         f"{dict(stats.get('errors', {}))}")
+        for proc in self.procs.values():
+            lines.append(proc.describe())
+        for proc in self.procs.values():
+            with contextlib.suppress(OSError):
+                tail = proc.log.read_text(errors="replace").splitlines()[-log_lines:]
+                lines.append(f"--- {proc.name}.log (last {len(tail)} lines)")
+                lines += tail
+        return "\n".join(lines)
 
     # ---------------------------------------------------------------------------------------------- faults
 
@@ -631,7 +787,7 @@ class Soak:
                 return False
             return await self._idle()
 
-        await until("the product caught up", caught_up, timeout)
+        await until("the product caught up", caught_up, timeout, explain=self.diagnosis)
 
     async def _idle(self) -> bool:
         async with self.db.unit_of_work() as session:

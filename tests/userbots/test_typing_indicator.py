@@ -242,4 +242,4 @@ async def test_no_typing_for_a_reply_without_a_delay(db, secrets, vk, vk_setting
 @pytest.fixture(autouse=True)
 def _quick_typing_rounds(monkeypatch):
     """A look for replies in their delay window on every dispatcher cycle (0.5 s apart in production)."""
-    monkeypatch.setattr("core.dispatcher.TYPING_ROUND", 0.0)
+    monkeypatch.setattr("core.dispatcher.typing_indicator.TYPING_ROUND", 0.0)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -30,6 +30,7 @@ from .models import (
     Attachment,
     AttachmentKind,
     AuthorKind,
+    CampaignJoin,
     ChannelAccount,
     ChannelKind,
     Customer,
@@ -41,6 +42,7 @@ from .models import (
     MessageEdit,
     Suggestion,
     SuggestionState,
+    Tenant,
     TrafficTouch,
 )
 from .services.workspace import replies
@@ -412,10 +414,12 @@ FROM inserted i ORDER BY i.id
 """)
 
 
-async def _receive_known(session: AsyncSession, batch: list[tuple[InboundMessage, ChannelAccount, int, int]]
+async def _receive_known(session: AsyncSession, batch: list[tuple[InboundMessage, ChannelAccount, int, int]],
+                         created_dialogs: frozenset[int] = frozenset(),
                          ) -> list[tuple[Received, list[tuple[followups.FollowUpKind, dict]]]]:
     """Customers' messages into dialogs and from customers that exist (msg, home channel, customer, dialog): one
-    statement for all (`_INBOUND_MANY`), then what only some of them need (attachments, traffic)."""
+    statement for all (`_INBOUND_MANY`), then what only some of them need (attachments, traffic). The first new
+    message of a dialog in `created_dialogs` (made by this transaction) is the one that opened it."""
     rows = (await session.execute(_INBOUND_MANY, {
         "tenants": [c.tenant_id for _, c, _, _ in batch], "dialogs": [d for _, _, _, d in batch],
         "external_ids": [m.external_id for m, _, _, _ in batch], "texts": [m.text for m, _, _, _ in batch],
@@ -424,6 +428,7 @@ async def _receive_known(session: AsyncSession, batch: list[tuple[InboundMessage
     })).all()
     ids = {(row[1], row[2]): row[0] for row in rows}
     stale = {row[1]: sorted(row[3] or []) for row in rows}
+    opening: set[int] = set()
     out = []
     for msg, channel, customer_id, dialog_id in batch:
         message_id = ids.pop((dialog_id, msg.external_id), None)  # a second copy in the batch: a replay
@@ -435,7 +440,10 @@ async def _receive_known(session: AsyncSession, batch: list[tuple[InboundMessage
             session.add(_attachment(message_id, ordinal, att))
         if msg.traffic is not None:
             await _record_touch(session, channel, customer_id, msg.traffic, msg.sent_at)
-        out.append(_received(channel, dialog_id, message_id, customer_id, outdated, new_dialog=False, inbound=True))
+        opened = dialog_id in created_dialogs and dialog_id not in opening
+        if opened:
+            opening.add(dialog_id)
+        out.append(_received(channel, dialog_id, message_id, customer_id, outdated, new_dialog=opened, inbound=True))
     return out
 
 
@@ -463,35 +471,69 @@ def _received(channel: ChannelAccount, dialog_id: int, message_id: int, customer
 
 async def receive_many(session: AsyncSession, msgs: list[InboundMessage]) -> list[Received]:
     """`receive` for several live messages in the caller's transaction (what arrived together, core's live ingest
-    batches it): one lookup for all, one statement for every customer's message into a dialog that exists
-    (`_INBOUND_MANY`), one for every follow-up they ask for; messages that open a dialog, come from a new customer or
-    were written from the shop's own account take the one-by-one path. Each message's Received lists its follow-ups
-    (staged already) for the caller to enqueue after the commit.
+    batches it): one lookup for all, one statement for every customer's message (`_INBOUND_MANY`), one for every
+    follow-up they ask for; the customers and dialogs that customers' first messages need are made for all of them
+    at once before it (`_open_many`: a statement each for customers, identities and dialogs). Messages written from
+    the shop's own account, and customers' first messages carrying traffic tags, take the one-by-one path. Each
+    message's Received lists its follow-ups (staged already) for the caller to enqueue after the commit.
 
-    Order: a chat's messages are recorded in the order given (message ids follow it). Lock order (core.db): the bulk
-    statement's rows go in ascending dialog id (several dialogs' rows are locked in ascending id, as the mirror
-    batches do), a stable sort; the one-by-one messages follow — into known dialogs in ascending id, then those
-    opening a dialog in arrival order (nobody else can hold a row this transaction creates, and a second message
-    into a new dialog comes after the one that creates it)."""
+    Order: a chat's messages are recorded in the order given (message ids follow it). Lock order (core.db): new
+    identities and dialogs are inserted in key order (a concurrent transaction making the same ones waits at the first
+    it shares); the bulk statement's rows go in ascending dialog id (several dialogs' rows are locked in ascending id,
+    as the mirror batches do), a stable sort; the one-by-one messages follow — into known dialogs in ascending id,
+    then those opening a dialog in arrival order (nobody else can hold a row this transaction creates, and a second
+    message into a new dialog comes after the one that creates it)."""
     if not msgs:
         return []
     known = await _known_many(session, msgs)
     out: list[Received | None] = [None] * len(msgs)
     staged: dict[int, list[tuple[followups.FollowUpKind, dict]]] = {}
     # A chat all of whose messages here are a customer's, into a dialog and from a customer that exist (nearly
-    # every message): the bulk statement. Any other chat's messages go one by one, in the order they came.
-    chats: dict[tuple[int, str], bool] = {}
+    # every message): the bulk statement. A chat of customer's messages without traffic tags that opens a dialog
+    # or comes from a new customer (a first message): its customer and dialog made for the batch at once
+    # (`_open_many`), then the same bulk statement. Any other chat's messages go one by one, in the order they came.
+    chats: dict[tuple[int, str], str] = {}
     for msg, (channel, customer, dialog) in zip(msgs, known, strict=True):
         key = (channel.id, msg.external_chat_id)
-        chats[key] = chats.get(key, True) and msg.direction == Direction.IN and customer is not None \
-            and dialog is not None
+        if msg.direction != Direction.IN:
+            path = "one"
+        elif customer is None or dialog is None:
+            path = "new" if msg.traffic is None else "one"
+        else:
+            path = "bulk"
+        before = chats.get(key, path)
+        chats[key] = path if before == path else "new" if {before, path} == {"bulk", "new"} else "one"
+    # A sender who also writes in a chat taken one by one: all their chats one by one (a customer made there is
+    # then seen by the next), as before.
+    alone = {(known[i][0].id, m.sender.external_user_id) for i, m in enumerate(msgs)
+             if chats[(known[i][0].id, m.external_chat_id)] == "one"}
+    for i, msg in enumerate(msgs):
+        key = (known[i][0].id, msg.external_chat_id)
+        if chats[key] == "new" and (known[i][0].id, msg.sender.external_user_id) in alone:
+            chats[key] = "one"
+    opening = [i for i in range(len(msgs)) if chats[(known[i][0].id, msgs[i].external_chat_id)] == "new"]
+    created_dialogs: frozenset[int] = frozenset()
+    contacts: list[tuple[int, bool, bool]] = []
+    if opening:
+        known, created_dialogs, contacts = await _open_many(session, msgs, known, opening)
     bulk = sorted((i for i, (msg, (channel, _, _)) in enumerate(zip(msgs, known, strict=True))
-                   if chats[(channel.id, msg.external_chat_id)]), key=lambda i: (known[i][2], i))
+                   if chats[(channel.id, msg.external_chat_id)] != "one"), key=lambda i: (known[i][2], i))
     if bulk:
-        done = await _receive_known(session, [(msgs[i], known[i][0], known[i][1], known[i][2]) for i in bulk])
+        done = await _receive_known(session, [(msgs[i], known[i][0], known[i][1], known[i][2]) for i in bulk],
+                                    created_dialogs)
         for i, (received, asked) in zip(bulk, done, strict=True):
             out[i] = received
             staged.setdefault(received.tenant_id, []).extend(asked)
+    if contacts:
+        # Campaign touches made before the first message, and a campaign code in the message opening a dialog —
+        # after the message, as the one-by-one path has them (imported here: core.services.traffic uses this module).
+        from .services import traffic
+
+        for i, new_customer, new_dialog in contacts:
+            if out[i] is not None and out[i].created:
+                await traffic.first_contact(session, known[i][0], out[i].customer_id,
+                                            external_user_id=msgs[i].sender.external_user_id, text=msgs[i].text,
+                                            at=msgs[i].sent_at, new_customer=new_customer, new_dialog=new_dialog)
     rest = [i for i in range(len(msgs)) if out[i] is None]
     order = sorted(rest, key=lambda i: (known[i][2] is None, known[i][2] or 0, i))
     customers: dict[tuple[int, str], int] = {}  # created by an earlier message of this batch
@@ -510,6 +552,138 @@ async def receive_many(session: AsyncSession, msgs: list[InboundMessage]) -> lis
     for tenant_id, asked in staged.items():  # one statement per tenant (almost always one)
         await followups.stage_many(session, asked, tenant_id=tenant_id)
     return out  # type: ignore[return-value]
+
+
+async def _open_many(session: AsyncSession, msgs: list[InboundMessage], known: list[tuple], opening: list[int]
+                     ) -> tuple[list[tuple], frozenset[int], list[tuple[int, bool, bool]]]:
+    """The customers and dialogs the `opening` messages (customers' first messages, no traffic tags) need, made at
+    once as `upsert_customer` / `upsert_dialog` make each: one insert of the new customers, one of their identities,
+    one of the new dialogs (each in key order, so two transactions making the same ones wait instead of
+    deadlocking); a concurrent first message that made the same identity or dialog first wins, ours is dropped.
+    Returns `known` with them filled in, the dialogs this transaction created, and the messages that may need
+    traffic.first_contact: (index, new customer, new dialog) — only those where it can find something (a campaign
+    join or another channel's touches of the Telegram user, the tenant's code pattern matching the text)."""
+    known = list(known)
+    senders: dict[tuple[int, str], int] = {}  # (home channel, user) → the first message from them needing a customer
+    chats: dict[tuple[int, str], int] = {}  # (home channel, chat) → the first message needing the dialog
+    for i in opening:
+        channel, customer, dialog = known[i]
+        if customer is None:
+            senders.setdefault((channel.id, msgs[i].sender.external_user_id), i)
+        if dialog is None:
+            chats.setdefault((channel.id, msgs[i].external_chat_id), i)
+    customers: dict[tuple[int, str], int] = {}
+    if senders:
+        keys = sorted(senders)
+        ids = (await session.execute(
+            insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+            [_customer_row(known[senders[k]][0], msgs[senders[k]].sender) for k in keys],
+        )).scalars().all()
+        ours = dict(zip(keys, ids, strict=True))
+        identities = CustomerIdentity.__table__
+        won = {(row[0], row[1]): row[2] for row in (await session.execute(
+            insert(identities).on_conflict_do_nothing(index_elements=["channel_id", "external_user_id"])
+            .returning(identities.c.channel_id, identities.c.external_user_id, identities.c.customer_id),
+            [dict(customer_id=ours[k], channel_id=k[0], external_user_id=k[1],
+                  username=msgs[senders[k]].sender.username) for k in keys],
+        )).all()}
+        customers.update(won)
+        lost = [k for k in keys if k not in won]
+        if lost:  # another transaction created these identities first: use its customers, drop ours
+            await session.execute(delete(Customer).where(Customer.id.in_([ours[k] for k in lost])))
+            for k in lost:
+                customers[k] = (await session.execute(
+                    select(CustomerIdentity.customer_id).where(CustomerIdentity.channel_id == k[0],
+                                                               CustomerIdentity.external_user_id == k[1])
+                )).scalar_one()
+    for i in opening:
+        channel, customer, dialog = known[i]
+        if customer is None:
+            known[i] = (channel, customers[(channel.id, msgs[i].sender.external_user_id)], dialog)
+    created: dict[tuple[int, str], int] = {}
+    dialogs: dict[tuple[int, str], int] = {}
+    if chats:
+        keys = sorted(chats)
+        table = Dialog.__table__
+        created = {(row[0], row[1]): row[2] for row in (await session.execute(
+            insert(table).on_conflict_do_nothing(index_elements=["channel_id", "external_chat_id"])
+            .returning(table.c.channel_id, table.c.external_chat_id, table.c.id),
+            [dict(tenant_id=known[chats[k]][0].tenant_id, customer_id=known[chats[k]][1], channel_id=k[0],
+                  external_chat_id=k[1], manager_group_id=known[chats[k]][0].manager_group_id) for k in keys],
+        )).all()}
+        dialogs.update(created)
+        for k in keys:
+            if k not in created:  # made meanwhile by a concurrent first message
+                dialogs[k] = (await session.execute(
+                    select(Dialog.id).where(Dialog.channel_id == k[0], Dialog.external_chat_id == k[1])
+                )).scalar_one()
+    for i in opening:
+        channel, customer, dialog = known[i]
+        if dialog is None:
+            known[i] = (channel, customer, dialogs[(channel.id, msgs[i].external_chat_id)])
+    # traffic.first_contact, as the one-by-one path calls it: for the message that made the customer (or would have,
+    # had it not lost the race) or the dialog.
+    asks = [(i, senders.get((known[i][0].id, msgs[i].sender.external_user_id)) == i,
+             chats.get((known[i][0].id, msgs[i].external_chat_id)) == i and
+             (known[i][0].id, msgs[i].external_chat_id) in created) for i in opening]
+    asks = [(i, new_customer, new_dialog) for i, new_customer, new_dialog in asks if new_customer or new_dialog]
+    return known, frozenset(created.values()), await _may_touch(session, msgs, known, asks)
+
+
+async def _may_touch(session: AsyncSession, msgs: list[InboundMessage], known: list[tuple],
+                     asks: list[tuple[int, bool, bool]]) -> list[tuple[int, bool, bool]]:
+    """Of the first contacts asked for, those where traffic.first_contact can find anything, looked up for all of
+    them at once (it would spend three or four statements on each to find nothing)."""
+    from .services import traffic
+
+    if not asks:
+        return []
+    tenants = {known[i][0].tenant_id for i, _, _ in asks}
+    patterns: dict[int, str | None] = {}
+    if any(new_dialog and msgs[i].text for i, _, new_dialog in asks):
+        patterns = dict((await session.execute(
+            select(Tenant.id, Tenant.campaign_code_pattern).where(Tenant.id.in_(tenants)))).all())
+    telegram = {(known[i][0].tenant_id, msgs[i].sender.external_user_id) for i, new_customer, _ in asks
+                if new_customer and known[i][0].kind in traffic.TELEGRAM_KINDS
+                and _telegram_user(msgs[i].sender.external_user_id) is not None}
+    earlier: set[tuple[int, str]] = set()
+    if telegram:
+        users = sorted({u for _, u in telegram})
+        by_number = {_telegram_user(u): u for u in users}
+        earlier = {(t, by_number[u]) for t, u in (await session.execute(
+            select(CampaignJoin.tenant_id, CampaignJoin.telegram_user_id)
+            .where(CampaignJoin.tenant_id.in_(tenants), CampaignJoin.state == "joined",
+                   CampaignJoin.telegram_user_id.in_([_telegram_user(u) for u in users]))
+        )).all()}
+        earlier |= set((await session.execute(
+            select(ChannelAccount.tenant_id, CustomerIdentity.external_user_id)
+            .join(CustomerIdentity, CustomerIdentity.channel_id == ChannelAccount.id)
+            .join(TrafficTouch, TrafficTouch.customer_id == CustomerIdentity.customer_id)
+            .where(ChannelAccount.tenant_id.in_(tenants), ChannelAccount.kind.in_(traffic.TELEGRAM_KINDS),
+                   CustomerIdentity.external_user_id.in_(users))
+        )).all())
+    out = []
+    for i, new_customer, new_dialog in asks:
+        key = (known[i][0].tenant_id, msgs[i].sender.external_user_id)
+        if (new_customer and key in telegram and key in earlier) or \
+                (new_dialog and traffic.code_in(patterns.get(key[0]), msgs[i].text) is not None):
+            out.append((i, new_customer, new_dialog))
+    return out
+
+
+def _telegram_user(external_user_id: str) -> int | None:
+    """The Telegram user id traffic's `_earlier_touches` looks for (None: it looks for nothing)."""
+    try:
+        return int(external_user_id)
+    except ValueError:
+        return None
+
+
+def _customer_row(channel: ChannelAccount, sender: Sender) -> dict:
+    """A new customer's row, as `upsert_customer` makes it."""
+    return dict(tenant_id=channel.tenant_id, display_name=sender.display_name[:255], first_name=sender.first_name,
+                last_name=sender.last_name, username=sender.username, phone=sender.phone,
+                profile_url=sender.profile_url, language=sender.language)
 
 
 async def _receive_one(session: AsyncSession, msg: InboundMessage, channel: ChannelAccount,

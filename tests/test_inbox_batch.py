@@ -187,3 +187,91 @@ async def test_shop_messages_keep_their_own_transaction(db):
     async with db.unit_of_work() as session:
         dialog = await session.get(Dialog, own.dialog_id)
         assert (dialog.message_count, dialog.unread_count) == (2, 0)
+
+
+class _Undo(Exception):
+    """Rolls a run back, so that the other way starts from the same data."""
+
+
+async def _first_messages_state(session) -> dict:
+    """Customers, dialogs, messages and traffic touches, named by chat and user (ids differ between runs)."""
+    from core.models import CustomerIdentity, TrafficTouch
+
+    chats = {d.id: (d.channel_id, d.external_chat_id) for d in (await session.execute(select(Dialog))).scalars()}
+    users = {ci.customer_id: (ci.channel_id, ci.external_user_id)
+             for ci in (await session.execute(select(CustomerIdentity))).scalars()}
+    customers = {users[c.id]: (c.display_name, c.first_name, c.username) for c in
+                 (await session.execute(select(Customer))).scalars() if c.id in users}
+    dialogs = {chats[d.id]: (users[d.customer_id], d.message_count, d.unread_count, d.status, d.manager_group_id,
+                             d.last_customer_message_at) for d in (await session.execute(select(Dialog))).scalars()}
+    messages: dict[tuple, list] = {}  # each chat's in id order (across chats the batch goes by dialog)
+    for m in (await session.execute(select(Message).order_by(Message.id))).scalars():
+        messages.setdefault(chats[m.dialog_id], []).append((m.external_id, m.text))
+    touches = sorted((users[t.customer_id], t.source, t.medium, t.campaign, t.ref, "copied_from" in (t.raw or {}))
+                     for t in (await session.execute(select(TrafficTouch))).scalars())
+    orphans = (await session.execute(select(func.count()).select_from(Customer)
+                                     .where(Customer.id.not_in(list(users) or [0])))).scalar_one()
+    return {"customers": customers, "dialogs": dialogs, "messages": messages, "touches": touches,
+            "orphans": orphans}
+
+
+async def test_first_messages_in_one_batch_match_one_by_one(db):
+    """Customers' first messages (new customers, new dialogs; one customer known on another Telegram channel of the
+    tenant with a touch there; a campaign code in one) recorded together make the customers, dialogs, messages,
+    touches and follow-ups the one-by-one path makes — in a handful of statements."""
+    from sqlalchemy import event, update
+
+    from core.inbox import TrafficInfo
+    from core.models import Tenant
+
+    async with db.unit_of_work() as session:
+        tenant = await create_tenant(session, slug="shop", name="Shop")
+        vk = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.VK_COMMUNITY, external_id="77")
+        tg_a = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.TELEGRAM_ACCOUNT, external_id="9001")
+        tg_b = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.TELEGRAM_ACCOUNT, external_id="9002")
+        session.add_all([vk, tg_a, tg_b])
+        await session.flush()
+        await session.execute(update(Tenant).where(Tenant.id == tenant.id)
+                              .values(campaign_code_pattern=r"промокод\s+(\w+)"))
+        vk_id, a_id, b_id = vk.id, tg_a.id, tg_b.id
+    async with db.unit_of_work() as session:  # user 700 wrote on channel A first, through an ad
+        await inbox.receive(session, _msg(a_id, "a-1", user="700", traffic=TrafficInfo(source="ads", campaign="x")))
+    batch = [_msg(vk_id, "v1-1", user="1", at=1), _msg(vk_id, "v2-1", user="2", text="промокод SPRING", at=2),
+             _msg(vk_id, "v1-2", user="1", at=3), _msg(b_id, "b-1", user="700", at=4),
+             _msg(b_id, "b-2", user="700", at=5), _msg(b_id, "c-1", user="701", text="промокод AUTUMN", at=6),
+             _msg(vk_id, "v2-1", user="2", text="промокод SPRING", at=2)]  # a copy within the batch
+
+    async def run(work) -> dict:
+        seen = {"statements": 0}
+
+        def count(*_):
+            seen["statements"] += 1
+
+        try:
+            async with db.unit_of_work() as session:
+                event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+                try:
+                    received = await work(session)
+                finally:
+                    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+                seen["received"] = [(r.created, r.new_dialog, [name for name, _ in r.follow_ups]) for r in received]
+                seen["state"] = await _first_messages_state(session)
+                seen["follow_ups"] = (await session.execute(select(func.count()).select_from(FollowUp))).scalar_one()
+                raise _Undo
+        except _Undo:
+            pass
+        return seen
+
+    async def one_by_one(session):
+        return [await inbox.receive(session, msg) for msg in batch]
+
+    expected = await run(one_by_one)
+    got = await run(lambda session: inbox.receive_many(session, batch))
+    assert got["state"] == expected["state"]
+    assert got["received"] == expected["received"] and got["follow_ups"] == expected["follow_ups"]
+    assert [r[1] for r in got["received"]] == [True, True, False, True, False, True, False]
+    touches = got["state"]["touches"]
+    assert ((b_id, "700"), "ads", None, "x", None, True) in touches  # copied from channel A
+    assert sum(1 for t in touches if t[3] in ("SPRING", "AUTUMN")) == 2  # the codes
+    # (most of what is left: traffic.first_contact for the three that find something, as one by one)
+    assert got["statements"] * 2 < expected["statements"], (got["statements"], expected["statements"])

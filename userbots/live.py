@@ -148,6 +148,9 @@ class MediaDownloads:
 
 
 BATCH_LIMIT = 100  # customers' messages recorded in one transaction, at most
+# Events' dedup keys, executed with the batch's keys as parameters (one INSERT, compiled once).
+_SEEN_INSERT = (insert(ProcessedUpdate.__table__).on_conflict_do_nothing()
+                .returning(ProcessedUpdate.__table__.c.source, ProcessedUpdate.__table__.c.update_key))
 
 
 class LiveIngest:
@@ -256,9 +259,7 @@ class LiveIngest:
         keys = {(d[0], d[1][:128]) for d in dedups if d is not None}
         if keys:
             inserted = set((await session.execute(
-                insert(ProcessedUpdate).values([{"source": s, "update_key": k} for s, k in sorted(keys)])
-                .on_conflict_do_nothing().returning(ProcessedUpdate.source, ProcessedUpdate.update_key)
-            )).tuples())
+                _SEEN_INSERT, [{"source": s, "update_key": k} for s, k in sorted(keys)])).tuples())
         else:
             inserted = set()
         fresh = []

@@ -248,11 +248,14 @@ async def _insert_mirrors(session: AsyncSession, planned: list, setup: list[dict
                                  {"topic_id": topic_id, **_mirror_payload(message, message.media)}))
     if not rows:
         return 0
-    inserted = (await session.execute(
-        insert(OutboxCommand).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxCommand.kind)
-    )).scalars().all()
+    # Executed with the rows as parameters: insertmanyvalues renders them into one INSERT from a statement compiled
+    # once (a multi-row VALUES built per batch cost more CPU than the database spends on it).
+    inserted = (await session.execute(_COMMANDS_INSERT, rows)).scalars().all()
     return sum(1 for kind in inserted if kind == Kind.MIRROR)
+
+
+_COMMANDS_INSERT = (insert(OutboxCommand.__table__).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(OutboxCommand.__table__.c.kind))
 
 
 async def _new_topics(session: AsyncSession, fresh: dict[int, list[int]], found: dict[int, tuple]
@@ -265,6 +268,8 @@ async def _new_topics(session: AsyncSession, fresh: dict[int, list[int]], found:
     its marker may change)."""
     chosen = await routing.choose_groups(session, [(d, *found[d]) for d in fresh])
     handed_back = set(fresh) - set(chosen)
+    if not chosen:  # no group to go to: `mirror_message` says so
+        return [], [], handed_back
     # Planned before anything is written: a placeholder topic (no post is keyed to it yet) per dialog.
     place = {d: (-d, group.chat_id, group.tenant_id) for d, (group, _) in chosen.items()}
     planned, fallback = await _plan_pending(session, {d: fresh[d] for d in chosen}, place)
@@ -278,12 +283,12 @@ async def _new_topics(session: AsyncSession, fresh: dict[int, list[int]], found:
         .join(Customer, Customer.id == Dialog.customer_id).join(ChannelAccount, ChannelAccount.id == Dialog.channel_id)
         .where(Dialog.id.in_(list(chosen)))
     )).all()}
+    topics = DialogTopic.__table__
     created = dict((await session.execute(
-        insert(DialogTopic).values([
-            dict(dialog_id=d, manager_group_id=group.id, title=titles[d], status_marker=Marker.NEW.value)
-            for d, (group, _) in sorted(chosen.items())])
-        .on_conflict_do_nothing(index_elements=["dialog_id", "manager_group_id"])
-        .returning(DialogTopic.dialog_id, DialogTopic.id)
+        insert(topics).on_conflict_do_nothing(index_elements=["dialog_id", "manager_group_id"])
+        .returning(topics.c.dialog_id, topics.c.id),
+        [dict(dialog_id=d, manager_group_id=group.id, title=titles[d], status_marker=Marker.NEW.value)
+         for d, (group, _) in sorted(chosen.items())],
     )).all())
     handed_back |= set(chosen) - set(created)  # made meanwhile by another way in: `ensure_topic` finds it
     setup, posts = [], []

@@ -246,7 +246,7 @@ async def record_routes(session: AsyncSession, chosen: dict[int, tuple[ManagerGr
             update(Dialog).where(Dialog.id == target.c.dialog_id)
             .values(manager_group_id=target.c.group_id)
             .execution_options(synchronize_session=False))
-    await session.execute(insert(Event).values([
+    await session.execute(insert(Event.__table__), [
         dict(tenant_id=fields["tenant_id"], kind="dialog_routed", dialog_id=dialog_id, actor_staff_id=None,
              command_id=None, payload={k: v for k, v in fields.items() if k != "tenant_id"})
-        for dialog_id, (_, fields) in sorted(chosen.items())]))
+        for dialog_id, (_, fields) in sorted(chosen.items())])

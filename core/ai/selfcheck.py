@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from ..i18n import t
 from . import claims, texts
+from .reasons import Reason
 from .retrieval import ProductFact, name_match
 from .textutil import content_words, detect_language, format_amount, format_price, stem, words
 
@@ -242,8 +242,9 @@ class _Checker:
         self.discount_problems: list[str] = []
         self.term_problems: list[str] = []
 
-    def t(self, key: str, **values) -> str:
-        return t(key, self.locale, **values)
+    def t(self, key: str, **values) -> Reason:
+        # A code with its arguments, not only words: the card puts it into its reader's language.
+        return Reason(key, values, locale=self.locale)
 
     # -- prices and stock ------------------------------------------------------------------------------------
 
@@ -437,8 +438,8 @@ def check_reply(reply: str, facts: CheckFacts) -> CheckReport:
         for sentence in _sentences(stripped):
             other = detect_language(sentence)
             if other and other != expected and len(words(sentence)) >= _MIN_SENTENCE_WORDS_FOR_LANGUAGE:
-                language_problems.append(t("safety.check.language-mixed", facts.locale, language=other,
-                                           sentence=sentence.strip()))
+                language_problems.append(Reason("safety.check.language-mixed", {
+                    "language": other, "sentence": sentence.strip()}, locale=facts.locale))
     report.add("language", language_problems, reply=reply_language, customer=expected)
 
     checker = _Checker(stripped, facts)
@@ -450,7 +451,7 @@ def check_reply(reply: str, facts: CheckFacts) -> CheckReport:
 
     # Addresses: a street and house number the knowledge base gives (a pickup point, a shop).
     report.add("addresses", [
-        t("safety.check.address", facts.locale, address=a.raw) for a in claims.addresses(stripped)
+        Reason("safety.check.address", {"address": a.raw}, locale=facts.locale) for a in claims.addresses(stripped)
         if not any(claims.address_in(a, chunk) for chunk in facts.knowledge_texts)
     ])
 

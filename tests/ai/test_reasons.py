@@ -127,3 +127,36 @@ async def test_salesop_ask_reasons_follow_salesop_language(db, settings, offline
     assert en["reasons"] == [reasons.render(c, "en") for c in en["reason_codes"]]
     assert ru["reasons"] == [reasons.render(c, "ru") for c in ru["reason_codes"]]
     assert en["reasons"] != ru["reasons"]
+
+
+def test_the_self_checks_claim_findings_read_in_the_cards_language():
+    """A price, term or address finding is a code too, not Russian words fixed when the check ran: a manager reading
+    in English sees it in English inside "self-check failed"."""
+    from decimal import Decimal
+
+    from core.ai.retrieval import ProductFact
+    from core.ai.selfcheck import CheckFacts, check_reply
+
+    coffee = ProductFact(1, "TD-001", "Кофемашина DeLonghi Magnifica S", Decimal("45990"), "RUB", 4)
+    report = check_reply(
+        "Кофемашина DeLonghi Magnifica S стоит двадцать тысяч рублей. Доставим в Москву за 10 дней, "
+        "заберите на улице Ленина, 5.",
+        CheckFacts(products=[coffee], knowledge_texts=["Доставка по Москве: 1–2 дня, 390 рублей."],
+                   allow_discounts=False, max_discount_percent=0, forbidden_topics=[],
+                   customer_text="Сколько стоит кофемашина и доставка в Москву?", customer_language="ru"))
+    found = {name: check["problems"] for name, check in report.checks.items() if not check["ok"]}
+    assert set(found) >= {"prices", "terms", "addresses"}
+    stored = json.loads(json.dumps(reasons.codes(
+        engine.decide(_inputs(check_failures=report.failures)).reasons)))
+    check_failed = next(s for s in stored if s["code"] == "ai.reason.check_failed")
+    assert {d["code"] for d in check_failed["args"]["details"]} >= {
+        "safety.check.price-product", "safety.check.term-differs", "safety.check.address"}
+    english = reasons.render(check_failed, "en").split(": ", 1)[1]
+    # Only what the reply and the knowledge base said stays as written.
+    assert english.replace("\u00a0", " ") == (
+        "the price “двадцать тысяч рублей” (20 000) does not match the catalog: “Кофемашина DeLonghi Magnifica S” "
+        "costs 45 990 ₽; delivery time in the reply is “10 дней”, the knowledge base says “1–2 дня”; the address "
+        "“улице Ленина, 5” is not in the knowledge base articles found")
+    made = next(r for r in engine.decide(_inputs(check_failures=report.failures)).reasons
+                if r.code == "ai.reason.check_failed")
+    assert reasons.render(check_failed, "ru") == made  # the default locale's words, as the row keeps them

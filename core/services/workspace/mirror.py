@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from sqlalchemy import Integer, column, func, select, values
+from sqlalchemy import BigInteger, Integer, bindparam, column, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,6 +173,34 @@ async def mirror_many(session: AsyncSession, message_ids: list[int]) -> int:
     return queued
 
 
+_PENDING_STATEMENT = None
+
+
+def _pending_statement():
+    """`_plan_pending`'s query, built once (its dialogs come as arrays: a VALUES list with the data in it could not
+    be cached, and compiling it cost more than running it): per wanted dialog (its topic, its last step, how many at
+    most), the latest live messages up to the step not yet mirrored to the topic, with whether each has media."""
+    global _PENDING_STATEMENT
+    if _PENDING_STATEMENT is None:
+        wanted = func.unnest(
+            bindparam("wanted_dialogs", type_=ARRAY(BigInteger)), bindparam("wanted_topics", type_=ARRAY(BigInteger)),
+            bindparam("wanted_last", type_=ARRAY(BigInteger)), bindparam("wanted_caps", type_=ARRAY(Integer)),
+        ).table_valued(column("dialog_id", BigInteger), column("topic_id", BigInteger), column("last_id", BigInteger),
+                       column("cap", Integer)).render_derived(name="wanted", with_types=False)
+        has_media = select(Attachment.id).where(Attachment.message_id == Message.id).exists()
+        already = select(OutboxCommand.id).where(
+            OutboxCommand.idempotency_key == func.concat("mirror:", Message.id, ":", wanted.c.topic_id)).exists()
+        rank = func.row_number().over(partition_by=Message.dialog_id, order_by=Message.id.desc())
+        inner = (
+            select(Message.id, Message.dialog_id, Message.direction, Message.external_id, Message.media_group_id,
+                   Message.text, has_media.label("media"), wanted.c.cap, rank.label("rank"))
+            .join(wanted, wanted.c.dialog_id == Message.dialog_id)
+            .where(Message.id <= wanted.c.last_id, *_mirrorable(), ~already)
+        ).subquery()
+        _PENDING_STATEMENT = select(inner).where(inner.c.rank <= inner.c.cap).order_by(inner.c.dialog_id, inner.c.id)
+    return _PENDING_STATEMENT
+
+
 async def _plan_pending(session: AsyncSession, fast: dict[int, list[int]],
                         place: dict[int, tuple]) -> tuple[list[tuple], set[int]]:
     """The mirror posts `mirror_message` would queue for each step in turn: at each, the not yet mirrored messages of
@@ -180,22 +209,10 @@ async def _plan_pending(session: AsyncSession, fast: dict[int, list[int]],
     as the steps could take together); a dialog whose steps would need older ones than fetched, or meet an outgoing
     message that may be our own echo, goes back to the per-message path (the returned set)."""
     limit_of = {d: LATE_MIRROR_WINDOW * (len(s) + 1) for d, s in fast.items()}
-    wanted = values(column("dialog_id", Integer), column("topic_id", Integer), column("last_id", Integer),
-                    column("cap", Integer), name="wanted").data(
-        [(d, place[d][0], max(s), limit_of[d]) for d, s in fast.items()])
-    has_media = select(Attachment.id).where(Attachment.message_id == Message.id).exists()
-    already = select(OutboxCommand.id).where(
-        OutboxCommand.idempotency_key == func.concat("mirror:", Message.id, ":", wanted.c.topic_id)).exists()
-    rank = func.row_number().over(partition_by=Message.dialog_id, order_by=Message.id.desc())
-    inner = (
-        select(Message.id, Message.dialog_id, Message.direction, Message.external_id, Message.media_group_id,
-               Message.text, has_media.label("media"), wanted.c.cap, rank.label("rank"))
-        .join(wanted, wanted.c.dialog_id == Message.dialog_id)
-        .where(Message.id <= wanted.c.last_id, *_mirrorable(), ~already)
-    ).subquery()
-    found = (await session.execute(
-        select(inner).where(inner.c.rank <= inner.c.cap).order_by(inner.c.dialog_id, inner.c.id)
-    )).all()
+    wanted = [(d, place[d][0], max(s), limit_of[d]) for d, s in fast.items()]
+    found = (await session.execute(_pending_statement(), {
+        "wanted_dialogs": [w[0] for w in wanted], "wanted_topics": [w[1] for w in wanted],
+        "wanted_last": [w[2] for w in wanted], "wanted_caps": [w[3] for w in wanted]})).all()
     candidates: dict[int, list] = defaultdict(list)
     for row in found:
         candidates[row.dialog_id].append(row)

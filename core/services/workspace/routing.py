@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Integer, column, func, insert, select, update, values
+from sqlalchemy import BigInteger, bindparam, column, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ... import events, outbox
@@ -235,17 +236,21 @@ async def choose_groups(session: AsyncSession, dialogs: list[tuple[int, int, int
     return chosen
 
 
+# Dialogs' groups as `record_routes` writes them, with the dialogs and groups as arrays (built and compiled once).
+_ROUTED_TARGET = func.unnest(
+    bindparam("routed_dialogs", type_=ARRAY(BigInteger)), bindparam("routed_groups", type_=ARRAY(BigInteger)),
+).table_valued(column("dialog_id", BigInteger), column("group_id", BigInteger)).render_derived(name="target")
+_ROUTED = (update(Dialog.__table__).where(Dialog.__table__.c.id == _ROUTED_TARGET.c.dialog_id)
+           .values(manager_group_id=_ROUTED_TARGET.c.group_id))
+
+
 async def record_routes(session: AsyncSession, chosen: dict[int, tuple[ManagerGroup, dict]]) -> None:
     """Write what `choose_groups` chose: each dialog's group (one statement) and its "dialog_routed" event (one)."""
     if not chosen:
         return
     moved = [(d, group.id) for d, (group, fields) in sorted(chosen.items()) if fields["previous_group_id"] != group.id]
     if moved:
-        target = values(column("dialog_id", Integer), column("group_id", Integer), name="target").data(moved)
-        await session.execute(
-            update(Dialog).where(Dialog.id == target.c.dialog_id)
-            .values(manager_group_id=target.c.group_id)
-            .execution_options(synchronize_session=False))
+        await session.execute(_ROUTED, {"routed_dialogs": [d for d, _ in moved], "routed_groups": [g for _, g in moved]})
     await session.execute(insert(Event.__table__), [
         dict(tenant_id=fields["tenant_id"], kind="dialog_routed", dialog_id=dialog_id, actor_staff_id=None,
              command_id=None, payload={k: v for k, v in fields.items() if k != "tenant_id"})

@@ -146,8 +146,9 @@ async def run(ctx: AppContext, stop: asyncio.Event) -> None:
     if "manager_bot" not in ctx.services and ctx.settings.telegram.bot_token is not None:
         _install_bot(ctx)  # a component installed after us (the sandbox demo) may have provided the token
     async with ctx.db.unit_of_work() as session:
-        # Open commands of a kind nobody registered (an upgrade dropped it) are a start-up error, not failures later.
-        await dispatcher.executor.kinds.check(session)
+        # Open commands of a kind nobody registered (an upgrade dropped it), or channels of a kind with no definition,
+        # are a start-up error, not failures later.
+        await dispatcher.check(session)
     loop_task = asyncio.create_task(dispatcher.run(stop), name="outbox-dispatcher")
     bot: Bot | None = ctx.services.get("manager_bot")
     try:

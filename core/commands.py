@@ -101,7 +101,7 @@ class CommandKind:
     # Whether making its call twice leaves the far side as once (an edit, a pin, a reaction, a ban; a correction or
     # take-back of a delivered reply): then no "about to send" mark, and a death mid-call is no possible duplicate.
     # Posts, new topics and Bot API sends are not. (A customer send through a channel that dedups by the command's
-    # key is repeatable by its channel, which the dispatcher knows: core.dispatcher.KEYED_CHANNELS.)
+    # key is repeatable by its channel: its kind's `keyed_sends`, core.channels.)
     repeatable: ClassVar[bool] = False
 
     def coalesces(self, batch: list[OutboxCommand], follower: OutboxCommand) -> bool:

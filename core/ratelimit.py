@@ -19,8 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import ChannelKind
-
 
 @dataclass(frozen=True)
 class Budget:
@@ -33,20 +31,22 @@ class Budget:
         return self.per_seconds / self.count / time_scale
 
 
-# https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+# The manager bot's destinations (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
 # The bursts are smaller than the budgets on purpose: a request reaches Telegram a little later than its token was
 # taken (queueing, the network), and late arrivals bunch up; a short burst leaves room for that. The long-run rate,
-# which is what bounds a backlog's drain, is the full budget.
+# which is what bounds a backlog's drain, is the full budget. A customer's channel has the budget of its kind's
+# definition (core.channels: VK communities and user tokens, Telegram accounts, Telegram Business).
 TELEGRAM_GROUP = Budget(20, 60.0, burst=10)  # one group: 20 messages a minute, edits and topic changes included
 TELEGRAM_PRIVATE_CHAT = Budget(1, 1.0, burst=1)  # one private chat: about one message a second
 TELEGRAM_BOT = Budget(30, 1.0, burst=20)  # the whole bot: about 30 messages a second
-# https://dev.vk.com/ru/api/api-requests#Ограничения и рекомендации
-VK_COMMUNITY = Budget(20, 1.0, burst=20)  # community token: 20 requests a second
-VK_USER = Budget(3, 1.0, burst=3)  # user token: 3 requests a second
-# Personal Telegram accounts get FLOOD_WAIT quickly when writing fast; the server's answer (retry_after) rules anyway.
-TELEGRAM_ACCOUNT = Budget(1, 1.0, burst=3)
+# A channel destination whose channel is gone (deleted while commands to it waited): a careful pace, whatever it was.
+GONE_CHANNEL = Budget(1, 1.0, burst=3)
 
 BOT_KEY = "tg:bot"
+
+
+class HasBudget(Protocol):
+    budget: Budget  # core.channels.ChannelTraits: a channel kind's definition
 
 
 def evenly(budget: Budget, margin: float = 0.0) -> Budget:
@@ -55,21 +55,16 @@ def evenly(budget: Budget, margin: float = 0.0) -> Budget:
     the count into one window."""
     return Budget(budget.count, budget.per_seconds * (1 + margin), burst=1)
 
-CHANNEL_BUDGETS = {
-    ChannelKind.VK_COMMUNITY: VK_COMMUNITY,
-    ChannelKind.VK_USER: VK_USER,
-    ChannelKind.TELEGRAM_ACCOUNT: TELEGRAM_ACCOUNT,
-}
 
-
-def destination_budget(destination: str, channel_kind: ChannelKind | None = None) -> Budget:
-    """The budget of one outbox destination key (core.outbox.tg_group / tg_chat / channel_dest)."""
+def destination_budget(destination: str, channel: HasBudget | None = None) -> Budget:
+    """The budget of one outbox destination key (core.outbox.tg_group / tg_chat / channel_dest); for a customer's
+    channel, `channel` is its kind's definition (core.channels.CHANNEL_KINDS), None when the channel is gone."""
     if destination.startswith("tg:group:"):
         return TELEGRAM_GROUP
     if destination.startswith("tg:chat:"):
         return TELEGRAM_PRIVATE_CHAT
     if destination.startswith("channel:"):
-        return CHANNEL_BUDGETS.get(channel_kind, TELEGRAM_ACCOUNT)
+        return channel.budget if channel is not None else GONE_CHANNEL
     return TELEGRAM_PRIVATE_CHAT  # anything unknown gets the most careful pace
 
 

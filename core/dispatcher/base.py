@@ -1,5 +1,5 @@
 """What the dispatcher's parts share: the state one dispatcher keeps, a claimed batch, its counters, the wake-up
-NOTIFY."""
+NOTIFY, and the channel kinds it asks (core.channels.CHANNEL_KINDS: budgets, typing refresh, keyed sends)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from datetime import timedelta
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..channels import ChannelKinds, ChannelTraits
 from ..commands import Executor, GatewayProvider, SurfaceProvider
 from ..db import Database
-from ..models import CommandState, OutboxCommand
+from ..models import ChannelAccount, CommandState, OutboxCommand
 from ..ports import Clock
 from ..ratelimit import Budget, RateLimiter
 
@@ -64,11 +65,13 @@ class DispatcherStats:
 
 
 class DispatcherState:
-    """The state the parts of one dispatcher share (set up by core.dispatcher.loop.Dispatcher)."""
+    """The state the parts of one dispatcher share (set up by core.dispatcher.loop.Dispatcher), and the channel
+    kind of a channel destination, asked of the registry."""
 
     db: Database
     limiter: RateLimiter
     executor: Executor
+    channels: ChannelKinds  # the channel kinds' definitions (core.channels)
     clock: Clock
     surface: SurfaceProvider
     gateway: GatewayProvider
@@ -79,13 +82,22 @@ class DispatcherState:
     _typing_kinds: frozenset[str]
     _repeatable_kinds: frozenset[str]
     _cooling: dict[str, float]  # destination → monotonic time its next token is due
-    _channel_kinds: dict[int, object]  # channel id → its kind
+    _channel_traits: dict[int, ChannelTraits | None]  # channel id → its kind's definition (None: the channel is gone)
     _executing: set[int]  # ids of the commands this process is executing (it renews their lease)
     _stages: dict[int, tuple[str, float]]  # batch head id → (stage, since): a stuck one is logged
     _typing_calls: dict[int, asyncio.Task]  # dialog id → its typing call on the way
 
     def wake(self) -> None:
         raise NotImplementedError
+
+    async def _channel(self, session, channel_id: int) -> ChannelTraits | None:
+        """The definition of a channel's kind (core.channels), looked up once per channel; None when it is gone."""
+        if channel_id not in self._channel_traits:
+            kind = (await session.execute(
+                select(ChannelAccount.kind).where(ChannelAccount.id == channel_id)
+            )).scalar_one_or_none()
+            self._channel_traits[channel_id] = None if kind is None else self.channels.get(kind)
+        return self._channel_traits[channel_id]
 
     async def _reload(self, session, batch: Batch, *, lock: bool = False) -> list[OutboxCommand]:
         query = select(OutboxCommand).where(OutboxCommand.id.in_(batch.ids))

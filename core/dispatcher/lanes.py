@@ -1,8 +1,9 @@
 """Lanes and budgets: which commands a round claims.
 
 Commands of one dialog to one destination form a lane and run strictly one after another, in id order; only a
-lane's head is claimed, and only when its destination has a token of its budget (core.ratelimit). Behind a head of a kind flagged `coalescing`, the commands its kind admits
-ride along in the same call."""
+lane's head is claimed, and only when its destination has a token of its budget (core.ratelimit; a customer's
+channel has its kind's, core.channels). Behind a head of a kind flagged `coalescing`, the commands its kind
+admits ride along in the same call."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from .. import outbox
 from ..commands import channel_id_of
-from ..models import ChannelAccount, CommandState, OutboxCommand
+from ..models import CommandState, OutboxCommand
 from ..ratelimit import Budget, destination_budget
 from .base import OPEN_STATES, Batch, DispatcherState
 
@@ -50,11 +51,7 @@ class Lanes(DispatcherState):
         channel_id = channel_id_of(destination)
         if channel_id is None:
             return destination_budget(destination)
-        if channel_id not in self._channel_kinds:
-            self._channel_kinds[channel_id] = (await session.execute(
-                select(ChannelAccount.kind).where(ChannelAccount.id == channel_id)
-            )).scalar_one_or_none()
-        return destination_budget(destination, self._channel_kinds[channel_id])
+        return destination_budget(destination, await self._channel(session, channel_id))
 
     async def _claim(self, limit: int) -> list[Batch]:
         now = self.clock.now()

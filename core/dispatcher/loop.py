@@ -10,6 +10,7 @@ import logging
 import time
 
 from .. import outbox
+from ..channels import CHANNEL_KINDS, ChannelKinds
 from ..commands import Executor, GatewayProvider, SurfaceProvider, none_running
 from ..db import Database
 from ..ports import Clock
@@ -31,6 +32,7 @@ class Dispatcher(Lanes, Leasing, TypingIndicator, Sending, Outcomes):
         *,
         limiter: RateLimiter,
         executor: Executor,  # the registered command kinds (core.commands; composed in bot/component.py)
+        channels: ChannelKinds = CHANNEL_KINDS,  # the channel kinds' definitions (core.channels)
         clock: Clock,
         surface: SurfaceProvider = none_running,  # the manager bot's surface running now, or None
         gateway: GatewayProvider = none_running,  # the customers' channel gateway running now, or None
@@ -43,6 +45,8 @@ class Dispatcher(Lanes, Leasing, TypingIndicator, Sending, Outcomes):
         self.db = db
         self.limiter = limiter
         self.executor = executor
+        channels.check()  # a ChannelKind without a definition is a start-up error, not a guess at run time
+        self.channels = channels
         # Asked per call, not once: the bot and the channels may start after the dispatcher (components install them).
         self.surface = surface
         self.gateway = gateway
@@ -60,7 +64,7 @@ class Dispatcher(Lanes, Leasing, TypingIndicator, Sending, Outcomes):
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._cooling: dict[str, float] = {}  # destination → monotonic time its next token is due
-        self._channel_kinds: dict[int, object] = {}
+        self._channel_traits: dict = {}  # channel id → its kind's definition, asked of `channels` once
         self._last_lease_check = 0.0
         self._last_heartbeat = 0.0
         self._executing: set[int] = set()  # ids of the commands this process is executing (it renews their lease)
@@ -77,6 +81,13 @@ class Dispatcher(Lanes, Leasing, TypingIndicator, Sending, Outcomes):
     def wake(self) -> None:
         """New commands were committed (or a lane freed up): look now instead of at the next poll."""
         self._wake.set()
+
+    async def check(self, session) -> None:
+        """At start-up: open commands of a kind nobody registered (core.commands.CommandKinds.check) and channels of
+        a kind with no definition (core.channels: written by a newer version) stop the start, instead of failing
+        one by one later or being sent at a guessed pace."""
+        await self.executor.kinds.check(session)
+        await self.channels.check_stored(session)
 
     async def run(self, stop: asyncio.Event) -> None:
         listening = await self._listen()

@@ -1,7 +1,7 @@
 """Sending a claimed batch: paced once more at the moment it leaves, its call prepared (and marked "about to send"
-unless repeating it is harmless: a kind flagged `repeatable`, or a send through a channel that takes the command's
-key as its dedup key, KEYED_CHANNELS), made through the ManagerSurface or the ChannelGateway
-running now, and its answer kept the moment it comes (DELIVERED)."""
+unless repeating it is harmless: a kind flagged `repeatable`, or a send through a channel whose kind takes the
+command's key as its dedup key, core.channels `keyed_sends`), made through the ManagerSurface or the
+ChannelGateway running now, and its answer kept the moment it comes (DELIVERED)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,15 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ..commands import Call, ChannelGateway, GatewayAction
-from ..models import ChannelAccount, ChannelKind, CommandState, OutboxCommand
+from ..models import CommandState, OutboxCommand
 from ..ports import Delivery, DeliveryError
 from ..ratelimit import BOT_KEY, TELEGRAM_BOT, uses_bot
 from .base import DELIVERED, Batch, DispatcherState
 
 log = logging.getLogger("core.dispatcher")
-
-# Calls whose repeat is harmless, so a death mid-call leaves no possible duplicate (no "about to send" mark): those of
-# kinds flagged `repeatable` (edits, pins, reactions and bans land on the same message or member again; corrections
-# and take-backs of delivered replies), and customer sends through channels that take the command's key as their own
-# dedup key (VK random_id, MTProto random_id: a repeat is refused). Posts, new topics and Telegram Business sends (Bot
-# API, no key) are not: a repeat shows twice.
-KEYED_CHANNELS = frozenset({ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER, ChannelKind.TELEGRAM_ACCOUNT})
 
 
 def sending_key(destination: str) -> str:
@@ -75,16 +68,17 @@ class Sending(DispatcherState):
         return call, True
 
     async def _repeatable(self, session, kind: str, call: Call) -> bool:
-        """Whether making this call (of a command of `kind`) twice leaves the far side as once (see KEYED_CHANNELS)."""
+        """Whether making this call (of a command of `kind`) twice leaves the far side as once: a kind flagged
+        `repeatable` (edits, pins, reactions and bans land on the same message or member again; corrections and
+        take-backs of delivered replies), or a call through a channel whose kind takes the command's key as its own
+        dedup key (core.channels `keyed_sends`: VK random_id, MTProto random_id — a repeat is refused). Posts, new
+        topics and Telegram Business sends (Bot API, no key) are not: a repeat shows twice."""
         if kind in self._repeatable_kinds:
             return True
         if call.via != "gateway":
             return False
-        if call.channel_id not in self._channel_kinds:
-            self._channel_kinds[call.channel_id] = (await session.execute(
-                select(ChannelAccount.kind).where(ChannelAccount.id == call.channel_id)
-            )).scalar_one_or_none()
-        return self._channel_kinds[call.channel_id] in KEYED_CHANNELS
+        channel = await self._channel(session, call.channel_id)
+        return channel is not None and channel.keyed_sends
 
     async def _execute_batch(self, batch: Batch) -> None:
         destination = batch.destination

@@ -1,9 +1,9 @@
 """"typing…" while an automatic reply waits out its human-like delay (a send of a kind flagged `typing`, queued by
 the AI, not_before still ahead), when the tenant wants it (Tenant.typing_indicator): the channel gateway is asked
-again every few seconds (TYPING_REFRESH), since channels show it only that long, until the send leaves or the
-reply is cancelled (then it is taken away where the channel can). Each refresh takes a token of the channel's budget
-like any call to it, and one refresh per dialog and interval is shared by all dispatcher processes (a limiter key of
-its own). Best effort: a typing call that fails or finds no token is skipped,
+again every `typing_refresh` seconds of the channel's kind (core.channels), since channels show it only that long,
+until the send leaves or the reply is cancelled (then it is taken away where the channel can). Each refresh takes a
+token of the channel's budget like any call to it, and one refresh per dialog and interval is shared by all
+dispatcher processes (a limiter key of its own). Best effort: a typing call that fails or finds no token is skipped,
 never holds up or fails the send, and a send waits for a typing call of its dialog still on the way."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..models import ChannelAccount, ChannelKind, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
+from ..models import ChannelAccount, CommandOrigin, CommandState, Dialog, OutboxCommand, Tenant
 from ..ports import DeliveryError
-from ..ratelimit import Budget, destination_budget
+from ..ratelimit import destination_budget
 from .base import DispatcherState
 
 log = logging.getLogger("core.dispatcher")
@@ -26,9 +26,6 @@ TYPING_ROUND = 0.5  # real seconds between two looks for replies in their delay 
 TYPING_MARGIN = timedelta(seconds=0.5)  # no refresh this close to the send: it could arrive after the message
 TYPING_LIMIT = 200  # replies looked at per round, the soonest due first
 TYPING_TIMEOUT = 5.0
-# Seconds (on the channels' clock, like every budget) between two refreshes: VK shows typing for ~10 s after
-# messages.setActivity, Telegram for ~5-6 s after messages.setTyping.
-TYPING_REFRESH = {ChannelKind.VK_COMMUNITY: 8.0, ChannelKind.VK_USER: 8.0, ChannelKind.TELEGRAM_ACCOUNT: 4.0}
 
 
 def typing_key(destination: str, dialog_id: int) -> str:
@@ -81,11 +78,14 @@ class TypingIndicator(DispatcherState):
         for row in rows:
             if row.destination in self._typing_cooling or row.dialog_id in self._typing_calls:
                 continue
-            refresh = Budget(1, TYPING_REFRESH.get(row.kind, 4.0), burst=1)
+            channel = self.channels.get(row.kind)  # its kind's definition: how often, within which budget
+            if not channel.typing:
+                continue
+            refresh = channel.typing_budget
             key = typing_key(row.destination, row.dialog_id)
             if await self.limiter.try_acquire(key, refresh) > 0:
                 continue  # shown recently enough (by this process or another)
-            budget = destination_budget(row.destination, row.kind)
+            budget = destination_budget(row.destination, channel)
             if await self.limiter.try_acquire(row.destination, budget) > 0:
                 await self.limiter.refund(key, refresh)  # no token for the channel now: next round
                 continue

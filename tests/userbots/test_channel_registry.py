@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from core.channels import ChannelTraits, Ingest, Registry, UnknownChannelKind
+from core.channels import CHANNEL_KINDS, ChannelTraits, Ingest, Registry, UnknownChannelKind
 from core.inbox import InboundMessage, Sender
 from core.leases import channel_lease
 from core.models import ChannelAccount, ChannelKind, Message
+from core.ratelimit import Budget
 from core.ports import Delivery
 from salesop.context import app_context
 from userbots import component
@@ -36,6 +37,11 @@ def test_every_channel_kind_has_one_adapter():
     assert ADAPTERS.get("vk_user").kind == ChannelKind.VK_USER  # as the database stores it
 
 
+def test_each_adapter_is_its_kinds_definition():
+    """The adapter points at its kind's one definition (core.channels), which the dispatcher and the budgets read."""
+    for adapter in ADAPTERS:
+        assert adapter.traits is CHANNEL_KINDS.get(adapter.kind)
+
 def test_registering_a_kind_twice_or_no_kind_is_refused():
     registry: Registry = Registry()
     registry.register(Loopback())
@@ -43,7 +49,8 @@ def test_registering_a_kind_twice_or_no_kind_is_refused():
         registry.register(Loopback())
 
     class Nowhere(ChannelAdapter):
-        traits = ChannelTraits("whatsapp", "whatsapp", Ingest.SESSION, history=False)  # type: ignore[arg-type]
+        traits = ChannelTraits("whatsapp", "whatsapp", Ingest.SESSION, history=False,  # type: ignore[arg-type]
+                               budget=Budget(1, 1.0, burst=1))
 
     with pytest.raises(UnknownChannelKind, match="not a ChannelKind"):
         registry.register(Nowhere())
@@ -151,7 +158,8 @@ class Loopback(ChannelAdapter):
     """A whole channel kind in one class, as a WhatsApp module would be (registered here for an existing kind,
     since a new ChannelKind needs a migration)."""
 
-    traits = ChannelTraits(ChannelKind.VK_USER, "loopback", Ingest.SESSION, history=False)
+    traits = ChannelTraits(ChannelKind.VK_USER, "loopback", Ingest.SESSION, history=False,
+                           budget=Budget(1, 1.0, burst=1))
 
     def __init__(self, chat: LoopbackChat | None = None):
         self.chat = chat or LoopbackChat()

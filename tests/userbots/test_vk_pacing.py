@@ -9,13 +9,16 @@ import time
 
 import pytest
 
-from core.ratelimit import VK_COMMUNITY, LocalRateLimiter, RedisRateLimiter, evenly
+from core.channels import CHANNEL_KINDS
+from core.models import ChannelKind
+from core.ratelimit import LocalRateLimiter, RedisRateLimiter, evenly
 from userbots.vk import api as vk_api
 
 from .conftest import serve_vk
 
 SCALE = 2.0  # slow enough that the event loop's jitter stays well inside one slot (25 ms) on a busy machine
 PER_PROCESS = 30
+VK_COMMUNITY = CHANNEL_KINDS.get(ChannelKind.VK_COMMUNITY).budget  # a community token's: 20 a second
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """Every channel kind, registered here and only here.
 
-Each adapter module says what its kind is (core.channels.ChannelTraits) and provides what the product needs of it:
-live ingest (a worker the userbot supervisor runs, or nothing when the messages arrive through the manager bot),
-sending, editing and deleting replies with their media, "typing…", and the channel's status as its worker keeps it.
-The supervisor (userbots/component.py) and the gateway (userbots/gateway.py) ask this registry by the channel's
-kind and never branch on kinds themselves; `ADAPTERS.check()` at start-up refuses a ChannelKind without an adapter,
-and the supervisor refuses channels in the database of a kind this code does not know.
+Each adapter module points at its kind's definition (core.channels: the facts the dispatcher and the rate budgets
+ask too) and provides what the product needs of it: live ingest (a worker the userbot supervisor runs, or nothing
+when the messages arrive through the manager bot), sending, editing and deleting replies with their media,
+"typing…", and the channel's status as its worker keeps it. The supervisor (userbots/component.py) and the gateway
+(userbots/gateway.py) ask this registry by the channel's kind and never branch on kinds themselves;
+`ADAPTERS.check()` at start-up refuses a ChannelKind without an adapter, and the supervisor refuses channels in the
+database of a kind this code does not know.
 
 Adding WhatsApp or MAX: docs/adding-a-channel.md.
 """

@@ -2,7 +2,8 @@
 
 An adapter (one per ChannelKind, registered in userbots/channels/__init__.py) has:
 
-- `traits` (core.channels.ChannelTraits): how messages arrive, history, edit/delete, typing;
+- `traits`: its kind's definition in core.channels (how messages arrive, history, edit/delete, typing and how often
+  to refresh it, keyed sends, its rate budget), the one the dispatcher and the rate budgets ask too;
 - `sender(deps)`: the object the gateway (userbots/gateway.py) sends, edits, deletes and shows "typing…" through for
   every channel of the kind — built once per gateway, with the gateway's database, secrets, settings and media
   fetcher (files a manager attached: the media library, the manager bot's files);

@@ -6,8 +6,8 @@ clients run in the process that holds the channel's lease; a send elsewhere wait
 
 from __future__ import annotations
 
-from core.channels import ChannelTraits, Ingest
-from core.models import ChannelAccount, ChannelKind, ChannelStatus
+from core import channels
+from core.models import ChannelAccount, ChannelStatus
 from core.ports import Delivery, DeliveryError
 
 from ..texts import t
@@ -48,7 +48,7 @@ class TelegramAccountSender:
 
 
 class TelegramAccount(ChannelAdapter):
-    traits = ChannelTraits(ChannelKind.TELEGRAM_ACCOUNT, "telegram", Ingest.SESSION, history=True)
+    traits = channels.TELEGRAM_ACCOUNT
 
     def sender(self, deps: SendDeps):
         # the account may be connected as a Telegram Business channel too: one router sends for both ways

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.channels import ChannelTraits, Ingest
+from core import channels
 from core.models import ChannelKind
 from core.ports import Delivery, DeliveryError
 
@@ -128,8 +128,7 @@ class TelegramAccountRouter:
 
 
 class TelegramBusiness(ChannelAdapter):
-    traits = ChannelTraits(ChannelKind.TELEGRAM_BUSINESS, "telegram", Ingest.BOT, history=False,
-                           reply_window_hours=24)
+    traits = channels.TELEGRAM_BUSINESS
 
     def sender(self, deps: SendDeps) -> TelegramAccountRouter:
         return TelegramAccountRouter.of(deps)

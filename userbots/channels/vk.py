@@ -5,8 +5,8 @@ hours, messages.setActivity for "typing…")."""
 
 from __future__ import annotations
 
-from core.channels import ChannelTraits, Ingest
-from core.models import ChannelAccount, ChannelKind
+from core import channels
+from core.models import ChannelAccount
 
 from .base import ChannelAdapter, LiveHost, SendDeps
 
@@ -27,8 +27,8 @@ class _VK(ChannelAdapter):
 
 
 class VKCommunity(_VK):
-    traits = ChannelTraits(ChannelKind.VK_COMMUNITY, "vk", Ingest.SESSION, history=True)
+    traits = channels.VK_COMMUNITY
 
 
 class VKUser(_VK):
-    traits = ChannelTraits(ChannelKind.VK_USER, "vk", Ingest.SESSION, history=True)
+    traits = channels.VK_USER

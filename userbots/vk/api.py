@@ -24,7 +24,9 @@ from vkbottle.api.response_validator import ABCResponseValidator, VKAPIErrorResp
 from vkbottle.exception_factory import VKAPIError
 from vkbottle.http import AiohttpClient
 
-from core.ratelimit import VK_COMMUNITY, VK_USER, Budget, RateLimiter, build_rate_limiter, evenly
+from core.channels import CHANNEL_KINDS
+from core.models import ChannelKind
+from core.ratelimit import Budget, RateLimiter, build_rate_limiter, evenly
 
 MAX_EXECUTE_CALLS = 25
 # The server counts a request when it gets to it, not when we sent it: a busy server (or event loop) delays some
@@ -108,7 +110,7 @@ class PacedAPI(API):
         self.response_validators = [FastJSONValidator(), VKAPIErrorResponseValidator()]
         self.API_URL = api_url if api_url.endswith("/") else api_url + "/"
         self.API_VERSION = version
-        self.budget = budget  # core.ratelimit.VK_COMMUNITY or VK_USER
+        self.budget = budget  # the token's kind's (core.channels: VK_COMMUNITY or VK_USER)
         self.limiter = limiter or shared_limiter(None, time_scale)
         self.key = token_key(token)
         self.margin = _margins.setdefault(self.key, Margin())
@@ -151,9 +153,10 @@ class PacedAPI(API):
 
 def build_api(settings, token: str, *, community: bool) -> PacedAPI:
     """The paced API for one token, pointed at settings.vk.vk_api_url (the sandbox in tests and demos), its budget
-    on Redis when settings.redis.redis_url is set."""
+    on Redis when settings.redis.redis_url is set. Its budget is its kind's (core.channels)."""
+    kind = ChannelKind.VK_COMMUNITY if community else ChannelKind.VK_USER
     return PacedAPI(token, api_url=settings.vk.vk_api_url, version=settings.vk.vk_api_version,
-                    budget=VK_COMMUNITY if community else VK_USER, time_scale=settings.time_scale,
+                    budget=CHANNEL_KINDS.get(kind).budget, time_scale=settings.time_scale,
                     limiter=shared_limiter(settings.redis.redis_url, settings.time_scale))
 
 

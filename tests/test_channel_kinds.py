@@ -85,8 +85,9 @@ def test_a_definition_of_something_that_is_not_a_kind_is_refused():
                                    budget=Budget(1, 1.0, burst=1)))
 
 
-# The outbox's and the budgets' code ask the registry: no kind named there.
-ASKING = [ROOT / "core" / "ratelimit.py", *sorted((ROOT / "core" / "dispatcher").glob("*.py"))]
+# The outbox's, the budgets' and the importer's code ask the registry: no kind named there.
+ASKING = [ROOT / "core" / "ratelimit.py", ROOT / "userbots" / "importer.py",
+          *sorted((ROOT / "core" / "dispatcher").glob("*.py"))]
 
 
 def named_kinds(path: Path) -> list[str]:
@@ -103,7 +104,7 @@ def named_kinds(path: Path) -> list[str]:
     return found
 
 
-def test_the_dispatcher_and_the_budgets_name_no_channel_kind():
+def test_the_dispatcher_the_budgets_and_the_importer_name_no_channel_kind():
     assert len(ASKING) > 5
     assert [hit for path in ASKING for hit in named_kinds(path)] == []
 

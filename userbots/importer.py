@@ -6,9 +6,9 @@ go through userbots.bulk (ON CONFLICT DO NOTHING on the inbox's keys): what real
 earlier run wrote before it was killed, is skipped. Imported history is never mirrored into manager topics — the
 bulk writer asks for no follow-up tasks at all.
 
-- VK (userbots.vk.importer): execute batches of 25 calls at the token's rate bound, a catch-up pass for
-  conversations that moved while the import ran, one more try for conversations VK refused alone.
-- Telegram (userbots.telegram.history): a takeout session where Telegram grants one, dialogs newest first.
+How a kind's history is read is its adapter's (`import_history`, userbots/channels: VK's execute batches at the
+token's rate bound, a Telegram account's takeout session); this module holds the lock, the lease and the checkpoint
+around it, the same for every kind.
 
 One import per channel at a time across processes: a session advisory lock (released by PostgreSQL the moment the
 holder's connection dies, kill -9 included, so a killed import resumes at once), and under it the channel's import
@@ -30,10 +30,11 @@ from core.crypto import SecretBox
 from core.db import Database
 from core.errors import Conflict
 from core.leases import LeaseTimings, Leases, import_lease
-from core.models import ChannelKind, ImportStatus
+from core.models import ImportStatus
 from core.services import channels as channel_service
 from core.settings import Settings
 
+from .channels import ADAPTERS, ImportJob
 from .checkpoint import Checkpoint, ImportStopped
 from .texts import t
 
@@ -168,31 +169,12 @@ async def _import_locked(db: Database, settings: Settings, channel, credentials:
                          progress: bool, telegram_client_factory, workers: int | None,
                          secrets: SecretBox) -> ImportReport:
     channel_id = channel.id
+    adapter = ADAPTERS.get(channel.kind)  # the kind's own import (userbots/channels), or UnknownChannelKind
     checkpoint = await Checkpoint.open(db, channel_id)
-    importer = None
-    requests = 0
     try:
-        if channel.kind in (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER):
-            from .vk import api as vk_api
-            from .vk.importer import WORKERS, VKImporter
-
-            api = vk_api.build_api(settings, credentials, community=channel.kind == ChannelKind.VK_COMMUNITY)
-            try:
-                importer = VKImporter(db, settings, channel, api, checkpoint, progress=progress,
-                                      workers=workers or WORKERS)
-                await importer.run()
-            finally:
-                requests = api.requests_made
-                await api.close()
-        else:
-            from .telegram.history import TelegramImporter
-
-            if telegram_client_factory is None:
-                from .telegram.client import TelethonClientFactory
-
-                telegram_client_factory = TelethonClientFactory(settings, db, secrets)
-            importer = TelegramImporter(db, settings, channel, telegram_client_factory, checkpoint, progress=progress)
-            await importer.run()
+        done = await adapter.import_history(ImportJob(
+            db, settings, secrets, channel, credentials, checkpoint, progress=progress, workers=workers,
+            telegram_client_factory=telegram_client_factory))
     except ImportStopped as exc:
         await checkpoint.finish(ImportStatus.PAUSED, str(exc))
         raise
@@ -210,8 +192,7 @@ async def _import_locked(db: Database, settings: Settings, channel, credentials:
     return ImportReport(
         channel_id=channel_id, run_id=checkpoint.run_id, status=row.status.value,
         conversations=row.conversations_done, conversations_total=row.conversations_total,
-        messages=row.messages_done, messages_this_run=importer.messages_this_run,
+        messages=row.messages_done, messages_this_run=done.messages_this_run,
         seconds=time.monotonic() - started, failed_conversations=int(checkpoint.cursor.get("failed_count") or 0),
-        errors=[f"{p}: {e}" for p, e in failed.items()], write_seconds=getattr(importer, "write_seconds", 0.0),
-        requests=requests,
+        errors=[f"{p}: {e}" for p, e in failed.items()], write_seconds=done.write_seconds, requests=done.requests,
     )

@@ -20,6 +20,7 @@ from core.ports import Delivery
 from salesop.context import app_context
 from userbots import component
 from userbots.channels import ADAPTERS, ChannelAdapter
+from userbots.checkpoint import ImportStopped
 from userbots.gateway import UserbotGateway
 from userbots.live import LiveIngest
 
@@ -37,10 +38,19 @@ def test_every_channel_kind_has_one_adapter():
     assert ADAPTERS.get("vk_user").kind == ChannelKind.VK_USER  # as the database stores it
 
 
-def test_each_adapter_is_its_kinds_definition():
-    """The adapter points at its kind's one definition (core.channels), which the dispatcher and the budgets read."""
+def test_each_adapter_is_its_kinds_definition_and_imports_what_it_promises():
+    """The adapter points at its kind's one definition (core.channels), which the dispatcher and the budgets read
+    too; a kind with history has its own import (userbots/importer.py asks the adapter), one without refuses."""
     for adapter in ADAPTERS:
         assert adapter.traits is CHANNEL_KINDS.get(adapter.kind)
+        if adapter.traits.history:
+            assert type(adapter).import_history is not ChannelAdapter.import_history, adapter.kind
+
+
+async def test_a_kind_without_history_refuses_an_import_in_words():
+    with pytest.raises(ImportStopped, match="Telegram Business"):
+        await ADAPTERS.get(ChannelKind.TELEGRAM_BUSINESS).import_history(None)  # type: ignore[arg-type]
+
 
 def test_registering_a_kind_twice_or_no_kind_is_refused():
     registry: Registry = Registry()

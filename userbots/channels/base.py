@@ -11,7 +11,8 @@ An adapter (one per ChannelKind, registered in userbots/channels/__init__.py) ha
   the userbot supervisor (userbots/component.py) under the channel's lease for as long as its stop event is not set,
   or None when it cannot start now (its status then says why); `forget(host, channel_id)` when it stopped.
 
-History import (`traits.history`) is run by userbots/importer.py (VK and Telegram-account importers).
+- `import_history(job)` (`traits.history` kinds): the channel's history, read and written under the import's lock,
+  lease and checkpoint that userbots/importer.py holds for it; it returns what the run did (`ImportDone`).
 
 Kinds whose messages arrive through the manager bot (Telegram Business) start nothing here.
 """
@@ -42,6 +43,31 @@ class SendDeps:
     settings: Settings
     fetch_media: MediaFetcher | None = None
     telegram: Any = None  # userbots.telegram.client.TelegramAccounts: the Telethon clients running in this process
+
+
+@dataclass
+class ImportJob:
+    """What a history import is run with (userbots/importer.py: under the channel's import lease, with its
+    checkpoint)."""
+
+    db: Database
+    settings: Settings
+    secrets: SecretBox
+    channel: ChannelAccount
+    credentials: str  # the channel's decrypted token or session
+    checkpoint: Any  # userbots.checkpoint.Checkpoint: the ImportRun row, written with the messages it covers
+    progress: bool = True
+    workers: int | None = None  # requests in flight, for kinds that read in parallel (None: the kind's default)
+    telegram_client_factory: Any = None  # Telethon clients for the import (None: the real factory)
+
+
+@dataclass
+class ImportDone:
+    """What one run of an import did."""
+
+    messages_this_run: int
+    write_seconds: float = 0.0  # spent in database transactions
+    requests: int = 0  # API requests made
 
 
 @dataclass
@@ -94,6 +120,10 @@ class ChannelAdapter:
 
     def forget(self, host: LiveHost, channel_id: int) -> None:
         """The channel's live worker stopped (or is being stopped): drop what this process kept for it."""
+
+    async def import_history(self, job: ImportJob) -> ImportDone:
+        """Import (or resume importing) the channel's history; ImportStopped when it needs attention."""
+        raise NotImplementedError(f"channel kind {self.kind.value} has no history import")
 
 
 async def flood_scaled(call: Awaitable[Delivery | None], time_scale: float):

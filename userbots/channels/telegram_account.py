@@ -11,7 +11,7 @@ from core.models import ChannelAccount, ChannelStatus
 from core.ports import Delivery, DeliveryError
 
 from ..texts import t
-from .base import ChannelAdapter, LiveHost, SendDeps, flood_scaled
+from .base import ChannelAdapter, ImportDone, ImportJob, LiveHost, SendDeps, flood_scaled
 
 FACTORY = "telethon_client_factory"  # LiveHost.shared: one Telethon client factory per process
 
@@ -77,3 +77,16 @@ class TelegramAccount(ChannelAdapter):
 
     def forget(self, host: LiveHost, channel_id: int) -> None:
         host.accounts.remove(channel_id)  # no more sends through this process's client
+
+    async def import_history(self, job: ImportJob) -> ImportDone:
+        """A takeout session where Telegram grants one, dialogs newest first (userbots/telegram/history.py)."""
+        from ..telegram.history import TelegramImporter
+
+        factory = job.telegram_client_factory
+        if factory is None:
+            from ..telegram.client import TelethonClientFactory
+
+            factory = TelethonClientFactory(job.settings, job.db, job.secrets)
+        importer = TelegramImporter(job.db, job.settings, job.channel, factory, job.checkpoint, progress=job.progress)
+        await importer.run()
+        return ImportDone(importer.messages_this_run, importer.write_seconds)

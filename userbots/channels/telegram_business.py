@@ -20,7 +20,9 @@ from core import channels
 from core.models import ChannelKind
 from core.ports import Delivery, DeliveryError
 
-from .base import ChannelAdapter, SendDeps, flood_scaled
+from ..checkpoint import ImportStopped
+from ..texts import t
+from .base import ChannelAdapter, ImportDone, ImportJob, SendDeps, flood_scaled
 
 
 class TelegramBusinessSenderScaled:
@@ -132,3 +134,7 @@ class TelegramBusiness(ChannelAdapter):
 
     def sender(self, deps: SendDeps) -> TelegramAccountRouter:
         return TelegramAccountRouter.of(deps)
+
+    async def import_history(self, job: ImportJob) -> ImportDone:
+        """Telegram gives a business bot no history (the same account's userbot channel can import it)."""
+        raise ImportStopped(t("business.channel.detail_no_history"))

@@ -485,6 +485,10 @@ class Soak:
         self.report = Report()
         self._started = 0.0
         self._topic_of: dict[str, int] = {}
+        self.timeline: list[str] = []  # what happened when (seconds since the start): where a slow run spent its time
+
+    def mark(self, what: str) -> None:
+        self.timeline.append(f"[{time.monotonic() - self._started:6.1f} s] {what}")
 
     # ---------------------------------------------------------------------------------------------- set-up
 
@@ -492,6 +496,7 @@ class Soak:
         self._started = time.monotonic()
         try:
             await self._set_up()
+            self.mark("the product is up")
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -505,9 +510,12 @@ class Soak:
             _forkserver()
             await asyncio.to_thread(forkserver.ensure_running)
         url = await self.pg.start_first()
+        self.mark("postgres started")
         await migrate.upgrade(url)
+        self.mark("migrated")
         await self.redis.start()
         self.stack = await start_sandbox(telegram_limits="realistic", time_scale=TIME_SCALE)
+        self.mark("stand-ins started")
         self.http = aiohttp.ClientSession()
         self.db = Database(url, pool_size=2)
         self.tg = self.stack.urls["telegram"]
@@ -521,6 +529,7 @@ class Soak:
                       "telegram_mtproto_address": self.stack.mtproto.address,
                       "telegram_mtproto_public_key": self.stack.mtproto.public_key})
         await self._seed_shop()
+        self.mark("shop seeded")
         for i in range(self.n_vk):
             self.customers.append(Customer(f"vk:{710_000_001 + i}", "vk", 710_000_001 + i))
         for i in range(self.n_tg):
@@ -532,8 +541,10 @@ class Soak:
             self.procs[name] = Proc(name, args, self.env, self.workdir / f"{name}.log")
         for proc in self.procs.values():
             await proc.start()
+        self.mark("processes started")
         for proc in self.procs.values():
             await proc.wait_ready()
+        self.mark("processes ready")
         await until("the VK long poll listens", self._vk_listening, 60)
 
     def _env(self, url: str, key: str) -> dict:
@@ -594,9 +605,8 @@ class Soak:
         return out.decode()
 
     async def __aexit__(self, *exc) -> None:
-        for proc in self.procs.values():
-            with contextlib.suppress(Exception):
-                await proc.stop()
+        # all at once: each stop waits for its process to wind down (a SIGTERM, then its components' clean stop)
+        await asyncio.gather(*(proc.stop() for proc in self.procs.values()), return_exceptions=True)
         if self.db is not None:
             await self.db.dispose()
         if self.http is not None:
@@ -766,8 +776,12 @@ class Soak:
         await self._vk_post("inject_error", method=method, code=code, times=times)
 
     async def all_ready(self, timeout: float = 120.0) -> None:
+        waiting = [p.name for p in self.procs.values() if not p.ready.is_set()]
+        started = time.monotonic()
         for proc in self.procs.values():
             await proc.wait_ready(timeout)
+        if waiting:
+            self.mark(f"{'+'.join(waiting)} ready again after {time.monotonic() - started:.1f} s")
 
     # -------------------------------------------------------------------------------------------- the end
 
@@ -788,6 +802,7 @@ class Soak:
             return await self._idle()
 
         await until("the product caught up", caught_up, timeout, explain=self.diagnosis)
+        self.mark("the product caught up")
 
     async def _idle(self) -> bool:
         async with self.db.unit_of_work() as session:
@@ -846,6 +861,7 @@ class Soak:
         r.bot_kills = self.procs["bot"].kills
         r.crashes = sum(p.crashes for p in self.procs.values())
         r.details += [f"crash: {why}" for p in self.procs.values() for why in p.crash_reasons]
+        r.details += self.timeline
         r.telegram_errors = dict(self.stack.telegram.faults.injected)
         r.messages, r.replies = len(self.questions), len(self.answers)
         async with self.db.unit_of_work() as session:
@@ -961,6 +977,7 @@ async def run_plan(soak: Soak, *, messages: int, replies_every: int, faults: lis
         stored = await _stored_or_none(soak)
         while pending and stored is not None and stored >= pending[0].at:
             fault = pending.pop(0)
+            soak.mark(f"{stored:>3} stored: {fault.name}")
             if progress:
                 progress(f"{stored:>5} stored: {fault.name}")
             await fault.action(soak)
@@ -977,6 +994,7 @@ async def run_plan(soak: Soak, *, messages: int, replies_every: int, faults: lis
                 await soak.until_stored(pending[0].at, timeout=timeout)
     while len(soak.answers) < len(soak.questions) // replies_every:  # the last answers, once topics exist
         await until("a topic to answer in", soak.manager_replies, timeout)
+    soak.mark("customers and managers are done")
 
 
 async def _stored_or_none(soak: Soak) -> int | None:

@@ -99,7 +99,8 @@ def _env(tmp_path, stack) -> dict:
 
 
 @pytest.fixture
-async def live(tmp_path):
+async def live(tmp_path, embedded_data_dir):
+    embedded_data_dir(tmp_path / "var")  # the database already made; this test is about what comes after
     stack = await start_sandbox(telegram_limits="realistic", time_scale=TIME_SCALE)
     env = _env(tmp_path, stack)
     proc = subprocess.Popen([sys.executable, "-m", "salesop.cli", "run"], stdout=subprocess.PIPE,

@@ -49,9 +49,9 @@ def _wait_for_line(proc: subprocess.Popen, word: str, timeout: float = 180.0) ->
 
 
 @pytest.fixture(scope="module")
-def first(tmp_path_factory):
+def first(tmp_path_factory, embedded_data_dir):
     """`salesop serve webapp` on an embedded data directory, running (one for the module: it starts PostgreSQL)."""
-    data_dir = tmp_path_factory.mktemp("first") / "var"
+    data_dir = embedded_data_dir(tmp_path_factory.mktemp("first") / "var")
     port = free_port()
     env = _env(data_dir, SALESOP_WEBAPP_PORT=str(port))
     proc = subprocess.Popen([*SALESOP, "serve", "webapp"], env=env, cwd=data_dir.parent,

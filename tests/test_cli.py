@@ -1,4 +1,7 @@
-"""The CLI as a user runs it: a subprocess, exit codes, one-line errors, JSON output."""
+"""The CLI as a user runs it: exit codes, one-line errors, JSON output. A real subprocess where the process itself is
+what is tested (a user error's exit status and stderr, an embedded server the command starts and stops); the other
+calls run salesop.cli.main in this process (tests/clirun.py: the same output and exit code, without a Python start-up
+and the application's imports per call)."""
 
 from __future__ import annotations
 
@@ -15,12 +18,20 @@ from core.crypto import SecretBox
 from core.db import Database
 from core.models import ChannelAccount, ChannelKind
 from core.services.tenants import get_tenant
+from tests.clirun import run_cli
 
 SALESOP = [sys.executable, "-m", "salesop.cli"]
 
 
-def run(*args, env=None, check=True) -> subprocess.CompletedProcess:
+def run_process(*args, env=None, check=True) -> subprocess.CompletedProcess:
     result = subprocess.run([*SALESOP, *args], capture_output=True, text=True, env=env, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"salesop {args} failed: {result.stderr}")
+    return result
+
+
+def run(*args, env, check=True) -> subprocess.CompletedProcess:
+    result = run_cli(env, *args)
     if check and result.returncode != 0:
         raise AssertionError(f"salesop {args} failed: {result.stderr}")
     return result
@@ -37,7 +48,7 @@ def test_tenant_create_list_and_duplicate(env):
     out = run("tenant", "create", "--slug", "shop", "--name", "Магазин «Ромашка»", "--json", env=env)
     created = json.loads(out.stdout)
     assert created["slug"] == "shop" and created["timezone"] == "Europe/Moscow"
-    dup = run("tenant", "create", "--slug", "shop", "--name", "Другой", env=env, check=False)
+    dup = run_process("tenant", "create", "--slug", "shop", "--name", "Другой", env=env, check=False)
     assert dup.returncode == 1
     assert dup.stderr.strip() == "salesop: компания с кодом «shop» уже есть"
     assert "Traceback" not in dup.stderr
@@ -105,9 +116,9 @@ def test_embedded_database_migrate_and_url(tmp_path):
     """No SALESOP_DATABASE_URL: an embedded PostgreSQL under the data dir, started and stopped by the command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESOP_")}
     env["SALESOP_DATA_DIR"] = str(tmp_path / "var")
-    assert run("migrate", env=env).stdout.startswith("база данных на версии ")
-    url = run("db-url", env=env).stdout.strip()
+    assert run_process("migrate", env=env).stdout.startswith("база данных на версии ")
+    url = run_process("db-url", env=env).stdout.strip()
     assert url.startswith("postgresql://postgres@/salesop?host=") and str(tmp_path / "var" / "pgdata") in url
-    assert json.loads(run("tenant", "list", "--json", env=env).stdout) == []
+    assert json.loads(run_process("tenant", "list", "--json", env=env).stdout) == []
     key_file = tmp_path / "var" / "master.key"
     assert key_file.exists() and key_file.stat().st_mode & 0o777 == 0o600

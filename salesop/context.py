@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from core import migrate
 from core.app import AppContext
 from core.clock import SystemClock
 from core.crypto import load_secret_box
@@ -25,6 +24,8 @@ async def app_context(settings: Settings, *, run_migrations: bool = False) -> As
     try:
         secrets = load_secret_box(settings, embedded=handle.embedded is not None)
         if run_migrations:
+            from core import migrate  # alembic: imported by the commands that migrate, not by every `salesop` start
+
             await migrate.upgrade(handle.url)
         db = Database(handle.url, pool_size=settings.db.db_pool_size)
         # follow-ups are durable (rows in the database); their delays follow SALESOP_TIME_SCALE like the budgets

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core import crypto, migrate
+from core import crypto
 from core.errors import UserError
 from core.db import open_database, redact
 from core.i18n import DEFAULT_LOCALE, t, translator
@@ -60,6 +60,8 @@ def register(sub: argparse._SubParsersAction, locale: str = DEFAULT_LOCALE) -> N
 
 
 async def cmd_migrate(settings: Settings, args) -> int:
+    from core import migrate  # alembic: imported by the commands that migrate, not by every `salesop` start
+
     handle = open_database(settings)
     try:
         await migrate.upgrade(handle.url)

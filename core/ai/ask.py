@@ -85,7 +85,8 @@ async def ask(db: Database, providers: AIProviders, settings: Settings, tenant_i
         generated, _ = await pipeline._generate(snapshot, intent, hits, products, documents, [])
         facts = await pipeline._check_facts(session, snapshot, generated, products,
                                             [h for h in hits if h.product is None],
-                                            retrieved=[h.product for h in hits if h.product is not None])
+                                            retrieved=[h.product for h in hits if h.product is not None],
+                                            retrieved_hits=hits)
         texts_by_id = await chunk_texts(session, [h.chunk_id for h in hits if h.product is None])
     report = check_reply(generated.text, facts) if generated.error is None else None
     decided = engine.decide(_inputs(pipeline, tenant, mode, intent.intent, generated, report, question, now))

@@ -13,9 +13,10 @@ import difflib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TextIO
 
-from sqlalchemy import and_, case, exists, func, select, true, update
+from sqlalchemy import and_, bindparam, case, exists, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
@@ -36,6 +37,7 @@ from ..models import (
 from .embedding import embed_one
 from .intents import classify_local
 from .prompting import render
+from .retrieval import statement_connection
 from .textutil import words
 
 FEW_SHOT_LIMIT = 3
@@ -215,29 +217,37 @@ class FewShot:
     distance: float
 
 
+@lru_cache(maxsize=1)
+def _few_shot_statement():
+    """few_shot_examples' statement, built once (bind parameters tenant_id, intent, vector, limit): building it for
+    every customer message cost more than PostgreSQL's work on it."""
+    distance = TrainingSample.embedding.cosine_distance(bindparam("vector", type_=TrainingSample.embedding.type))
+    candidates = (TrainingSample.tenant_id == bindparam("tenant_id"), TrainingSample.few_shot,
+                  TrainingSample.intent == bindparam("intent"))
+    ranked = (
+        select(TrainingSample.id, TrainingSample.customer_message, TrainingSample.final, TrainingSample.intent,
+               distance.label("distance"))
+        .where(*candidates, TrainingSample.embedding.is_not(None))
+        .order_by(distance, TrainingSample.id.desc())
+        .limit(bindparam("limit"))
+    ).subquery("ranked")
+    # Always one row at least: the flag, with the ranked candidates (if any) joined to it.
+    flag = select(exists().where(*candidates, TrainingSample.embedding.is_(None)).label("unembedded")) \
+        .subquery("flag")
+    return (
+        select(flag.c.unembedded, ranked).select_from(flag).outerjoin(ranked, true())
+        .order_by(ranked.c.distance, ranked.c.id.desc())
+    )
+
+
 async def few_shot_examples(session: AsyncSession, tenant_id: int, intent: str, customer_text: str,
                             *, limit: int = FEW_SHOT_LIMIT) -> list[FewShot]:
     """Approved or edited replies from won dialogs with the same intent, most similar customer message first.
     One round trip as a rule: the same statement tells whether a candidate still lacks a vector, and only then are
     the missing vectors made and the ranking read again."""
-    vector = embed_one(customer_text)
+    params = {"tenant_id": tenant_id, "intent": intent, "vector": embed_one(customer_text), "limit": limit}
     for attempt in range(2):
-        distance = TrainingSample.embedding.cosine_distance(vector)
-        candidates = (TrainingSample.tenant_id == tenant_id, TrainingSample.few_shot, TrainingSample.intent == intent)
-        ranked = (
-            select(TrainingSample.id, TrainingSample.customer_message, TrainingSample.final, TrainingSample.intent,
-                   distance.label("distance"))
-            .where(*candidates, TrainingSample.embedding.is_not(None))
-            .order_by(distance, TrainingSample.id.desc())
-            .limit(limit)
-        ).subquery("ranked")
-        # Always one row at least: the flag, with the ranked candidates (if any) joined to it.
-        flag = select(exists().where(*candidates, TrainingSample.embedding.is_(None)).label("unembedded")) \
-            .subquery("flag")
-        rows = (await session.execute(
-            select(flag.c.unembedded, ranked).select_from(flag).outerjoin(ranked, true())
-            .order_by(ranked.c.distance, ranked.c.id.desc())
-        )).all()
+        rows = (await (await statement_connection(session)).execute(_few_shot_statement(), params)).all()
         if attempt or not rows[0].unembedded:
             break
         await _backfill_embeddings(session, tenant_id, intent)

@@ -52,7 +52,15 @@ from .learning import few_shot_examples
 from .memory import apply_memory, build_memory, memory_due, product_names, recent_messages
 from .prompting import render
 from .providers import AIProviders, AIUnavailable, model_of, provider_of
-from .retrieval import Hit, ProductFact, hybrid_search, product_name_hits, products_named_in_text, rank_products
+from .retrieval import (
+    Hit,
+    ProductFact,
+    hybrid_search,
+    product_name_hits,
+    products_named_among,
+    products_named_in_text,
+    rank_products,
+)
 from .selfcheck import CheckFacts, check_reply
 from .spend import Usage, record_usage
 from .transcribe import TRANSCRIBE_VOICE, VOICE_KINDS, heard_text, transcript_of, unheard
@@ -421,11 +429,18 @@ class SuggestionPipeline:
 
     async def _check_facts(self, session: AsyncSession, snapshot: Snapshot, generated: Generated,
                            products: list[ProductFact], documents: list[Hit],
-                           retrieved: list[ProductFact] | None = None) -> CheckFacts:
+                           retrieved: list[ProductFact] | None = None,
+                           retrieved_hits: list[Hit] | None = None) -> CheckFacts:
         # Prices and stock must come from what the model was given: the retrieved context or a tool result.
         # Products the reply itself names count too when retrieval found them (the model may name one retrieval
-        # ranked lower); a catalog product nothing gave the model is no backing for a figure.
-        named = await products_named_in_text(session, snapshot.tenant.id, generated.text) if generated.text else []
+        # ranked lower); a catalog product nothing gave the model is no backing for a figure. Only retrieved ones
+        # count, so they are looked for among the retrieved chunks (no round trip) when those are at hand.
+        named: list[Hit] | None = []
+        if generated.text:
+            named = None if retrieved_hits is None else await products_named_among(
+                session, generated.text, retrieved_hits)
+            if named is None:
+                named = await products_named_in_text(session, snapshot.tenant.id, generated.text)
         run = generated.tools
         by_id = {p.id: p for p in products}
         for product in (run.products.values() if run else []):
@@ -484,7 +499,8 @@ class SuggestionPipeline:
         # Every knowledge chunk retrieved backs the reply's terms (the offline responder quotes any of them).
         facts = await self._check_facts(session, snapshot, generated, products,
                                         [h for h in hits if h.product is None],
-                                        retrieved=[h.product for h in hits if h.product is not None])
+                                        retrieved=[h.product for h in hits if h.product is not None],
+                                        retrieved_hits=hits)
         report = check_reply(generated.text, facts) if generated.error is None else None
         handoff_reasons = [handoff.reason(s) for s in handoff.detect(snapshot.customer_text)]
         within_hours = engine.within_working_hours(tenant, now)

@@ -357,6 +357,13 @@ def _product_of_row(row) -> ProductFact | None:
                          row.product_stock, row.product_description, row.product_variants, row.product_delivery)
 
 
+async def statement_connection(session: AsyncSession):
+    """The session's connection, for a prebuilt statement run without the ORM's per-execution work, after the flush
+    session.execute would have made (autoflush): what this unit of work added is found."""
+    await session.flush()
+    return await session.connection()
+
+
 @lru_cache(maxsize=None)
 def _hybrid_statement(vector: str | None, tiers: int, doc_types: tuple[DocType, ...] | None,
                       index_scans_after: bool):
@@ -482,7 +489,7 @@ async def hybrid_search(
     if vector is None and not tiers:
         return []
     statement = _hybrid_statement(vector, len(tiers), tuple(doc_types) if doc_types else None, index_scans_after)
-    connection = await session.connection()
+    connection = await statement_connection(session)
     rows = (await connection.execute(statement, params)).all()
     if use_vector and rows and rows[0].iterative_scan != HNSW_SETTINGS["hnsw.iterative_scan"]:
         # The connection lost its settings (the transaction that set them was rolled back): set them, search again.
@@ -538,7 +545,8 @@ def _name_lookup(count: int):
         .subquery("best")
     )
     return (
-        select(KnowledgeChunk.id, KnowledgeChunk.text, KnowledgeChunk.doc_type, KnowledgeChunk.meta, Product)
+        select(KnowledgeChunk.id, KnowledgeChunk.text, KnowledgeChunk.doc_type, KnowledgeChunk.meta,
+               *_product_columns())
         .join(best, best.c.id == KnowledgeChunk.product_id)
         .join(Product, Product.id == best.c.id)
         .where(KnowledgeChunk.tenant_id == bindparam("tenant_id"))
@@ -546,22 +554,32 @@ def _name_lookup(count: int):
     )
 
 
+def _name_lookup_stems(question: str) -> list[str]:
+    """The stems product_name_hits looks for inside product names: content words, their colloquial aliases and
+    transliterations, longest first."""
+    said = [w for w in content_words(question) if not w.isdigit()]
+    said += [alias for w in said for alias in colloquial(w)]  # «айфон» finds «iPhone»
+    said += [translit(w) for w in said if len(w) >= 5 and _is_cyrillic_word(w)]  # «гармин» finds «Garmin»
+    return sorted({s for s in (stem(w) for w in said) if len(s) >= 4 or s.isascii() and len(s) >= 2
+                   and s in {a for w in said for a in colloquial(w)}}, key=len, reverse=True)[:8]
+
+
 async def product_name_hits(session: AsyncSession, tenant_id: int, question: str, *, limit: int = 6) -> list[Hit]:
     """Products whose name contains a content word of the question (its stem), most words first: a lexical lookup
     that catches what full text and hashed vectors miss — compounds («самокат» in «Электросамокат») and brand
     spellings. ILIKE on the trigram index of product names."""
-    said = [w for w in content_words(question) if not w.isdigit()]
-    said += [alias for w in said for alias in colloquial(w)]  # «айфон» finds «iPhone»
-    said += [translit(w) for w in said if len(w) >= 5 and _is_cyrillic_word(w)]  # «гармин» finds «Garmin»
-    stems_ = sorted({s for s in (stem(w) for w in said) if len(s) >= 4 or s.isascii() and len(s) >= 2
-                     and s in {a for w in said for a in colloquial(w)}}, key=len, reverse=True)[:8]
+    stems_ = _name_lookup_stems(question)
     if not stems_:
         return []
     params = {"tenant_id": tenant_id, "limit": limit, **{f"name{i}": f"%{s}%" for i, s in enumerate(stems_)}}
     async with index_scans_only(session):
-        rows = (await session.execute(_name_lookup(len(stems_)), params)).all()
-    return [Hit(chunk_id=r.id, text=r.text, doc_type=r.doc_type.value, score=0.0, title=r.Product.name,
-                product=product_fact(r.Product), meta=r.meta or {}) for r in rows]
+        rows = (await (await statement_connection(session)).execute(_name_lookup(len(stems_)), params)).all()
+    hits = []
+    for r in rows:
+        product = _product_of_row(r)
+        hits.append(Hit(chunk_id=r.id, text=r.text, doc_type=r.doc_type.value, score=0.0, title=product.name,
+                        product=product, meta=r.meta or {}))
+    return hits
 
 
 # Lexemes next to which a number is a price, a count or a unit, never a model number: pairs with them are not names.
@@ -652,6 +670,62 @@ async def products_named_in_text(session: AsyncSession, tenant_id: int, text_: s
             words_only = " ".join(w for w in content_words(text_) if not w.isdigit())
             hits = await product_name_hits(session, tenant_id, words_only, limit=limit)
     return hits
+
+
+def _adjacent(rows: list[tuple[str, int]]) -> frozenset[tuple[str, str]]:
+    at = {pos: lexeme for lexeme, pos in rows}
+    return frozenset((at[pos], at[pos + 1]) for pos in at if pos + 1 in at)
+
+
+@lru_cache(maxsize=4096)
+def _adjacent_lexeme_pairs(text_: str) -> frozenset[tuple[str, str]] | None:
+    """Every pair of lexemes at adjacent positions of to_tsvector('russian', text_) — what `'a' <-> 'b'` matches —
+    or None when the local reader leaves the text to the database."""
+    rows = local_lexeme_positions(text_)
+    return None if rows is None else _adjacent(rows)
+
+
+async def products_named_among(session: AsyncSession, text_: str, hits: list[Hit], *,
+                               limit: int = 8) -> list[Hit] | None:
+    """products_named_in_text restricted to products already retrieved, read in Python: the same tiers (a model
+    number pair, a rare word pair, two common words only if nothing else, then a word inside a name) tested against
+    the retrieved product chunks' own lexemes. A chunk the local reader leaves to the database («8/256 ГБ») has its
+    stored lexemes read, all such chunks in one statement. None when the text itself needs the database's reading."""
+    rows = local_lexeme_positions(text_)
+    if rows is None:
+        return None
+    candidates: dict[int, Hit] = {}
+    for hit in hits:
+        if hit.product is not None and hit.doc_type == DocType.PRODUCT.value:
+            candidates.setdefault(hit.product.id, hit)
+    if not candidates:
+        return []
+    chunk_pairs = {product_id: _adjacent_lexeme_pairs(hit.text) for product_id, hit in candidates.items()}
+    unread = {hit.chunk_id: product_id for product_id, hit in candidates.items() if chunk_pairs[product_id] is None}
+    if unread:
+        stored: dict[int, list[tuple[str, int]]] = {chunk_id: [] for chunk_id in unread}
+        for chunk_id, lexeme, pos in (await session.execute(text(
+            "SELECT c.id, t.lexeme, p.pos FROM knowledge_chunks c, unnest(c.tsv) AS t, unnest(t.positions) AS p(pos) "
+            "WHERE c.id = ANY(:ids)"), {"ids": list(unread)})).all():
+            stored[chunk_id].append((lexeme, pos))
+        for chunk_id, product_id in unread.items():
+            chunk_pairs[product_id] = _adjacent(stored[chunk_id])
+    pairs = _name_pairs(rows, await common_lexemes(session))
+
+    def having(wanted: list[tuple[str, str]]) -> list[Hit]:
+        wanted_ = set(wanted)
+        return [hit for product_id, hit in candidates.items() if wanted_ & chunk_pairs[product_id]]
+
+    named = having(pairs["model"]) if pairs["model"] else []
+    if pairs["word"]:
+        named += [h for h in having(pairs["word"]) if h not in named]
+    if not named and pairs["generic"]:
+        named = having(pairs["generic"])
+    if not named:  # a word inside a name (compounds: «электросамокат»), as product_name_hits' ILIKE finds it
+        stems_ = _name_lookup_stems(" ".join(w for w in content_words(text_) if not w.isdigit()))
+        scored = [(sum(s in hit.product.name.lower() for s in stems_), hit) for hit in candidates.values()]
+        named = [hit for score, hit in sorted(scored, key=lambda x: (-x[0], x[1].product.id)) if score]
+    return named[:limit]
 
 
 # ------------------------------------------------------------------------------------------ product matching

@@ -89,7 +89,7 @@ class AISettings(BaseSettings):
             # Transcription bills seconds of audio: USD per 1M seconds ($0.006 a minute).
             "whisper-1": {"input": Decimal("100"), "cached": Decimal("0"), "output": Decimal("0")},
         },
-        description="JSON: model → USD per 1M tokens (input, cached, output); TTS models per 1M characters.",
+        description="JSON: model → USD per 1M tokens (input, cached, output); speech models per 1M characters, transcription per 1M seconds.",
     )
     global_autosend: bool = Field(default=True, description="Global kill switch: false stops every automatic send.")
     ai_max_attempts: int = Field(default=4, description="Attempts per LLM/embedding call (429, 5xx, timeouts are retried).")

@@ -80,7 +80,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def until(what: str, probe, timeout: float, explain=None):
+async def until(what: str, probe, timeout: float, explain=None, interval: float = 0.1):
     """Wait for a condition (a coroutine function returning something truthy), polling; fail after `timeout`, with
     what `explain()` (a coroutine function) says about the state of things, so a failure in CI says why."""
     deadline = time.monotonic() + timeout
@@ -99,7 +99,7 @@ async def until(what: str, probe, timeout: float, explain=None):
                 except Exception as exc:  # the explanation must not hide the timeout
                     why = f"\n(no explanation: {exc!r})"
             raise TimeoutError(f"timed out after {timeout:.0f} s waiting for: {what}{why}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(interval)
 
 
 # ------------------------------------------------------------------------------------------------ process starts
@@ -245,7 +245,16 @@ class Postgres:
         self.url = ""
         self.running = False
 
-    async def start_first(self) -> str:
+    async def start_first(self, template: Path | None = None) -> str:
+        """With `template` (a migrated pgdata, tests/conftest.py embedded_pgdata): a copy of it, its `salesop`
+        database — initdb and the migrations cost 15 s and more on a busy machine, a copy ~0.2 s."""
+        if template is not None:
+            self.embedded.data_dir.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(subprocess.run, ["cp", "-a", str(template), str(self.embedded.pgdata)],
+                                    check=True)
+            self.url = await asyncio.to_thread(self.embedded.start)
+            self.running = True
+            return self.url
         await asyncio.to_thread(self.embedded.start)
         await asyncio.to_thread(self.embedded.psql, "CREATE DATABASE faults;\n")
         self.url = self.embedded.url("faults")
@@ -331,8 +340,16 @@ class Proc:
                 log.write(f"\n--- {self.name} exited on its own with code {code}\n")
             await asyncio.sleep(0.5)  # the restart policy's back-off (a database still down would make it spin)
         await self.released.wait()
-        if not self._stopping:
-            await self.start()
+        tries = 0
+        while not self._stopping:
+            try:
+                await self.start()
+                return
+            except Exception as exc:  # (a fork refused on a machine out of memory): tried again, and said so
+                tries += 1
+                with open(self.log, "a") as log:
+                    log.write(f"\n--- {self.name} could not be started (try {tries}): {exc!r}\n")
+                await asyncio.sleep(min(5.0, 0.5 * tries))
 
     def _why(self) -> str:
         """The failure this run of the process logged last (its component and the exception's last line)."""
@@ -469,8 +486,9 @@ class Soak:
     """The running product, its infrastructure, the stand-ins and the people in them."""
 
     def __init__(self, workdir: Path, *, vk_customers: int = 4, tg_customers: int = 2, workers: int = 1,
-                 seed: int = 1):
+                 seed: int = 1, pgdata: Path | None = None):
         self.workdir = workdir
+        self.pgdata_template = pgdata
         self.rng = random.Random(seed)
         self.n_vk, self.n_tg, self.n_workers = vk_customers, tg_customers, workers
         self.pg = Postgres(workdir / "pg")
@@ -509,7 +527,7 @@ class Soak:
 
             _forkserver()
             await asyncio.to_thread(forkserver.ensure_running)
-        url = await self.pg.start_first()
+        url = await self.pg.start_first(self.pgdata_template)
         self.mark("postgres started")
         await migrate.upgrade(url)
         self.mark("migrated")
@@ -744,9 +762,11 @@ class Soak:
         """Kill the processes, customers write `count` messages while nothing runs, then they start again."""
         for name in names:
             self.kill(name, hold=True)
-        await self.customer_writes(count)
-        for name in names:
-            self.procs[name].release()
+        try:
+            await self.customer_writes(count)
+        finally:  # never left held down: every later wait would stall on it
+            for name in names:
+                self.procs[name].release()
 
     async def restart_redis(self, count: int = 0) -> None:
         """Redis dies (and everything in it: the task streams, rate buckets, bot state); customers write `count`
@@ -801,7 +821,8 @@ class Soak:
                 return False
             return await self._idle()
 
-        await until("the product caught up", caught_up, timeout, explain=self.diagnosis)
+        # (each look reads the whole group back from the stand-in: not so often that it takes the product's CPU)
+        await until("the product caught up", caught_up, timeout, explain=self.diagnosis, interval=0.5)
         self.mark("the product caught up")
 
     async def _idle(self) -> bool:

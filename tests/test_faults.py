@@ -17,7 +17,8 @@ import pytest
 from sandbox.runner import start_sandbox
 from tests.faults_harness import Fault, Soak, run_plan
 
-# The whole fault run takes 2–3 minutes on 2 idle cores; process starts are slow on a busy machine.
+# The whole fault run takes 1–2 minutes on 2 cores, ~3 when they are very busy (restarts are forks of a process that
+# imported the product once: tests/faults_harness.py).
 pytestmark = pytest.mark.timeout(600)
 
 SEND_METHODS = ["sendMessage", "createForumTopic", "editForumTopic", "editMessageText", "editMessageReplyMarkup",
@@ -115,7 +116,7 @@ def _postgres(writes: int):
     return action
 
 
-async def test_nothing_lost_nothing_twice_under_faults(tmp_path):
+async def test_nothing_lost_nothing_twice_under_faults(tmp_path, embedded_pgdata):
     faults = [
         Fault(3, "Bot API 429 storm (retry_after 2)", _storm(429, 6, retry_after=2, methods=SEND_METHODS)),
         Fault(6, "kill -9 bot", _kill(["bot"])),
@@ -128,7 +129,7 @@ async def test_nothing_lost_nothing_twice_under_faults(tmp_path):
         Fault(25, "kill -9 bot into a getMe 500 storm", _kill_into_storm("bot", 500, 6, ["getMe"])),
         Fault(27, "kill -9 bot and worker while customers write", _kill(["bot", "worker1"], writes=2)),
     ]
-    async with Soak(tmp_path, vk_customers=4, tg_customers=2, seed=11) as soak:
+    async with Soak(tmp_path, vk_customers=4, tg_customers=2, seed=11, pgdata=embedded_pgdata) as soak:
         await run_plan(soak, messages=32, replies_every=3, faults=faults)
         await soak.settle(timeout=240)
         report = await soak.check()

@@ -524,19 +524,7 @@ class SuggestionPipeline:
 
         delay = 0.0
         night = not within_hours and tenant.night_mode == NightMode.DELAY
-        suggestion = Suggestion(
-            tenant_id=tenant.id, dialog_id=dialog.id, message_id=message_id, text=generated.text,
-            intent=intent.intent, confidence=generated.confidence, decision=decided.decision,
-            decision_reason=decided.reason, checks=report.checks if report else {},
-            sources=[h.as_source() for h in _with_tool_hits(hits, generated.tools)], model=generated.model,
-            state=state,
-        )
-        session.add(suggestion)
-        await session.flush()
-        if decided.decision == Decision.AUTO_SEND:
-            delay = engine.human_delay(tenant.delay_profile, generated.text, seed=suggestion.id, night=night,
-                                       night_multiplier=tenant.night_multiplier)
-        suggestion.inputs = {
+        stored_inputs = {
             **inputs.as_dict(),
             "reasons": decided.reasons,  # as text in the default locale, as rows made before codes have them
             "reason_codes": reasons.codes(decided.reasons),  # what cards put into their reader's words
@@ -556,6 +544,21 @@ class SuggestionPipeline:
             "timings_ms": timings,
             "tool_calls": generated.tools.calls if generated.tools else [],
         }
+        suggestion = Suggestion(
+            tenant_id=tenant.id, dialog_id=dialog.id, message_id=message_id, text=generated.text,
+            intent=intent.intent, confidence=generated.confidence, decision=decided.decision,
+            decision_reason=decided.reason, checks=report.checks if report else {},
+            sources=[h.as_source() for h in _with_tool_hits(hits, generated.tools)], model=generated.model,
+            state=state, inputs=stored_inputs,
+        )
+        session.add(suggestion)
+        await session.flush()
+        if decided.decision == Decision.AUTO_SEND:
+            # Seeded by the suggestion's id, known once it is inserted: only an auto-sent draft is updated after
+            # its insert (the others are written in one statement).
+            delay = engine.human_delay(tenant.delay_profile, generated.text, seed=suggestion.id, night=night,
+                                       night_multiplier=tenant.night_multiplier)
+            suggestion.inputs = {**stored_inputs, "delay_seconds": delay}
         result = PipelineResult(suggestion_id=suggestion.id, decision=decided.decision, state=state)
         events.record(session, "suggestion_created", tenant_id=tenant.id, dialog_id=dialog.id,
                       suggestion_id=suggestion.id, decision=decided.decision.value, intent=intent.intent,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, func, select, update
 
 from core import inbox
@@ -217,20 +218,27 @@ async def _routed(session) -> dict:
     return {"groups": groups, "events": events}
 
 
-async def test_bulk_mirror_of_first_messages_routes_and_creates_topics_as_one_by_one(db):
-    """First messages of many dialogs (no topic yet) in one batch: routed round robin over the ready groups in
-    dialog order, each topic created with its set-up commands before its posts — what the per-message path queues,
-    in far fewer statements."""
+@pytest.mark.parametrize("routing", ["round_robin", "by_channel"])
+async def test_bulk_mirror_of_first_messages_routes_and_creates_topics_as_one_by_one(db, routing):
+    """First messages of many dialogs (no topic yet) in one batch: routed in dialog order (round robin over the ready
+    groups; by channel: to the channel's group), each topic created with its set-up commands before its posts — what
+    the per-message path queues, in far fewer statements."""
+    from core.models import Tenant
+
     async with db.unit_of_work() as session:
         tenant = await create_tenant(session, slug="shop", name="Shop")
         channel = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.VK_COMMUNITY, external_id="77")
+        group_b = ManagerGroup(tenant_id=tenant.id, chat_id=-1002, title="B", is_forum=True, missing_rights=[])
         session.add_all([channel,
                          ManagerGroup(tenant_id=tenant.id, chat_id=-1001, title="A", is_forum=True, missing_rights=[]),
-                         ManagerGroup(tenant_id=tenant.id, chat_id=-1002, title="B", is_forum=True, missing_rights=[]),
+                         group_b,
                          ManagerGroup(tenant_id=tenant.id, chat_id=-1003, title="C", is_forum=True,
                                       missing_rights=["can_manage_topics"])])
         await session.flush()
         channel_id = channel.id
+        if routing == "by_channel":
+            channel.manager_group_id = group_b.id
+            await session.execute(update(Tenant).where(Tenant.id == tenant.id).values(group_routing=routing))
     # One dialog has a topic already (group A holds one more): the round robin starts with B.
     old = await _receive(db, channel_id, "old", 0, 1)
     async with db.unit_of_work() as session:
@@ -254,7 +262,7 @@ async def test_bulk_mirror_of_first_messages_routes_and_creates_topics_as_one_by
     got, got_routes = await with_routes(lambda s: mirror.mirror_many(s, batch))
     assert got["commands"] == expected["commands"] and got["markers"] == expected["markers"]
     assert got_routes == expected_routes
-    assert {g for g in got_routes["groups"].values()} == {"A", "B"}
+    assert set(got_routes["groups"].values()) == ({"A", "B"} if routing == "round_robin" else {"B"})
     kinds = [row[0] for rows in got["commands"].values() for row in rows]
     assert kinds.count(Kind.CREATE_TOPIC) == 7 and kinds.count(Kind.MIRROR) == len(batch)
     assert got["result"] == len(batch)

@@ -8,8 +8,7 @@ import logging
 from collections import defaultdict
 
 from sqlalchemy import BigInteger, Integer, bindparam, column, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ... import commands, outbox
@@ -27,8 +26,8 @@ from ...models import (
     MessageEdit,
     OutboxCommand,
 )
-from .base import _UNREAD_AFTER, LATE_MIRROR_WINDOW, SENT_BY_COMMAND, Kind, Marker
 from . import routing
+from .base import _UNREAD_AFTER, LATE_MIRROR_WINDOW, SENT_BY_COMMAND, Kind, Marker
 from .routing import route_dialog
 from .topics import (
     TOPIC_SETUP,

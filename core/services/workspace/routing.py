@@ -250,7 +250,8 @@ async def record_routes(session: AsyncSession, chosen: dict[int, tuple[ManagerGr
         return
     moved = [(d, group.id) for d, (group, fields) in sorted(chosen.items()) if fields["previous_group_id"] != group.id]
     if moved:
-        await session.execute(_ROUTED, {"routed_dialogs": [d for d, _ in moved], "routed_groups": [g for _, g in moved]})
+        await session.execute(_ROUTED, {"routed_dialogs": [d for d, _ in moved],
+                                        "routed_groups": [g for _, g in moved]})
     await session.execute(insert(Event.__table__), [
         dict(tenant_id=fields["tenant_id"], kind="dialog_routed", dialog_id=dialog_id, actor_staff_id=None,
              command_id=None, payload={k: v for k, v in fields.items() if k != "tenant_id"})

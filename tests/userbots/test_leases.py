@@ -322,3 +322,108 @@ async def test_a_lease_lost_to_a_database_outage_is_taken_again_when_the_databas
             await asyncio.wait_for(run, 60)
             await ctx.queue.shutdown()
             await relay.close()
+
+
+class _SlowToStop:
+    """A channel's real worker whose end, once cancelled, waits for the test (a Telethon client's disconnect writing
+    its session through a slow database, say)."""
+
+    def __init__(self, real, events: list):
+        self.real, self.events = real, events
+        self.stopping = asyncio.Event()
+        self.may_end = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self.real.run(stop)
+        finally:
+            self.stopping.set()
+            await self.may_end.wait()
+            self.events.append("ended")
+
+
+class _Watched:
+    """The real adapters, with every worker started and every forget recorded in order."""
+
+    def __init__(self, real):
+        self.real = real
+        self.workers: list[_SlowToStop] = []
+        self.events: list[str] = []
+
+    def kinds(self, *args, **kwargs):
+        return self.real.kinds(*args, **kwargs)
+
+    def check(self, *args, **kwargs):
+        return self.real.check(*args, **kwargs)
+
+    def get(self, kind):
+        watched, adapter = self, self.real.get(kind)
+
+        class Adapter:
+            async def live(self, host, channel):
+                worker = _SlowToStop(await adapter.live(host, channel), watched.events)
+                watched.workers.append(worker)
+                watched.events.append(f"started {len(watched.workers)}")
+                return worker
+
+            def forget(self, host, channel_id):
+                watched.events.append("forgotten")
+                adapter.forget(host, channel_id)
+
+        return Adapter()
+
+
+async def test_a_channel_is_not_started_again_while_its_previous_worker_is_still_stopping(vk, vk_settings, secrets,
+                                                                                             db):
+    """A lost lease stops the channel at once, but its worker may take a while to end. Started again meanwhile, two
+    clients of one account ran in one process, and the old stop's clean-up, ending last, unregistered the new
+    worker from the gateway (no more sends through it)."""
+    from userbots.channels import ADAPTERS
+    from userbots.component import UserbotSupervisor
+
+    from tests.waiting import wait_for
+
+    shop = await make_vk_channel(db, secrets, vk.token)
+    watched = _Watched(ADAPTERS)
+    async with app_context(vk_settings.model_copy(update={"time_scale": TIME_SCALE})) as ctx:
+        component.install(ctx)
+        supervisor = ctx.services["userbots"] = UserbotSupervisor(
+            ctx, ctx.services["telegram_accounts"], ctx.services["channel_gateway"], adapters=watched)
+        scans = 0
+        sync = supervisor.sync
+
+        async def counted():
+            nonlocal scans
+            started = await sync()
+            scans += 1
+            return started
+
+        supervisor.sync = counted
+        await ctx.queue.startup()
+        stop = asyncio.Event()
+        run = asyncio.create_task(component.run(ctx, stop))
+        try:
+            await wait_for(lambda: shop.channel_id in supervisor.running, "the channel to run", timeout=60)
+            other = Leases(db, LeaseTimings(ttl=2.0))  # another holder takes the lease (as after a long outage)
+            await other.acquire(channel_lease(shop.channel_id), force=True)
+            first = watched.workers[0]
+            await wait_for(first.stopping.is_set, "the channel to be stopped at once", timeout=60)
+            await other.release_all()  # the lease is free again, while the old worker is still ending
+            seen = scans
+            await wait_for(lambda: scans >= seen + 3, "three more scans", timeout=60)
+            assert len(watched.workers) == 1, watched.events  # not started again yet
+            assert shop.channel_id in supervisor.stopping
+            assert ctx.services["health"]["leases"] == {"state": "lost", "channels": [shop.channel_id]}
+            first.may_end.set()
+            await wait_for(lambda: len(watched.workers) == 2 and shop.channel_id in supervisor.running,
+                           "the channel to run again once its old worker ended", timeout=60)
+            assert watched.events[-1] == "started 2", watched.events  # no clean-up of the old one after it
+            await wait_for(lambda: ctx.services["health"]["leases"] == {"state": "ok"}, "the lease shown as taken",
+                           timeout=30)
+            assert await _holder(db, shop.channel_id) == supervisor.leases.holder
+        finally:
+            for worker in watched.workers:
+                worker.may_end.set()
+            stop.set()
+            await asyncio.wait_for(run, 60)
+            await ctx.queue.shutdown()

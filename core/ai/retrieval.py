@@ -531,13 +531,18 @@ def _name_lookup(count: int):
     # A word every tenth product carries ("смартфон") would make this score the whole catalog; the other legs
     # cover such words, so only the first NAME_LOOKUP_CANDIDATES matches are scored.
     candidates = (
-        select(Product.id, Product.name)
-        .where(Product.tenant_id == bindparam("tenant_id"), Product.is_active,
+        select(Product.id, func.lower(Product.name).label("lowered"))
+        # The tenant as an expression, not the bare column: the planner otherwise walks the tenant's (tenant_id,
+        # sku) index testing every name against the patterns until 500 match — 3,300 rows and 16 ms for
+        # «смартфон samsung galaxy», the whole catalog for a rare word — where the trigram index's bitmap is bounded.
+        .where(Product.tenant_id + 0 == bindparam("tenant_id"), Product.is_active,
                or_(*(Product.name.ilike(p) for p in patterns)))
         .limit(NAME_LOOKUP_CANDIDATES)
         .subquery("candidates")
     )
-    matched = sum((case((candidates.c.name.ilike(p), 1), else_=0) for p in patterns), literal(0))
+    # Scored on the name lowered once per candidate, with LIKE (the patterns are lower case): ILIKE lowers the
+    # name again for every pattern, which cost ~5 of ~8 ms over 500 candidates and six stems.
+    matched = sum((case((candidates.c.lowered.like(p), 1), else_=0) for p in patterns), literal(0))
     best = (
         select(candidates.c.id, matched.label("matched"))
         .order_by(matched.desc(), candidates.c.id)
@@ -571,7 +576,8 @@ async def product_name_hits(session: AsyncSession, tenant_id: int, question: str
     stems_ = _name_lookup_stems(question)
     if not stems_:
         return []
-    params = {"tenant_id": tenant_id, "limit": limit, **{f"name{i}": f"%{s}%" for i, s in enumerate(stems_)}}
+    params = {"tenant_id": tenant_id, "limit": limit,
+              **{f"name{i}": f"%{s.lower()}%" for i, s in enumerate(stems_)}}
     async with index_scans_only(session):
         rows = (await (await statement_connection(session)).execute(_name_lookup(len(stems_)), params)).all()
     hits = []

@@ -13,6 +13,11 @@
    process), with the machine's load, and per event: the statements on the ingest's connections and the CPU time of
    this process.
 
+Parts 2 and 3 run the sandbox Telegram Bot API in a process of its own (as Telegram is not in ours in production), set
+up and read back through its control API: "CPU of this process" is then the product's alone (ingest, dispatcher,
+command executors, the aiogram client); the stand-in's CPU is printed apart. Part 1 keeps it in-process (it reads
+the posts from the sandbox's memory as they appear).
+
     .venv/bin/python bench/bench_outbox.py
     .venv/bin/python bench/bench_outbox.py --latency-messages 300 --time-scale 60
     .venv/bin/python bench/bench_outbox.py --only ingest                      # part 3 alone (no drain after it)
@@ -26,7 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +56,17 @@ from core.dispatcher import running  # noqa: E402
 from core.models import FollowUp, OutboxCommand  # noqa: E402
 from core.ratelimit import TELEGRAM_GROUP  # noqa: E402
 from core.tasks import TaskiqQueue  # noqa: E402
-from tests.bot.desk import build_desk, close_desk  # noqa: E402
+from bot.runtime import BotRuntime  # noqa: E402
+from bot.setup import build_dispatcher  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
+from core.crypto import SecretBox  # noqa: E402
+from core.db import Database, DatabaseHandle  # noqa: E402
+from core.models import ChannelAccount, ChannelKind, ManagerGroup  # noqa: E402
+from core.services.tenants import create_tenant  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from salesop.context import AppContext  # noqa: E402
+from tests.bot.desk import RIGHTS, Desk, _staff, build_desk, close_desk  # noqa: E402
+from tests.bot.gateway import SandboxBotGateway  # noqa: E402
 from userbots.live import LiveIngest  # noqa: E402
 
 MIRRORS = (followups.MIRROR_MESSAGE.name, followups.REFRESH_CARDS.name)
@@ -74,6 +91,122 @@ async def mirrors_done(desk) -> None:
         if not left:
             return
         await asyncio.sleep(0.005)
+
+
+class RemoteTelegram:
+    """The sandbox Telegram Bot API in a child process (`--telegram-sandbox-process`), driven through its control API
+    (sandbox/telegram/control.py) — so that its CPU is not this process's."""
+
+    def __init__(self, time_scale: float):
+        self.proc = subprocess.Popen([sys.executable, __file__, "--telegram-sandbox-process", "--time-scale",
+                                      repr(time_scale)], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the sandbox process did not start")
+        self.base, self.bot_token = line.split()
+        self.bot_user_id = int(self.bot_token.split(":")[0])
+        self.http = None
+
+    async def call(self, method: str, path: str, body: dict | None = None):
+        import aiohttp
+
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        async with self.http.request(method, f"{self.base}/_sandbox{path}", json=body) as resp:
+            answer = await resp.json()
+            if resp.status != 200:
+                raise RuntimeError(f"{method} {path}: {answer}")
+            return answer
+
+    def cpu(self) -> float:
+        """CPU seconds the sandbox process used so far (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+
+def serve_telegram_sandbox(time_scale: float) -> None:
+    """The child's side: one TelegramSandbox on a free loopback port until SIGTERM; prints `<base-url> <token>`."""
+    from sandbox.runner import serve
+    from sandbox.telegram import TelegramSandbox
+
+    async def run() -> None:
+        sb = TelegramSandbox(limits="off", time_scale=time_scale)
+        runner, base = await serve(sb.app)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        print(base, sb.bot_token, flush=True)
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(run())
+
+
+async def build_remote_desk(*, database_url: str, master_key: str, data_dir, limits: str, time_scale: float):
+    """tests.bot.desk.build_desk with the sandbox in its own process: the same tenant, staff, channel and forum group
+    the owner connects by adding the bot. Returns the desk (its `sb` is the RemoteTelegram), a closer."""
+    sb = RemoteTelegram(time_scale)
+    try:
+        settings = Settings.load(
+            data_dir=data_dir, db={"database_url": database_url}, security={"master_key": master_key},
+            time_scale=time_scale, telegram={"bot_token": sb.bot_token, "telegram_api_url": sb.base},
+        )
+        db = Database(database_url, pool_size=10)
+        ctx = AppContext(settings=settings, handle=DatabaseHandle(db.url, None), db=db,
+                         secrets=SecretBox([master_key]), queue=TaskiqQueue(InMemoryBroker()), clock=SystemClock())
+        component.install(ctx)
+        gateway = SandboxBotGateway(ctx.services["manager_bot"], time_scale)
+        ctx.services["channel_gateway"] = gateway
+        people = {}
+        for key, first, last, username in (("owner", "Ольга", "Владелец", "olga_owner"),
+                                           ("manager", "Иван", "Менеджер", "ivan_manager"),
+                                           ("viewer", "Вера", "Наблюдатель", "vera_viewer"),
+                                           ("outsider", "Посторонний", None, None)):
+            people[key] = await sb.call("POST", "/users", {"first_name": first, "last_name": last,
+                                                           "username": username})
+        async with db.unit_of_work() as session:
+            tenant = await create_tenant(session, slug="shop", name="Магазин",
+                                         escalation_chat_id=people["owner"]["id"])
+            await session.flush()
+            for role in ("owner", "manager", "viewer"):
+                await _staff(session, tenant.id, role, people[role], people[role]["username"])
+            channel = ChannelAccount(tenant_id=tenant.id, kind=ChannelKind.TELEGRAM_ACCOUNT, external_id="555",
+                                     title="Магазин")
+            session.add(channel)
+            await session.flush()
+            tenant_id, channel_id = tenant.id, channel.id
+        chat = await sb.call("POST", "/chats", {
+            "title": "Менеджеры", "bot_rights": None, "owner_id": people["owner"]["id"],
+            "members": [people[k]["id"] for k in ("manager", "viewer", "outsider")]})
+        me = await ctx.services["manager_bot"].get_me()
+        runtime = BotRuntime(db=db, bot_id=sb.bot_user_id, bot_username=me.username,
+                             wake_dispatcher=ctx.services["outbox_dispatcher"].wake)
+        desk = Desk(sb=sb, ctx=ctx, dp=build_dispatcher(runtime), gateway=gateway, tenant_id=tenant_id,
+                    channel_id=channel_id, group_chat_id=chat["id"], owner=people["owner"],
+                    manager=people["manager"], viewer=people["viewer"], outsider=people["outsider"],
+                    tasks=component.task_handlers(ctx, ctx.services["outbox_dispatcher"].wake))
+        await sb.call("POST", f"/chats/{chat['id']}/bot", {"rights": RIGHTS, "by_user_id": people["owner"]["id"]})
+        await desk.settle()
+        async with db.unit_of_work() as session:
+            group = (await session.execute(select(ManagerGroup))).scalar_one()
+            assert group.missing_rights == [] and group.tenant_id == tenant_id
+        await sb.call("POST", "/limits", {"limits": limits})
+    except BaseException:
+        await sb.close()
+        raise
+
+    async def close() -> None:
+        await ctx.services["manager_bot"].session.close()
+        await ctx.services["outbox_dispatcher"].db.dispose()
+        await ctx.db.dispose()
+        await sb.close()
+
+    return desk, close
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -133,14 +266,15 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
     """live: the customers write while the dispatcher is posting, in this same process and event loop (the drain is
     timed from the first queued command, and separately from the first inbound event). Otherwise the whole backlog
     is queued first (a bot that was down, a flood wait) and the drain is timed from the dispatcher's start."""
-    desk, resources = await build_desk(database_url=url, master_key=master_key, data_dir=data_dir,
-                                       limits="realistic", time_scale=time_scale)
+    desk, close = await build_remote_desk(database_url=url, master_key=master_key, data_dir=data_dir,
+                                          limits="realistic", time_scale=time_scale)
+    sb = desk.sb
     try:
-        before = dict(desk.sb.stats["requests"])
-        limited_before = desk.sb.stats["too_many_requests"]
+        stats = await sb.call("GET", "/stats")
+        before, limited_before = dict(stats["requests"]), stats["too_many_requests"]
         async with desk.db.unit_of_work() as session:
             last_id = (await session.execute(select(func.coalesce(func.max(OutboxCommand.id), 0)))).scalar_one()
-        customers = [desk.customer(f"Клиент{n:02d}", None) for n in range(dialogs)]
+        customers = [await sb.call("POST", "/users", {"first_name": f"Клиент{n:02d}"}) for n in range(dialogs)]
         # The live path as the userbots run it: the durable in-process task queue with the bot's handlers.
         queue = TaskiqQueue(InMemoryBroker(), db=desk.db)
         for name, handler in component.task_handlers(desk.ctx, desk.outbox.wake).items():
@@ -171,7 +305,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
 
             profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine is shared
             profiler.enable()
-        wall0, started, cpu0 = time.time(), time.perf_counter(), time.process_time()
+        wall0, started, cpu0, sandbox_cpu0 = time.time(), time.perf_counter(), time.process_time(), sb.cpu()
         if live:
             async with running(desk.outbox):
                 await write_all()
@@ -183,6 +317,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
             ingest = written - started
             started = written
         cpu, ingest_statements = time.process_time() - cpu0, statements[0]
+        sandbox_cpu = sb.cpu() - sandbox_cpu0
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(profile)
@@ -190,30 +325,35 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
         if not drain:  # the ingest figures only (--only ingest)
             await queue.shutdown()
             return {"ingest": ingest, "events": dialogs * per_dialog, "cpu": cpu, "statements": ingest_statements,
-                    "load": load()}
+                    "sandbox_cpu": sandbox_cpu, "load": load()}
         await desk.outbox.drain(timeout=600)
         finished = time.perf_counter()
         async with desk.db.unit_of_work() as session:
             first_queued = (await session.execute(
                 select(func.min(OutboxCommand.created_at)).where(OutboxCommand.id > last_id))).scalar_one()
         queued_at = started + (first_queued.timestamp() - wall0) if live else started
-        requests = desk.sb.stats["requests"]
+        stats = await sb.call("GET", "/stats")
+        requests = stats["requests"]
         calls = sum(requests.get(m, 0) - before.get(m, 0) for m in requests if m.lower() in GROUP_MESSAGES)
-        too_many = desk.sb.stats["too_many_requests"] - limited_before
+        too_many = stats["too_many_requests"] - limited_before
         sent = calls - too_many  # a 429 answer sent nothing
         lost = 0
-        for topic in desk.live_topics():
+        group = await sb.call("GET", f"/chats/{desk.group_chat_id}")  # as Desk.live_topics and Desk.thread read it
+        topics = [t for t in group["topics"] if t["id"] != 1 and not t["deleted"]]
+        for topic in topics:
             name = topic["name"].split(" ", 1)[1].split(" · ")[0]
-            text = "\n\n".join(m["text"] or "" for m in desk.thread(topic["id"]) if not m["pinned"])
+            text = "\n\n".join(m["text"] or "" for m in group["messages"]
+                               if m["thread_id"] == topic["id"] and not m["service"] and not m["deleted"]
+                               and not m["pinned"])
             lost += text != "\n\n".join(f"{name} №{n}" for n in range(1, per_dialog + 1))
         bound = sent / (TELEGRAM_GROUP.count / TELEGRAM_GROUP.per_seconds) / time_scale
         await queue.shutdown()
         return {"sent": sent, "drain": finished - queued_at, "end_to_end": finished - started, "bound": bound,
                 "ingest": ingest, "events": dialogs * per_dialog, "cpu": cpu, "statements": ingest_statements,
-                "too_many": too_many, "lost": lost, "topics": len(desk.live_topics()),
+                "sandbox_cpu": sandbox_cpu, "too_many": too_many, "lost": lost, "topics": len(topics),
                 "commands": desk.outbox.stats.commands, "load": load()}
     finally:
-        await close_desk(resources)
+        await close()
 
 
 async def main() -> None:
@@ -228,6 +368,7 @@ async def main() -> None:
     parser.add_argument("--profile", metavar="PATH",
                         help="cProfile the ingest with the dispatcher stopped into PATH, while it drained into "
                              "PATH.live (pstats format)")
+    parser.add_argument("--telegram-sandbox-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     only_ingest = args.only == "ingest"
 
@@ -286,8 +427,12 @@ def print_ingest(result: dict, live: bool) -> None:
           f" (must be ≥ 300); {result['load']}")
     print(f"    per event: {result['statements'] / result['events']:.1f} statements, "
           f"{result['cpu'] / result['events'] * 1000:.1f} ms CPU of this process"
-          f"{' (the dispatcher and the Telegram stand-in included)' if live else ''}")
+          f"{' (the dispatcher and its command executors included)' if live else ''}; "
+          f"the Telegram stand-in (own process) {result['sandbox_cpu'] / result['events'] * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if "--telegram-sandbox-process" in sys.argv:  # the child RemoteTelegram starts
+        serve_telegram_sandbox(float(sys.argv[sys.argv.index("--time-scale") + 1]))
+    else:
+        asyncio.run(main())

@@ -49,7 +49,11 @@ class CommandSteps:
 
     async def _topic(self, session: AsyncSession, command: OutboxCommand) -> tuple[DialogTopic, ManagerGroup]:
         topic = await session.get(DialogTopic, command.payload["topic_id"])
-        return topic, await session.get(ManagerGroup, topic.manager_group_id)
+        group = await session.get(ManagerGroup, topic.manager_group_id)
+        # The session's identity map holds objects weakly: unreferenced, the next step's get() (a record's topic
+        # step, then its count) selected both rows again. Held for the session's unit of work, it finds them.
+        session.info.setdefault("held_topics", []).extend((topic, group))
+        return topic, group
 
     @staticmethod
     def _topic_info(topic: DialogTopic) -> dict:

@@ -118,9 +118,13 @@ async def live(tmp_path, embedded_data_dir):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=60)
+            # Waited for in a thread: the stand-ins live in this event loop, and the product's shutdown waits on
+            # them (its in-flight getUpdates). A blocking wait held the loop, the shutdown took the whole minute and,
+            # on a busy machine, ran the test past pytest-timeout's 300 s.
+            await asyncio.get_running_loop().run_in_executor(None, proc.wait, 60)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         await stack.stop()
 
 

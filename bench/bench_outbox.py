@@ -16,7 +16,9 @@
 Parts 2 and 3 run the sandbox Telegram Bot API in a process of its own (as Telegram is not in ours in production), set
 up and read back through its control API: "CPU of this process" is then the product's alone (ingest, dispatcher,
 command executors, the aiogram client); the stand-in's CPU is printed apart. Part 1 keeps it in-process (it reads
-the posts from the sandbox's memory as they appear).
+the posts from the sandbox's memory as they appear). Before each run of parts 2 and 3 a few warm-up dialogs
+(--warm-up) are opened and drained, not counted: the figures are those of a process that has run a while, without its
+first-use costs (statements compiled for a new engine, the aiogram client's models built).
 
     .venv/bin/python bench/bench_outbox.py
     .venv/bin/python bench/bench_outbox.py --latency-messages 300 --time-scale 60
@@ -35,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 from pathlib import Path
@@ -69,6 +72,7 @@ from tests.bot.desk import RIGHTS, Desk, _staff, build_desk, close_desk  # noqa:
 from tests.bot.gateway import SandboxBotGateway  # noqa: E402
 from userbots.live import LiveIngest  # noqa: E402
 
+WARM_UP = "Разогрев"  # the warm-up dialogs' customers, left out of the counts
 MIRRORS = (followups.MIRROR_MESSAGE.name, followups.REFRESH_CARDS.name)
 
 # Bot API methods the sandbox charges to a group's "20 messages a minute" (sandbox/telegram/botapi.py `_charge`).
@@ -99,7 +103,7 @@ class RemoteTelegram:
 
     def __init__(self, time_scale: float):
         self.proc = subprocess.Popen([sys.executable, __file__, "--telegram-sandbox-process", "--time-scale",
-                                      repr(time_scale)], stdout=subprocess.PIPE, text=True)
+                                      repr(time_scale)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("the sandbox process did not start")
@@ -139,7 +143,10 @@ def serve_telegram_sandbox(time_scale: float) -> None:
         sb = TelegramSandbox(limits="off", time_scale=time_scale)
         runner, base = await serve(sb.app)
         stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        # The bench's end closes our stdin, also when it was killed: no sandbox is left behind.
+        threading.Thread(target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(stop.set)), daemon=True).start()
         print(base, sb.bot_token, flush=True)
         await stop.wait()
         await runner.cleanup()
@@ -262,7 +269,7 @@ async def latency(url: str, master_key: str, data_dir: Path, messages: int, dial
 
 
 async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, dialogs: int, per_dialog: int,
-                *, live: bool, drain: bool = True, profile: str | None = None) -> dict:
+                *, live: bool, drain: bool = True, profile: str | None = None, warm_up: int = 3) -> dict:
     """live: the customers write while the dispatcher is posting, in this same process and event loop (the drain is
     timed from the first queued command, and separately from the first inbound event). Otherwise the whole backlog
     is queued first (a bot that was down, a flood wait) and the drain is timed from the dispatcher's start."""
@@ -270,10 +277,9 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
                                           limits="realistic", time_scale=time_scale)
     sb = desk.sb
     try:
-        stats = await sb.call("GET", "/stats")
-        before, limited_before = dict(stats["requests"]), stats["too_many_requests"]
-        async with desk.db.unit_of_work() as session:
-            last_id = (await session.execute(select(func.coalesce(func.max(OutboxCommand.id), 0)))).scalar_one()
+        # Warm-up, not counted: a few dialogs opened and drained first, so that what follows is measured warm
+        # (statements compiled for this engine, the aiogram client's models built) as in a process that has run
+        # for a while; otherwise the dispatcher's first-use costs fall into the live ingest's short window.
         customers = [await sb.call("POST", "/users", {"first_name": f"Клиент{n:02d}"}) for n in range(dialogs)]
         # The live path as the userbots run it: the durable in-process task queue with the bot's handlers.
         queue = TaskiqQueue(InMemoryBroker(), db=desk.db)
@@ -281,6 +287,17 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
             queue.register(name, handler)
         await queue.startup()
         ingest = LiveIngest(desk.db, queue)
+        for n in range(warm_up):
+            warm = await sb.call("POST", "/users", {"first_name": f"{WARM_UP}{n}"})
+            for round_ in (1, 2):
+                await ingest.message(desk.inbound(warm, f"{WARM_UP}{n} №{round_}"), dedup=("warm", f"{n}:{round_}"))
+        await mirrors_done(desk)
+        await desk.outbox.drain(timeout=600)
+        stats = await sb.call("GET", "/stats")
+        before, limited_before = dict(stats["requests"]), stats["too_many_requests"]
+        commands_before = desk.outbox.stats.commands
+        async with desk.db.unit_of_work() as session:
+            last_id = (await session.execute(select(func.coalesce(func.max(OutboxCommand.id), 0)))).scalar_one()
         # What one event costs this process: statements on the ingest's connections (inbox, follow-up rows, mirrors;
         # the dispatcher has its own pool) and Python CPU time, from the first event until the mirrors are done.
         statements = [0]
@@ -317,6 +334,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
             ingest = written - started
             started = written
         cpu, ingest_statements = time.process_time() - cpu0, statements[0]
+        window_commands = desk.outbox.stats.commands - commands_before  # completed while the ingest was timed
         sandbox_cpu = sb.cpu() - sandbox_cpu0
         if profiler is not None:
             profiler.disable()
@@ -325,7 +343,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
         if not drain:  # the ingest figures only (--only ingest)
             await queue.shutdown()
             return {"ingest": ingest, "events": dialogs * per_dialog, "cpu": cpu, "statements": ingest_statements,
-                    "sandbox_cpu": sandbox_cpu, "load": load()}
+                    "sandbox_cpu": sandbox_cpu, "window_commands": window_commands, "load": load()}
         await desk.outbox.drain(timeout=600)
         finished = time.perf_counter()
         async with desk.db.unit_of_work() as session:
@@ -339,7 +357,7 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
         sent = calls - too_many  # a 429 answer sent nothing
         lost = 0
         group = await sb.call("GET", f"/chats/{desk.group_chat_id}")  # as Desk.live_topics and Desk.thread read it
-        topics = [t for t in group["topics"] if t["id"] != 1 and not t["deleted"]]
+        topics = [t for t in group["topics"] if t["id"] != 1 and not t["deleted"] and WARM_UP not in t["name"]]
         for topic in topics:
             name = topic["name"].split(" ", 1)[1].split(" · ")[0]
             text = "\n\n".join(m["text"] or "" for m in group["messages"]
@@ -350,8 +368,8 @@ async def burst(url: str, master_key: str, data_dir: Path, time_scale: float, di
         await queue.shutdown()
         return {"sent": sent, "drain": finished - queued_at, "end_to_end": finished - started, "bound": bound,
                 "ingest": ingest, "events": dialogs * per_dialog, "cpu": cpu, "statements": ingest_statements,
-                "sandbox_cpu": sandbox_cpu, "too_many": too_many, "lost": lost, "topics": len(topics),
-                "commands": desk.outbox.stats.commands, "load": load()}
+                "sandbox_cpu": sandbox_cpu, "window_commands": window_commands, "too_many": too_many, "lost": lost, "topics": len(topics),
+                "commands": desk.outbox.stats.commands - commands_before, "load": load()}
     finally:
         await close()
 
@@ -365,6 +383,8 @@ async def main() -> None:
     parser.add_argument("--per-dialog", type=int, default=5)
     parser.add_argument("--only", choices=("all", "ingest"), default="all",
                         help="ingest: part 3 alone — the live ingest figures, without the latency runs and the drains")
+    parser.add_argument("--warm-up", type=int, default=3, metavar="DIALOGS",
+                        help="dialogs opened and drained before each burst, not counted (0: measure cold)")
     parser.add_argument("--profile", metavar="PATH",
                         help="cProfile the ingest with the dispatcher stopped into PATH, while it drained into "
                              "PATH.live (pstats format)")
@@ -383,7 +403,7 @@ async def main() -> None:
             results = {
                 live: await burst(await new_database(server, f"burst_{int(live)}"), master_key,
                                   Path(tmp) / f"var_{int(live)}", args.time_scale, args.dialogs, args.per_dialog,
-                                  live=live, drain=not only_ingest,
+                                  live=live, drain=not only_ingest, warm_up=args.warm_up,
                                   profile=None if args.profile is None else f"{args.profile}{'.live' if live else ''}")
                 for live in (True, False)
             }
@@ -401,12 +421,14 @@ async def main() -> None:
     for live, result in results.items():
         if only_ingest:
             print(f"live ingest: {result['events']} messages across {args.dialogs} dialogs "
-                  f"({args.per_dialog} each, the first opening the dialog)")
+                  f"({args.per_dialog} each, the first opening the dialog), after {args.warm_up} warm-up dialogs "
+                  f"drained (not counted)")
             print_ingest(result, live)
             continue
         how = "customers writing while it drains" if live else "backlog queued first"
         print(f"burst ({how}): {args.dialogs * args.per_dialog} messages across {args.dialogs} dialogs, one group, "
-              f"realistic limits, time scale {args.time_scale:g}")
+              f"realistic limits, time scale {args.time_scale:g}, after {args.warm_up} warm-up dialogs drained "
+              f"(not counted)")
         print(f"  Telegram messages sent into the group  {result['sent']}  (for {result['commands']} outbox commands)")
         print(f"  budget bound (sent ÷ 20/min)            {result['bound']:.2f} s real  "
               f"({result['bound'] * args.time_scale / 60:.1f} emulated min)")
@@ -429,6 +451,9 @@ def print_ingest(result: dict, live: bool) -> None:
           f"{result['cpu'] / result['events'] * 1000:.1f} ms CPU of this process"
           f"{' (the dispatcher and its command executors included)' if live else ''}; "
           f"the Telegram stand-in (own process) {result['sandbox_cpu'] / result['events'] * 1000:.1f} ms")
+    if live:  # the dispatcher's share grows with the commands it completed in the window, not with the events
+        print(f"    outbox commands completed meanwhile: {result['window_commands']} (the dispatcher's CPU is "
+              f"spent per command: compare with the stopped run's CPU per event)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ average (`uptime`) before and after each timed part: on 2 cores shared with othe
 
     .venv/bin/python bench/bench_retrieval.py                  # 100,000 chunks, 300 queries, 100 pipeline runs
     .venv/bin/python bench/bench_retrieval.py --chunks 20000
+    .venv/bin/python bench/bench_retrieval.py --shared-buffers 1GB   # as docker-compose.yml runs PostgreSQL
     SALESOP_DATABASE_URL=... .venv/bin/python bench/bench_retrieval.py --reuse   # time again, no new load
 
 The database is SALESOP_DATABASE_URL when set, else a throwaway embedded PostgreSQL under a temp directory.
@@ -307,7 +308,7 @@ SLUG, MID_SLUG = "bench-retrieval", "bench-retrieval-mid"
 
 
 async def main(args) -> dict:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, text
 
     from core import migrate
     from core.ai.demo import load_demo_shop
@@ -323,6 +324,11 @@ async def main(args) -> dict:
     if not db_url:
         embedded = EmbeddedPostgres(Path(tmp.name))
         embedded.start()
+        if args.shared_buffers:  # a server setting: written, then the server started again to take it
+            embedded.psql(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}';\n")
+            embedded.stop()
+            embedded = EmbeddedPostgres(Path(tmp.name))
+            embedded.start()
         embedded.psql("DROP DATABASE IF EXISTS bench;\nCREATE DATABASE bench;\n")
         db_url = embedded.url("bench")
     try:
@@ -350,6 +356,7 @@ async def main(args) -> dict:
                 tenant_id, mid_id, channel_id = tenant.id, mid.id, channel.id
             load = await load_chunks(db, [(tenant_id, args.chunks, 7), (mid_id, MID_CHUNKS, 99)])
         async with db.unit_of_work() as session:
+            shared_buffers = (await session.execute(text("SHOW shared_buffers"))).scalar_one()
             counts = dict((await session.execute(select(KnowledgeChunk.tenant_id, func.count(KnowledgeChunk.id))
                                                  .group_by(KnowledgeChunk.tenant_id))).all())
         retrieval = await bench_retrieval(db, tenant_id, args.queries)
@@ -360,7 +367,7 @@ async def main(args) -> dict:
         if embedded is not None:
             embedded.stop()
         tmp.cleanup()
-    return {"machine": {"cpus": os.cpu_count()},
+    return {"machine": {"cpus": os.cpu_count(), "shared_buffers": shared_buffers},
             "load": {**load, "total_chunks": sum(counts.values()), "tenant_chunks": counts.get(tenant_id, 0),
                      "mid_tenant_chunks": counts.get(mid_id, 0)},
             "retrieval": retrieval, "retrieval_mid_tenant": retrieval_mid, "pipeline": pipeline, "goals_ms": GOALS_MS}
@@ -377,6 +384,9 @@ if __name__ == "__main__":
     parser.add_argument("--pipeline-runs", type=int, default=100)
     parser.add_argument("--reuse", action="store_true",
                         help="with SALESOP_DATABASE_URL: time the tenants an earlier run loaded instead of loading")
+    parser.add_argument("--shared-buffers", metavar="SIZE",
+                        help="the throwaway server's shared_buffers (e.g. 1GB, as docker-compose.yml sets it); "
+                             "default: the server's own (128MB)")
     results = asyncio.run(main(parser.parse_args()))
     r, m, p, load = results["retrieval"], results["retrieval_mid_tenant"], results["pipeline"], results["load"]
     goal_search, goal_pipeline = GOALS_MS["hybrid_search"], GOALS_MS["pipeline_overhead"]
@@ -384,7 +394,8 @@ if __name__ == "__main__":
         print(f"loaded {load['chunks']:,} chunks (embed {load['embed_s']} s, COPY {load['copy_s']} s, "
               f"HNSW build {load['hnsw_build_s']} s)")
     print(f"chunks: {load['total_chunks']:,} ({load['tenant_chunks']:,} in the big tenant, "
-          f"{load['mid_tenant_chunks']:,} in the second)")
+          f"{load['mid_tenant_chunks']:,} in the second); PostgreSQL shared_buffers "
+          f"{results['machine']['shared_buffers']}")
     for label, x in (("big tenant", r), ("second tenant", m)):
         s_, u = x["hybrid_search"], x["hybrid_search_with_unit_of_work"]
         print(f"hybrid retrieval, {label}: p50 {s_['p50_ms']} ms, p95 {s_['p95_ms']} ms, p99 {s_['p99_ms']} ms over "

@@ -122,6 +122,7 @@ class Snapshot:
     customer_text: str  # the customer's messages since the business last wrote, joined
     recent: list[dict]  # the dialog tail as chat messages, oldest first
     customer_language: str | None
+    pending_autoreply: bool = False  # the dialog had an automatic reply waiting to leave when it was read
 
 
 @dataclass
@@ -136,6 +137,16 @@ class Generated:
     tools: tools.ToolRun | None = None  # what the model's tool calls returned (LLM mode)
 
 
+def _pending_autoreply_filter(dialog_id) -> tuple:
+    """An automatic reply of the dialog that has not left yet (`dialog_id` a value or a column)."""
+    return (
+        OutboxCommand.dialog_id == dialog_id,
+        OutboxCommand.kind == SEND_CUSTOMER_MESSAGE,
+        OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
+        OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, CommandState.APPROVED, CommandState.QUEUED]),
+    )
+
+
 async def cancel_pending_autoreplies(session: AsyncSession, dialog_id: int,
                                      reason: str = "manager answered first") -> list[int]:
     """Cancel automatic replies of a dialog that have not left yet (an AI reply waiting out its human-like delay,
@@ -143,12 +154,7 @@ async def cancel_pending_autoreplies(session: AsyncSession, dialog_id: int,
     cancelled (now OUTDATED), so their cards can be refreshed."""
     await lock_dialog(session, dialog_id)  # the lock order (core.db): the dialog row before its commands
     commands = list((await session.execute(
-        select(OutboxCommand.id, OutboxCommand.suggestion_id).where(
-            OutboxCommand.dialog_id == dialog_id,
-            OutboxCommand.kind == SEND_CUSTOMER_MESSAGE,
-            OutboxCommand.origin.in_([CommandOrigin.AI, CommandOrigin.SYSTEM]),
-            OutboxCommand.state.in_([CommandState.PENDING_APPROVAL, CommandState.APPROVED, CommandState.QUEUED]),
-        )
+        select(OutboxCommand.id, OutboxCommand.suggestion_id).where(*_pending_autoreply_filter(dialog_id))
     )).all())
     suggestion_ids = []
     for command_id, suggestion_id in commands:
@@ -217,8 +223,12 @@ class SuggestionPipeline:
                     return PipelineResult(skipped=skipped, follow_ups=[(TRANSCRIBE_VOICE, {"message_id": message_id})])
                 return PipelineResult(skipped=skipped)
             # A newer customer message supersedes automatic replies still waiting to leave: this draft answers
-            # the whole burst instead.
-            superseded = await cancel_pending_autoreplies(session, snapshot.dialog.id, reason="superseded")
+            # the whole burst instead. Locked and looked for again only when the snapshot saw one (most dialogs
+            # have none: two statements and a write transaction's commit saved). None the snapshot missed can
+            # appear: the drafts of earlier messages enqueue theirs holding the dialog lock and only when no newer
+            # customer message is there, and this message was committed before this run read the dialog.
+            superseded = (await cancel_pending_autoreplies(session, snapshot.dialog.id, reason="superseded")
+                          if snapshot.pending_autoreply else [])
         t = lap("load", t)
         tenant_id, dialog_id = snapshot.tenant.id, snapshot.dialog.id
         try:
@@ -290,9 +300,10 @@ class SuggestionPipeline:
             (newer_message.sent_at > Message.sent_at)
             | ((newer_message.sent_at == Message.sent_at) & (newer_message.id > Message.id)),
         )
+        pending_autoreply = exists().where(*_pending_autoreply_filter(Message.dialog_id))
         row = (await session.execute(
             select(Message, Dialog, Tenant, Customer, drafted.label("drafted"), voice.label("voice"),
-                   newer.label("newer"))
+                   newer.label("newer"), pending_autoreply.label("pending_autoreply"))
             .join(Dialog, Dialog.id == Message.dialog_id)
             .join(Tenant, Tenant.id == Message.tenant_id)
             .join(Customer, Customer.id == Dialog.customer_id)
@@ -338,7 +349,8 @@ class SuggestionPipeline:
         # Telegram reports "en-US"-style codes; the self-check compares two-letter languages.
         language = detect_language(customer_text) or (customer.language or tenant.language or "ru")[:2].lower()
         recent = [{"role": _chat_role(m), "content": _content(m)} for m in tail]
-        return Snapshot(tenant, dialog, customer, message, customer_text, recent, language), None
+        return Snapshot(tenant, dialog, customer, message, customer_text, recent, language,
+                        pending_autoreply=row.pending_autoreply), None
 
     async def _embed_query(self, text_: str) -> tuple[list[float] | None, str | None]:
         embedder = self.providers.embedder

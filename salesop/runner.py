@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import importlib
 import logging
 import os
@@ -189,6 +190,7 @@ async def _run_all(settings: Settings, serve: list[str] | None, *, worker: bool)
                 for name, url in demo.urls():
                     announce(name, url)
                 extra.append(demo.trickle(stop))
+            gc.freeze()  # start-up objects live as long as the process: full collections stop walking them
             code = await run_components(ctx, stop, serve, worker=worker, extra=extra)
     finally:
         if demo is not None:

@@ -54,9 +54,11 @@ async def test_two_processes_on_one_redis_share_the_tokens_budget(slow_vk, setti
         for limiter in limiters:
             await limiter.close()
     assert all(isinstance(r, dict) and r.get("response") for r in results)
-    # one budget of 20 a second for both: 60 requests take at least 59 slots, and VK hardly ever refuses
+    # One budget of 20 a second for both: 60 requests take at least 59 slots (two budgets would take 30). How many
+    # VK refuses is not asserted: it depends on scheduling, not on the budget — on a busy machine a process held off
+    # the CPU sends its slot late, next to its neighbour's (16 of 60 in one run at load 8 on 2 cores, 0-2 when
+    # quiet). Every refusal is retried under a wider margin, so every request still succeeds.
     assert elapsed >= 59 * evenly(VK_COMMUNITY).interval(SCALE) * 0.95
-    assert sum(api.retries_on_6 for api in apis) <= 2
 
 
 async def test_without_a_shared_store_two_processes_overrun_the_token(slow_vk, settings):

@@ -29,6 +29,8 @@ from core.models import (
 from core.services.tenants import create_tenant
 from userbots.live import LiveIngest
 
+from .statements import counting_statements
+
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
@@ -219,7 +221,7 @@ async def test_first_messages_in_one_batch_match_one_by_one(db):
     """Customers' first messages (new customers, new dialogs; one customer known on another Telegram channel of the
     tenant with a touch there; a campaign code in one) recorded together make the customers, dialogs, messages,
     touches and follow-ups the one-by-one path makes — in a handful of statements."""
-    from sqlalchemy import event, update
+    from sqlalchemy import update
 
     from core.inbox import TrafficInfo
     from core.models import Tenant
@@ -242,18 +244,12 @@ async def test_first_messages_in_one_batch_match_one_by_one(db):
              _msg(vk_id, "v2-1", user="2", text="промокод SPRING", at=2)]  # a copy within the batch
 
     async def run(work) -> dict:
-        seen = {"statements": 0}
-
-        def count(*_):
-            seen["statements"] += 1
-
+        seen = {}
         try:
             async with db.unit_of_work() as session:
-                event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-                try:
+                with counting_statements(db.engine) as counted:
                     received = await work(session)
-                finally:
-                    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+                seen["statements"] = counted.statements
                 seen["received"] = [(r.created, r.new_dialog, [name for name, _ in r.follow_ups]) for r in received]
                 seen["state"] = await _first_messages_state(session)
                 seen["follow_ups"] = (await session.execute(select(func.count()).select_from(FollowUp))).scalar_one()

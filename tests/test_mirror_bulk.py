@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from core import inbox
 from core.inbox import InboundAttachment, InboundMessage, Sender
@@ -27,6 +27,8 @@ from core.models import (
 from core.services.tenants import create_tenant
 from core.services.workspace import mirror
 from core.services.workspace.base import LATE_MIRROR_WINDOW, Kind, Marker
+
+from .statements import counting_statements
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -135,18 +137,12 @@ async def _outbox_after(session, since: int) -> dict[int, list[tuple]]:
 
 
 async def _run(db, work, since: int):
-    seen = {"statements": 0}
-
-    def count(*_):
-        seen["statements"] += 1
-
+    seen = {}
     try:
         async with db.unit_of_work() as session:
-            event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-            try:
+            with counting_statements(db.engine) as counted:
                 seen["result"] = await work(session)
-            finally:
-                event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+            seen["statements"] = counted.statements
             seen.update(await _outbox_after(session, since))
             raise _Undo
     except _Undo:

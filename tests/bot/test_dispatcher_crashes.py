@@ -82,6 +82,15 @@ class Relay:
         await self.server.wait_closed()
 
 
+async def relay_to(db_url: str) -> tuple[Relay, str]:
+    """A started relay to the database of `db_url` (postgresql://user@/<db>?host=<socket dir>&port=<port>), and
+    the URL that reaches the database through it."""
+    url = make_url(db_url)
+    relay = Relay(f"{url.query['host']}/.s.PGSQL.{url.query['port']}")
+    port = await relay.start()
+    return relay, f"postgresql://{url.username}@127.0.0.1:{port}/{url.database}"
+
+
 class Surface:
     """The real manager surface (the Bot API stand-in answers), with something happening around the post of one
     customer message (`text`)."""
@@ -128,12 +137,10 @@ async def _first_topic(desk: Desk, anna: dict) -> int:
 async def test_the_record_of_a_sent_post_is_retried_through_a_database_outage_never_the_post(desk: Desk):
     anna = desk.customer()
     thread_id = await _first_topic(desk, anna)
-    url = make_url(desk.db.url)  # postgresql://postgres@/<db>?host=<socket dir>&port=<port>
-    relay = Relay(f"{url.query['host']}/.s.PGSQL.{url.query['port']}")
-    port = await relay.start()
+    relay, relayed = await relay_to(desk.db.url)
     dispatcher: Dispatcher = desk.outbox
     direct = dispatcher.db
-    dispatcher.db = Database(f"postgresql://{url.username}@127.0.0.1:{port}/{url.database}", pool_size=4)
+    dispatcher.db = Database(relayed, pool_size=4)
 
     async def database_gone():
         relay.cut()  # the Bot API answered; now PostgreSQL is unreachable for the dispatcher

@@ -10,21 +10,18 @@ import logging
 import pytest
 from aiogram.types import Update
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from bot.component import feed_until_the_database_answers
 from core.db import Database, database_unreachable
 from tests.conftest import free_port
 from tests.waiting import wait_for
 
-from .test_dispatcher_crashes import Relay
+from .test_dispatcher_crashes import relay_to
 
 
 async def test_an_update_is_handled_again_once_the_database_answers(db_url, caplog):
-    url = make_url(db_url)
-    relay = Relay(f"{url.query['host']}/.s.PGSQL.{url.query['port']}")
-    port = await relay.start()
-    db = Database(f"postgresql://{url.username}@127.0.0.1:{port}/{url.database}", pool_size=2)
+    relay, relayed = await relay_to(db_url)
+    db = Database(relayed, pool_size=2)
     tries = []
 
     async def feed(bot, update, **kw):  # one update's unit of work

@@ -255,9 +255,8 @@ async def test_a_lease_lost_to_a_database_outage_is_taken_again_when_the_databas
     lease again and the account runs again — sends included. The fault soak saw a bot process log the account's lease
     as lost and never run it again. The outage is real: a TCP relay to PostgreSQL, cut."""
     from pydantic import SecretStr
-    from sqlalchemy.engine import make_url
 
-    from tests.bot.test_dispatcher_crashes import Relay
+    from tests.bot.test_dispatcher_crashes import relay_to
     from tests.waiting import wait_for
 
     from .test_telegram_mtproto import PHONE, connect_with_code, until_stored
@@ -271,10 +270,7 @@ async def test_a_lease_lost_to_a_database_outage_is_taken_again_when_the_databas
     owner = mtproto.create_account(PHONE, "Ольга", "Магазин")
     customer = mtproto.create_customer("Анна", "Петрова", username="anna_p")
     channel_id = await connect_with_code(db, tg_secrets, tg_settings, mtproto, tenant_id)
-    url = make_url(db_url)
-    relay = Relay(f"{url.query['host']}/.s.PGSQL.{url.query['port']}")
-    port = await relay.start()
-    relayed = f"postgresql://{url.username}@127.0.0.1:{port}/{url.database}"
+    relay, relayed = await relay_to(db_url)
     settings = tg_settings.model_copy(update={"time_scale": TIME_SCALE, "db": tg_settings.db.model_copy(
         update={"database_url": SecretStr(relayed)})})
     name = channel_lease(channel_id)

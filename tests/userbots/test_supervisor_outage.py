@@ -9,13 +9,12 @@ import asyncio
 import logging
 
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from core.db import database_unreachable
 from salesop.context import app_context
 from userbots import component
 
-from ..bot.test_dispatcher_crashes import Relay
+from ..bot.test_dispatcher_crashes import relay_to
 from .conftest import GROUP, make_vk_channel
 from .test_component import _listening, _stored
 from .test_vk_realtime import eventually
@@ -24,10 +23,7 @@ from tests.waiting import wait_for
 
 async def test_the_component_waits_out_a_database_outage_and_goes_on(vk, vk_settings, secrets, db, db_url, caplog):
     await make_vk_channel(db, secrets, vk.token)
-    url = make_url(db_url)
-    relay = Relay(f"{url.query['host']}/.s.PGSQL.{url.query['port']}")
-    port = await relay.start()
-    relayed = f"postgresql://{url.username}@127.0.0.1:{port}/{url.database}"
+    relay, relayed = await relay_to(db_url)
     settings = vk_settings.model_copy(update={"db": vk_settings.db.model_copy(
         update={"database_url": SecretStr(relayed)})})
     async with app_context(settings) as ctx:

@@ -61,15 +61,9 @@ from core.ratelimit import TELEGRAM_GROUP  # noqa: E402
 from core.tasks import TaskiqQueue  # noqa: E402
 from bot.runtime import BotRuntime  # noqa: E402
 from bot.setup import build_dispatcher  # noqa: E402
-from core.clock import SystemClock  # noqa: E402
-from core.crypto import SecretBox  # noqa: E402
-from core.db import Database, DatabaseHandle  # noqa: E402
 from core.models import ChannelAccount, ChannelKind, ManagerGroup  # noqa: E402
 from core.services.tenants import create_tenant  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from salesop.context import AppContext  # noqa: E402
-from tests.bot.desk import RIGHTS, Desk, _staff, build_desk, close_desk  # noqa: E402
-from tests.bot.gateway import SandboxBotGateway  # noqa: E402
+from tests.bot.desk import RIGHTS, Desk, _staff, build_desk, close_desk, desk_context  # noqa: E402
 from userbots.live import LiveIngest  # noqa: E402
 
 WARM_UP = "Разогрев"  # the warm-up dialogs' customers, left out of the counts
@@ -159,16 +153,9 @@ async def build_remote_desk(*, database_url: str, master_key: str, data_dir, lim
     the owner connects by adding the bot. Returns the desk (its `sb` is the RemoteTelegram), a closer."""
     sb = RemoteTelegram(time_scale)
     try:
-        settings = Settings.load(
-            data_dir=data_dir, db={"database_url": database_url}, security={"master_key": master_key},
-            time_scale=time_scale, telegram={"bot_token": sb.bot_token, "telegram_api_url": sb.base},
-        )
-        db = Database(database_url, pool_size=10)
-        ctx = AppContext(settings=settings, handle=DatabaseHandle(db.url, None), db=db,
-                         secrets=SecretBox([master_key]), queue=TaskiqQueue(InMemoryBroker()), clock=SystemClock())
-        component.install(ctx)
-        gateway = SandboxBotGateway(ctx.services["manager_bot"], time_scale)
-        ctx.services["channel_gateway"] = gateway
+        ctx, gateway = desk_context(database_url=database_url, master_key=master_key, data_dir=data_dir,
+                                    time_scale=time_scale, bot_token=sb.bot_token, api_url=sb.base)
+        db = ctx.db
         people = {}
         for key, first, last, username in (("owner", "Ольга", "Владелец", "olga_owner"),
                                            ("manager", "Иван", "Менеджер", "ivan_manager"),

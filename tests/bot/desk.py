@@ -195,24 +195,34 @@ class Resources:
     ctx: AppContext
 
 
-async def build_desk(*, database_url: str, master_key: str, data_dir, limits: str = "off", time_scale: float = 1000.0,
-                     escalation_to_owner: bool = True) -> tuple[Desk, Resources]:
-    """A desk on its own sandbox. The default time scale makes budgets never bind in functional tests; the burst and
-    rate-limit tests pass the scale they need (the sandbox and our budgets always share it)."""
+def desk_context(*, database_url: str, master_key: str, data_dir, time_scale: float, bot_token: str,
+                 api_url: str) -> tuple[AppContext, SandboxBotGateway]:
+    """The manager bot's component on a Telegram Bot API at `api_url`, customers' channels answered by the sandbox
+    gateway: what a desk runs, whether its sandbox is in this process or its own."""
     from core.db import Database
 
-    sb = TelegramSandbox(limits="off", time_scale=time_scale)
-    runner, base = await serve(sb.app)
-    desk_settings = Settings.load(
+    settings = Settings.load(
         data_dir=data_dir, db={"database_url": database_url}, security={"master_key": master_key},
-        time_scale=time_scale, telegram={"bot_token": sb.bot_token, "telegram_api_url": base},
+        time_scale=time_scale, telegram={"bot_token": bot_token, "telegram_api_url": api_url},
     )
     db = Database(database_url, pool_size=10)
-    ctx = AppContext(settings=desk_settings, handle=DatabaseHandle(db.url, None), db=db,
+    ctx = AppContext(settings=settings, handle=DatabaseHandle(db.url, None), db=db,
                      secrets=SecretBox([master_key]), queue=TaskiqQueue(InMemoryBroker()), clock=SystemClock())
     component.install(ctx)
     gateway = SandboxBotGateway(ctx.services["manager_bot"], time_scale)
     ctx.services["channel_gateway"] = gateway
+    return ctx, gateway
+
+
+async def build_desk(*, database_url: str, master_key: str, data_dir, limits: str = "off", time_scale: float = 1000.0,
+                     escalation_to_owner: bool = True) -> tuple[Desk, Resources]:
+    """A desk on its own sandbox. The default time scale makes budgets never bind in functional tests; the burst and
+    rate-limit tests pass the scale they need (the sandbox and our budgets always share it)."""
+    sb = TelegramSandbox(limits="off", time_scale=time_scale)
+    runner, base = await serve(sb.app)
+    ctx, gateway = desk_context(database_url=database_url, master_key=master_key, data_dir=data_dir,
+                                time_scale=time_scale, bot_token=sb.bot_token, api_url=base)
+    db = ctx.db
     owner = sb.create_user("Ольга", "Владелец", username="olga_owner")
     manager = sb.create_user("Иван", "Менеджер", username="ivan_manager")
     viewer = sb.create_user("Вера", "Наблюдатель", username="vera_viewer")

@@ -10,6 +10,7 @@ it (SALESOP_TELEGRAM_API_URL points at the sandbox), and the page gets signed in
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -40,10 +41,16 @@ class Ctx:
 def chromium_path() -> str:
     path = shutil.which("chromium")
     if path is None and shutil.which("apt-get"):
-        # A fresh machine: Debian's Chromium (Playwright's own browser download is not reachable here).
-        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, capture_output=True)
-        path = shutil.which("chromium")
+        # A fresh machine: Debian's Chromium (Playwright's own browser download is not reachable here). Test workers
+        # arrive here at once; apt-get refuses while another holds dpkg's lock, so they queue on a machine-wide lock
+        # and whoever comes second finds Chromium installed.
+        with open("/tmp/salesop-chromium-install.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            path = shutil.which("chromium")
+            if path is None:
+                subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+                subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, capture_output=True)
+                path = shutil.which("chromium")
     if path is None:
         raise RuntimeError("Chromium is needed for the browser tests: apt-get install chromium")
     return path

@@ -37,12 +37,12 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .. import events
-from ..crypto import SecretBox
-from ..errors import ConfigError, UserError
-from ..i18n import t
-from ..ai.intents import CUSTOM_INTENT_NAME, tenant_intents
-from ..models import AddressForm, DelayProfile, Intent, NightMode, Tenant, Tone
+from ... import events
+from ...crypto import SecretBox
+from ...errors import ConfigError, UserError
+from ...i18n import t
+from ...ai.intents import CUSTOM_INTENT_NAME, tenant_intents
+from ...models import AddressForm, DelayProfile, Intent, NightMode, Tenant, Tone
 
 EVENT_KIND = "settings_changed"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

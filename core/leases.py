@@ -10,6 +10,10 @@ A holder that cannot renew (another took the lease, or the database did not answ
 own clock) must stop the channel at once: `Leases.renew` says which names were lost. Two Telethon clients on one
 session log the owner out (AUTH_KEY_DUPLICATED), so losing is cheaper than doubting.
 
+Stopping is not instant, and a holder learns of its loss only at its next renewal: a write that must not outlive the
+lease (a Telethon session's auth key and update state, which the new holder writes too) carries the lease's `Fence`
+and checks it in its own statement, so a holder that lost the lease cannot overwrite its successor's newer state.
+
 All times are the database's (now()), so replicas' clocks do not matter; a holder's own deadline is measured from
 before its renewal was sent, so it never believes in a lease longer than the database does.
 
@@ -29,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from .db import Database
@@ -67,6 +71,22 @@ class Holder:
     name: str
     holder: str
     expires_in: float | None  # seconds, by the database's clock
+
+
+@dataclass(frozen=True)
+class Fence:
+    """One holder's lease as it took it (name, holder, fencing token)."""
+
+    name: str
+    holder: str
+    token: int
+
+    def still_held(self) -> ColumnElement[bool]:
+        """A condition for a write's WHERE: true while the lease row is still this one — not taken over by another
+        holder, not given back, not taken again (a new token). Checked in the write's own statement, it leaves no
+        moment between the check and the write for a takeover to slip in."""
+        return exists().where(ChannelLease.name == self.name, ChannelLease.holder == self.holder,
+                              ChannelLease.token == self.token)
 
 
 class Leases:
@@ -166,6 +186,11 @@ class Leases:
 
     def holds(self, name: str) -> bool:
         return name in self.held
+
+    def fence(self, name: str) -> Fence | None:
+        """The fence of `name` as held now, for writes made under it; None when it is not held."""
+        token = self.held.get(name)
+        return None if token is None else Fence(name, self.holder, token)
 
 
 async def holders(db: Database) -> list[Holder]:

@@ -39,7 +39,7 @@ from sqlalchemy import text
 
 from core.db import database_unreachable
 from core.i18n import t
-from core.leases import LeaseTimings, Leases, channel_lease
+from core.leases import Fence, LeaseTimings, Leases, channel_lease
 from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import ChannelAccount, ChannelStatus
 from core.ports import DeliveryError
@@ -121,7 +121,8 @@ class UserbotSupervisor:
         # what the adapters start workers with; media: customers' files of every channel, downloaded live into the
         # store the manager bot posts them from
         self.host = LiveHost(ctx.db, ctx.queue, ctx.settings, ctx.secrets,
-                             MediaDownloads(MediaStore(media_root(ctx.settings.data_dir))), accounts)
+                             MediaDownloads(MediaStore(media_root(ctx.settings.data_dir))), accounts,
+                             leases=self.leases, fenced_out=self.fenced_out)
 
     @property
     def health(self) -> dict:
@@ -216,6 +217,15 @@ class UserbotSupervisor:
                     log.warning("channel %s: lease lost, stopping it here", channel_id)
                     await self._stop(channel_id, at_once=True)
                     self.wake.set()  # the scan looks again (and leaves the channel to its new holder)
+
+    def fenced_out(self, fence: Fence) -> None:
+        """A worker's write was refused under `fence`: the database says the lease is no longer this process's,
+        maybe before a renewal found out. Shown at once; the next heartbeat stops the channel (a refusal under an
+        older lease of a channel taken again since is no loss)."""
+        if self.leases.fence(fence.name) != fence:
+            return
+        self.lost.add(int(fence.name.split(":", 1)[1]))
+        self._show_leases()
 
     def _show_leases(self) -> None:
         """Leases lost and not taken again are a failure a person must see: the channel may run nowhere."""

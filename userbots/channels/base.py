@@ -82,6 +82,10 @@ class LiveHost:
     media: Any  # userbots.live.MediaDownloads: customers' files downloaded before their message is recorded
     accounts: Any  # userbots.telegram.client.TelegramAccounts, shared with the gateway
     shared: dict[str, Any] = field(default_factory=dict)
+    # The supervisor's core.leases.Leases, whose channel leases a worker's own writes are fenced with (a Telegram
+    # session), and what it is told when such a write was refused: the lease is another process's now.
+    leases: Any = None
+    fenced_out: Callable[[Any], None] | None = None
 
 
 class Sender(Protocol):

@@ -7,6 +7,7 @@ clients run in the process that holds the channel's lease; a send elsewhere wait
 from __future__ import annotations
 
 from core import channels
+from core.leases import channel_lease
 from core.models import ChannelAccount, ChannelStatus
 from core.ports import Delivery, DeliveryError
 
@@ -71,7 +72,12 @@ class TelegramAccount(ChannelAdapter):
         factory = host.shared.get(FACTORY)
         if factory is None:
             factory = host.shared[FACTORY] = TelethonClientFactory(host.settings, host.db, host.secrets)
-        worker = Worker(host.db, host.queue, channel, factory, host.media)
+        fence = None
+        if host.leases is not None:  # under the supervisor: the session is written under the channel's lease
+            fence = host.leases.fence(channel_lease(channel.id))
+            if fence is None:
+                return None  # lost before it started: the supervisor shows it, the holder runs it
+        worker = Worker(host.db, host.queue, channel, factory, host.media, fence=fence, fenced_out=host.fenced_out)
         host.accounts.add(worker)  # the gateway sends through its client
         return worker
 

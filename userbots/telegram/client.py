@@ -28,6 +28,7 @@ from core.crypto import SecretBox
 from core.db import Database
 from core.errors import ConfigError
 from core.inbox import home_of
+from core.leases import Fence
 from core.models import ChannelAccount, ChannelStatus, Dialog, Message
 from core.ports import Delivery, DeliveryError, TaskQueue
 from core.services import channels as channel_service
@@ -84,10 +85,13 @@ class TelethonClientFactory:
         self.db = db
         self.secrets = secrets
 
-    async def client_for(self, channel_id: int, *, updates: bool = True):
+    async def client_for(self, channel_id: int, *, updates: bool = True, fence: Fence | None = None,
+                         fenced_out: Callable[[Fence], None] | None = None):
         """A connected client. `updates=False` (history import): it neither receives updates nor writes the update
-        state back, so the realtime client of the same account misses nothing."""
-        session = await SessionStore(self.db, self.secrets, channel_id).load(owns_updates=updates)
+        state back, so the realtime client of the same account misses nothing. With a `fence` (the channel's lease
+        the realtime client runs under), its session is written only while that lease is still held."""
+        store = SessionStore(self.db, self.secrets, channel_id, fence=fence, fenced_out=fenced_out)
+        session = await store.load(owns_updates=updates)
         # Telethon sleeps real seconds; on an emulated clock (time_scale ≠ 1, the sandbox) every flood wait comes
         # back to us instead, to be waited out at the emulated pace
         threshold = FLOOD_SLEEP_THRESHOLD if self.settings.time_scale == 1 else 0
@@ -141,14 +145,19 @@ async def show_revoked(db: Database, channel_id: int) -> None:
 
 
 class TelegramAccount:
-    """Realtime ingest of one account, for as long as `stop` is not set."""
+    """Realtime ingest of one account, for as long as `stop` is not set. Run by the userbot supervisor, it is given
+    the channel's lease (`fence`): its session is written only while that lease is still this process's, and a write
+    refused is reported to `fenced_out` (userbots/telegram/session.py)."""
 
     def __init__(self, db: Database, queue: TaskQueue, channel: ChannelAccount, client_factory,
-                 media: MediaDownloads | None = None):
+                 media: MediaDownloads | None = None, *, fence: Fence | None = None,
+                 fenced_out: Callable[[Fence], None] | None = None):
         self.db = db
         self.channel_id = channel.id
         self.title = channel.title
         self.client_factory = client_factory
+        self.fence = fence
+        self.fenced_out = fenced_out
         # media: customers' files downloaded into the media store before their message is recorded
         self.events = TelegramEvents(db, LiveIngest(db, queue, media), channel.id)
         self.client = None
@@ -170,7 +179,7 @@ class TelegramAccount:
                 await _wait(stop, 5)
 
     async def _session(self, stop: asyncio.Event) -> None:
-        client = await self.client_factory.client_for(self.channel_id)
+        client = await self.client_factory.client_for(self.channel_id, fence=self.fence, fenced_out=self.fenced_out)
         disconnected = asyncio.ensure_future(client.disconnected)  # watched from the start, settled at the end
         try:
             if not await client.is_user_authorized():

@@ -5,19 +5,33 @@ channel's pts) and the access hashes of the people written to — in ChannelAcco
 Telethon writes the update state into the session on disconnect and once a minute (its keepalive), then calls
 `save()`/`close()`; here those persist to the database, so a restarted process catches up exactly on what it missed
 (`catch_up=True`), even after a crash, from at most a minute before it.
+
+The realtime client writes under its channel's lease (core.leases.Fence): a process that lost the lease — another
+replica took the channel over and writes the session now — keeps running until it notices, and its last writes (at
+the disconnect that stops it, or Telethon's minute) would put back an older update state (pts going backwards:
+updates fetched twice, or skipped) or another auth key. So each write is made only while the lease is still this
+process's, checked in the write's own statement; a refused write is logged and reported (`fenced_out`: the supervisor
+shows the lease lost in its health).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import warnings
+from collections.abc import Callable
 
+from sqlalchemy import update
 from telethon import types
 from telethon.sessions import StringSession
 
 from core.crypto import SecretBox
 from core.db import Database
+from core.leases import Fence
+from core.models import ChannelAccount
 from core.services import channels as channel_service
+
+log = logging.getLogger(__name__)
 
 # Telethon announces async session methods as experimental on every call; ours are two plain awaits.
 warnings.filterwarnings("ignore", message="Using async sessions support is an experimental feature")
@@ -26,12 +40,16 @@ MAX_ENTITIES = 50_000  # access hashes kept (the most recent): enough to answer 
 
 
 class SessionStore:
-    """Where one channel's session lives."""
+    """Where one channel's session lives. With a `fence`, written only while that lease is still held (module
+    docstring); `fenced_out(fence)` is called when a write was refused for it."""
 
-    def __init__(self, db: Database, secrets: SecretBox, channel_id: int):
+    def __init__(self, db: Database, secrets: SecretBox, channel_id: int, *, fence: Fence | None = None,
+                 fenced_out: Callable[[Fence], None] | None = None):
         self.db = db
         self.secrets = secrets
         self.channel_id = channel_id
+        self.fence = fence
+        self.fenced_out = fenced_out
 
     async def load(self, *, owns_updates: bool = True) -> DatabaseSession:
         """The stored session. Only the client that handles updates (realtime) may write the update state back:
@@ -42,11 +60,24 @@ class SessionStore:
             state = dict(channel.update_state or {})
         return DatabaseSession(string, state=state, store=self, owns_updates=owns_updates)
 
-    async def save(self, string: str, state: dict | None) -> None:
+    async def save(self, string: str, state: dict | None) -> bool:
+        """Store the session string and (when given) the update state; False when the fence refused the write."""
+        values: dict = {"credentials_enc": self.secrets.encrypt(string)}
+        if state is not None:
+            values["update_state"] = state
+        statement = update(ChannelAccount).where(ChannelAccount.id == self.channel_id)
+        if self.fence is not None:
+            statement = statement.where(self.fence.still_held())
         async with self.db.unit_of_work() as session:
-            await channel_service.store_credentials(session, self.secrets, self.channel_id, string)
-            if state is not None:
-                await channel_service.save_update_state(session, self.channel_id, state)
+            written = (await session.execute(statement.values(values).returning(ChannelAccount.id))).first()
+        if written is None and self.fence is not None:
+            log.warning("Telegram account %s: session not saved — its lease %s (token %s) is no longer held by %s; "
+                        "the holder that took it over keeps its own", self.channel_id, self.fence.name,
+                        self.fence.token, self.fence.holder)
+            if self.fenced_out is not None:
+                self.fenced_out(self.fence)
+            return False
+        return True
 
 
 class DatabaseSession(StringSession):

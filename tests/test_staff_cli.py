@@ -1,9 +1,10 @@
 """`salesop staff` and the owner's link from `salesop tenant create` against a test database; the bot's username comes
 from getMe on the sandbox Bot API.
 
-Most steps call salesop.cli.main(argv) in this process — the same entry point the console script runs, with the
-environment set as the subprocess would get it, stdout and stderr captured — so the file runs in seconds; one success
-and one refusal go through a real `python -m salesop.cli` subprocess (exit codes, one line on stderr, no traceback)."""
+The commands run salesop.cli.main(argv) in this process (tests/clirun.py: the same entry point the console script
+runs, the same output and exit code, without a Python start-up per call). One refusal goes through a real
+`python -m salesop.cli` subprocess: a command that asked Telegram and the database, then refused, leaves exactly one
+line on the process's stderr — nothing printed at exit (an unclosed HTTP session, a pending task) either."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from core.db import Database
 from core.models import Event, Invitation
 from core.services import staff
 from core.services.tenants import get_tenant
-from salesop.cli import main
 from sandbox.runner import serve
 from sandbox.telegram import TelegramSandbox
+from tests.clirun import run_cli_async
 from tests.conftest import free_port
 
 SALESOP = [sys.executable, "-m", "salesop.cli"]
@@ -49,27 +50,14 @@ async def telegram(env):
     await runner.cleanup()
 
 
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """`await cli(env, *args)`: salesop.cli.main(args) in this process with exactly `env`'s SALESOP_* variables, in
-    a worker thread (main runs its own event loop; the sandbox it asks lives in this one). (exit code, stdout,
-    stderr); an exception escaping main — a traceback for a user — fails the test."""
-
-    async def run(env: dict, *args: str, ok: bool = True) -> tuple[int, str, str]:
-        capsys.readouterr()
-        with monkeypatch.context() as m:
-            for name in [k for k in os.environ if k.startswith("SALESOP_")]:
-                m.delenv(name)
-            for name, value in env.items():
-                if name.startswith("SALESOP_"):
-                    m.setenv(name, value)
-            code = await asyncio.wait_for(asyncio.to_thread(main, list(args)), timeout=120)
-        stdout, stderr = capsys.readouterr()
-        if ok:
-            assert code == 0, f"salesop {' '.join(args)}: {stderr}"
-        return code, stdout, stderr
-
-    return run
+async def cli(env: dict, *args: str, ok: bool = True) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `salesop *args` in this process, asynchronously: the sandbox it asks lives in
+    this event loop. An exception escaping main — a traceback for a user — fails the test."""
+    done = await run_cli_async(env, *args, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    if ok:
+        assert done.returncode == 0, f"salesop {' '.join(args)}: {done.stderr}"
+    return done.returncode, done.stdout, done.stderr
 
 
 async def subprocess_cli(env: dict, *args: str, ok: bool = True) -> tuple[int, str, str]:
@@ -108,9 +96,9 @@ async def claim(db_url: str, token: str, user_id: int, name: str, language_code:
         await db.dispose()
 
 
-async def test_invite_list_role_remove_and_the_last_owner(env, db_url, telegram, cli):
+async def test_invite_list_role_remove_and_the_last_owner(env, db_url, telegram):
     bot_username = telegram.bot_user["username"]
-    _, out, _ = await subprocess_cli(env, "tenant", "create", "--slug", "shop", "--name", "Shop")
+    _, out, _ = await cli(env, "tenant", "create", "--slug", "shop", "--name", "Shop")
     owner_token = link_token(out, bot_username)
     assert (await claim(db_url, owner_token, 1001, "Olga")).role_code == "owner"
 
@@ -166,7 +154,7 @@ async def test_invite_list_role_remove_and_the_last_owner(env, db_url, telegram,
     assert all(actor is None for kind, actor, _ in audit if kind != "staff_joined")
 
 
-async def test_bad_input_is_one_clear_line(env, telegram, cli):
+async def test_bad_input_is_one_clear_line(env, telegram):
     await cli(env, "tenant", "create", "--slug", "shop", "--name", "Shop")
     message = one_line_error(await subprocess_cli(env, "staff", "invite", "--tenant", "shop", "--role", "boss",
                                                   ok=False))
@@ -188,7 +176,7 @@ async def test_bad_input_is_one_clear_line(env, telegram, cli):
     assert json.loads(out) == []
 
 
-async def test_without_a_bot_the_cli_prints_the_start_command(env, db_url, cli):
+async def test_without_a_bot_the_cli_prints_the_start_command(env, db_url):
     code, out, _ = await cli(env, "tenant", "create", "--slug", "shop", "--name", "Shop", "--json")
     invite = json.loads(out)["owner_invite"]
     assert invite["link"] is None and invite["role"] == "owner"

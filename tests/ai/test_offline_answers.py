@@ -1,13 +1,12 @@
 """The offline responder answers what was asked, on the demo shop, through the real pipeline (inbox → suggest_reply):
 the questions of the issue as a new user tried them, the demo's own customer questions, coverage as confidence, and
-`salesop ask` as a subprocess."""
+`salesop ask` (salesop.cli.main in this process: tests/clirun.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from cryptography.fernet import Fernet
@@ -18,6 +17,7 @@ from core.ai.offline import split_parts
 from core.ai.retrieval import used_sources
 from core.models import AIMode, Decision, Dialog, Intent, Suggestion, Tenant
 from salesop.demo import QUESTIONS as DEMO_QUESTIONS
+from tests.clirun import run_cli_async
 
 from .conftest import customer_says, make_shop, pipeline
 
@@ -190,9 +190,6 @@ def test_sources_are_the_ones_the_reply_used_once_each():
 
 # ----------------------------------------------------------------------------------------------- salesop ask
 
-SALESOP = [sys.executable, "-m", "salesop.cli"]
-
-
 @pytest.fixture
 def env(tmp_path, db_url):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SALESOP_")}
@@ -200,14 +197,14 @@ def env(tmp_path, db_url):
             "SALESOP_MASTER_KEY": Fernet.generate_key().decode()}
 
 
-def run(*args, env) -> subprocess.CompletedProcess:
-    return subprocess.run([*SALESOP, *args], capture_output=True, text=True, env=env, timeout=120)
+async def run(*args, env) -> subprocess.CompletedProcess:
+    return await run_cli_async(env, *args, timeout=120)
 
 
 async def test_salesop_ask_runs_the_pipeline_and_stores_nothing(db, settings, offline_providers, env):
     shop = await make_shop(db, offline_providers, settings, **OPEN)
     question = "Сколько стоит кофемашина DeLonghi Magnifica S? И сколько стоит доставка в Екатеринбург?"
-    result = run("ask", "--tenant", "shop", "--json", question, env=env)
+    result = await run("ask", "--tenant", "shop", "--json", question, env=env)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert "45\u00a0990 ₽" in answer["reply"] and "490 рублей" in answer["reply"]
@@ -218,17 +215,17 @@ async def test_salesop_ask_runs_the_pipeline_and_stores_nothing(db, settings, of
     assert {"kind": "document", "title": "Доставка — По России"} in answer["sources"]
     assert len(answer["sources"]) == 2  # only what the reply used, once each
 
-    person = json.loads(run("ask", "--tenant", "shop", "--json", "--channel", "vk", "Позовите менеджера",
-                            env=env).stdout)
+    person = json.loads((await run("ask", "--tenant", "shop", "--json", "--channel", "vk", "Позовите менеджера",
+                                   env=env)).stdout)
     assert person["decision"] == "escalate" and person["intent"] == "human_request" and person["channel"] == "vk"
 
-    text_ = run("ask", "--tenant", "shop", "Какая гарантия на электрический чайник?", env=env)
+    text_ = await run("ask", "--tenant", "shop", "Какая гарантия на электрический чайник?", env=env)
     lines = text_.stdout.splitlines()
     assert text_.returncode == 0 and lines[0].startswith("Ответ: ") and "12 месяцев" in lines[0]
     assert lines[1].startswith("Намерение: warranty · уверенность 0.")
     assert lines[-1] == "Источники: Гарантия"
 
-    missing = run("ask", "--tenant", "nope", "Привет", env=env)
+    missing = await run("ask", "--tenant", "nope", "Привет", env=env)
     assert missing.returncode == 1 and missing.stderr.strip() == "salesop: нет компании с кодом «nope»"
 
     # Nothing was stored: no customer, dialog, message or suggestion.
@@ -256,12 +253,12 @@ async def test_a_tenant_defines_its_own_intent_and_routes_it(db, settings, offli
     from core.services import tenant_settings
 
     await make_shop(db, offline_providers, settings)
-    done = run("intents", "set", "--tenant", "shop", "installation", "установк, монтаж, подключить", env=env)
+    done = await run("intents", "set", "--tenant", "shop", "installation", "установк, монтаж, подключить", env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "installation: установк, монтаж, подключить"
-    bad = run("intents", "set", "--tenant", "shop", "price", "цена", env=env)
+    bad = await run("intents", "set", "--tenant", "shop", "price", "цена", env=env)
     assert bad.returncode == 1 and "не встроенное" in bad.stderr
-    listed = json.loads(run("intents", "list", "--tenant", "shop", "--json", env=env).stdout)
+    listed = json.loads((await run("intents", "list", "--tenant", "shop", "--json", env=env)).stdout)
     assert listed == {"installation": ["установк", "монтаж", "подключить"]}
 
     # The settings' intent lists accept it now, and nothing undefined.
@@ -271,7 +268,9 @@ async def test_a_tenant_defines_its_own_intent_and_routes_it(db, settings, offli
         with pytest.raises(tenant_settings.SettingsError) as refused:
             await tenant_settings.update_from_text(session, tenant.id, ["intents_autosend=montage"])
         assert refused.value.key == "intents_autosend" and "installation" in refused.value.text("en")
-    answer = json.loads(run("ask", "--tenant", "shop", "--json", "Нужен монтаж телевизора на стену", env=env).stdout)
+    asked = await run("ask", "--tenant", "shop", "--json", "Нужен монтаж телевизора на стену", env=env)
+    answer = json.loads(asked.stdout)
     assert answer["intent"] == "installation" and answer["decision"] == "escalate"
 
-    assert run("intents", "remove", "--tenant", "shop", "installation", env=env).stdout.strip() == "Своих намерений нет"
+    removed = await run("intents", "remove", "--tenant", "shop", "installation", env=env)
+    assert removed.stdout.strip() == "Своих намерений нет"

@@ -5,7 +5,6 @@ codes shows its text as it is."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 from sqlalchemy import select, update
 
@@ -17,7 +16,7 @@ from core.services import miniapp
 from core.services.workspace import views
 
 from .conftest import customer_says, make_shop, pipeline
-from .test_offline_answers import OPEN, SALESOP, env  # noqa: F401  (env is a fixture)
+from .test_offline_answers import OPEN, env, run  # noqa: F401  (env is a fixture)
 
 
 def _inputs(**changes) -> engine.DecisionInputs:
@@ -117,8 +116,7 @@ async def test_salesop_ask_reasons_follow_salesop_language(db, settings, offline
     question = "Сколько стоит кофемашина DeLonghi Magnifica S? Скидку 30% дадите?"
     answers = {}
     for language in ("en", "ru"):
-        result = subprocess.run([*SALESOP, "ask", "--tenant", "shop", "--json", question], capture_output=True,
-                                text=True, env={**env, "SALESOP_LANGUAGE": language}, timeout=120)
+        result = await run("ask", "--tenant", "shop", "--json", question, env={**env, "SALESOP_LANGUAGE": language})
         assert result.returncode == 0, result.stderr
         answers[language] = json.loads(result.stdout)
     en, ru = answers["en"], answers["ru"]

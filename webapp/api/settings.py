@@ -50,13 +50,14 @@ _SPEECH: "weakref.WeakKeyDictionary[object, ElevenLabsSpeech]" = weakref.WeakKey
 def kind_of(setting: ts.Setting) -> str:
     """How the page draws the field."""
     type_ = setting.type
-    if isinstance(type_, ts._List):  # noqa: SLF001 — the schema's own types say how a value is written
-        return "intents" if isinstance(type_.item, ts._Intent) else "list"
-    for cls, kind in ((ts._Bool, "bool"), (ts._Choice, "choice"), (ts._Number, "number"), (ts._Hours, "hours"),
-                      (ts._Time, "time"), (ts._Secret, "secret"), (ts._ChatId, "chat")):
+    if isinstance(type_, ts.ListKind):  # the schema's own kinds say how a value is written
+        return "intents" if isinstance(type_.item, ts.IntentKind) else "list"
+    for cls, kind in ((ts.BoolKind, "bool"), (ts.ChoiceKind, "choice"), (ts.NumberKind, "number"),
+                      (ts.HoursKind, "hours"), (ts.TimeKind, "time"), (ts.SecretKind, "secret"),
+                      (ts.ChatIdKind, "chat")):
         if isinstance(type_, cls):
             return kind
-    if isinstance(type_, ts._Text) and type_.max_length > 200:
+    if isinstance(type_, ts.TextKind) and type_.max_length > 200:
         return "textarea"
     return "text"
 

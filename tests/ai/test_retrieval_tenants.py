@@ -44,7 +44,7 @@ async def test_a_small_shop_beside_a_big_one_finds_its_own_chunks(db, monkeypatc
     assert "Чайник" in exact[0].product.name
 
     # The same search through the HNSW graph (the decision forced the other way) agrees on what comes first.
-    monkeypatch.setattr(retrieval, "EXACT_VECTOR_WORK", 0)
+    monkeypatch.setattr(retrieval.vector_leg, "EXACT_VECTOR_WORK", 0)
     retrieval._tenant_sizes.clear()
     graph = await _search(db, small_id, question)
     assert {h.chunk_id for h in graph} <= own

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,6 +17,7 @@ from core.ai.learning import learning_queue, on_dialog_outcome, record_sample
 from core.ai.spend import spend_total
 from core.inbox import InboundMessage, Sender
 from core.models import Dialog, Direction, Escalation, Outcome, Suggestion, TrainingAction, TrainingSample
+from tests.clirun import run_cli_async
 
 from .conftest import NOON, customer_says, intent_json, make_shop, pipeline, reply_json
 
@@ -127,8 +126,7 @@ async def test_learning_queue_and_jsonl_export(db, db_url, ai_settings, online, 
            "SALESOP_DATA_DIR": str(tmp_path / "var"), "SALESOP_DATABASE_URL": db_url,
            "SALESOP_MASTER_KEY": Fernet.generate_key().decode()}
     out = tmp_path / "train.jsonl"
-    result = subprocess.run([sys.executable, "-m", "salesop.cli", "training", "export", "--tenant", "shop",
-                             "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    result = await run_cli_async(env, "training", "export", "--tenant", "shop", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == f"выгружено примеров: 2 → {out}"
     lines = [json.loads(line) for line in out.read_text().splitlines()]
@@ -138,8 +136,7 @@ async def test_learning_queue_and_jsonl_export(db, db_url, ai_settings, online, 
     assert "ТехноДом" in lines[0]["messages"][0]["content"]
 
     # What the drafting cost, as finance reads it from the command line: the same exact total as the service.
-    spent = subprocess.run([sys.executable, "-m", "salesop.cli", "spend", "--tenant", "shop", "--by", "purpose",
-                            "--json"], capture_output=True, text=True, env=env, timeout=120)
+    spent = await run_cli_async(env, "spend", "--tenant", "shop", "--by", "purpose", "--json")
     assert spent.returncode == 0, spent.stderr
     report = json.loads(spent.stdout)
     async with db.unit_of_work() as session:

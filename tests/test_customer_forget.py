@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -32,8 +30,8 @@ from core.models import (
     TrainingSample,
 )
 from core.services.tenants import create_tenant
+from tests.clirun import run_cli_async
 
-SALESOP = [sys.executable, "-m", "salesop.cli"]
 PHOTO = b"\x89PNG\r\n\x1a\n" + b"the same picture" * 10
 
 
@@ -94,8 +92,8 @@ async def test_forget_a_customer(env, settings, db_url):
                                        intent="delivery", action=TrainingAction.EDITED))
             anna_id, anna_dialog = customer.id, dialog.id
 
-        result = subprocess.run([*SALESOP, "customer", "forget", "--tenant", "shop", "--customer", str(anna_id),
-                                 "--json"], capture_output=True, text=True, env=env, timeout=120)
+        result = await run_cli_async(env, "customer", "forget", "--tenant", "shop", "--customer", str(anna_id),
+                                     "--json")
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
         assert report == {"customer_id": anna_id, "dialogs": 1, "messages": 2, "attachments": 2, "identities": 1,
@@ -129,11 +127,9 @@ async def test_forget_a_customer(env, settings, db_url):
         assert store.path_of(shared.storage_key).exists()
         assert not store.path_of(own.storage_key).exists()
         # Forgetting twice is harmless; an unknown customer is one line.
-        again = subprocess.run([*SALESOP, "customer", "forget", "--tenant", "shop", "--customer", str(anna_id)],
-                               capture_output=True, text=True, env=env, timeout=120)
+        again = await run_cli_async(env, "customer", "forget", "--tenant", "shop", "--customer", str(anna_id))
         assert again.returncode == 0 and "deleted" in again.stdout
-        unknown = subprocess.run([*SALESOP, "customer", "forget", "--tenant", "shop", "--customer", "999999"],
-                                 capture_output=True, text=True, env=env, timeout=120)
+        unknown = await run_cli_async(env, "customer", "forget", "--tenant", "shop", "--customer", "999999")
         assert unknown.returncode == 1 and unknown.stderr.splitlines() == [
             "salesop: There is no customer 999999 in this business."]
     finally:

@@ -15,7 +15,12 @@ table of their own:
 - "typing…": whether it can be shown while an automatic reply waits, and how often the dispatcher must say it
   again (`typing_refresh`: the platform shows it only that long);
 - `keyed_sends`: whether a send carries the outbox command's key as the platform's own dedup key (VK and MTProto
-  random_id: a repeat is refused), so a send repeated after a crash cannot reach the customer twice.
+  random_id: a repeat is refused), so a send repeated after a crash cannot reach the customer twice;
+- the mark of its dialogs' topics in a manager group ("TG", "VK": `topic_mark`), whether channels of it with one
+  external id are one account seen several ways (`shares_account`: one set of customers and dialogs, core.inbox),
+  how a media library file is sent through it again (`media_by_channel_ref`, `media_by_bot_file_id`,
+  core.services.media_library), and whether its mailbox is a group's rather than a person's (`group_mailbox`: a VK
+  community's token, Long Poll and negative owner id).
 
 `ChannelKinds` (the registry) refuses a kind registered twice or something that is not a `ChannelKind`; its
 `check()` at start-up makes a `ChannelKind` member without a definition (or, for the adapters' `Registry`, without
@@ -64,6 +69,19 @@ class ChannelTraits:
     # so the dispatcher sets no "about to send" mark for it (core.dispatcher.sending).
     keyed_sends: bool = False
     reply_window_hours: int | None = None  # replies only so long after the customer's last message (Business: 24)
+    # Channels of such kinds with one external id in a tenant are one account seen several ways (a Telegram account
+    # as a userbot and through Telegram Business): they share customers and dialogs (core.inbox.home_of).
+    shares_account: bool = False
+    # A media library file is sent again by the reference this very channel got when it uploaded it (VK's
+    # attachment string, kept per channel: MediaChannelRef) …
+    media_by_channel_ref: bool = False
+    # … or by the manager bot's file id, the bot being the one that sends (Telegram Business).
+    media_by_bot_file_id: bool = False
+    # The mailbox is a group's, not a person's (a VK community): a community token with its Bots Long Poll, and the
+    # group's id negated as the mailbox's owner id.
+    group_mailbox: bool = False
+    # After the customer's name in a dialog's topic title in the manager group ("Анна · TG"): where they write from.
+    topic_mark: str = field(kw_only=True)
     # What the product may send to (or request from) one channel of the kind: count per period, burst.
     budget: Budget = field(kw_only=True)
 
@@ -79,20 +97,23 @@ class ChannelTraits:
 # 10 s after messages.setActivity; messages.send takes a random_id (the command's key): a repeat is refused.
 VK_COMMUNITY = ChannelTraits(ChannelKind.VK_COMMUNITY, "vk", Ingest.SESSION, history=True,
                              budget=Budget(20, 1.0, burst=20),  # a community token: 20 requests a second
-                             typing_refresh=8.0, keyed_sends=True)
+                             typing_refresh=8.0, keyed_sends=True, media_by_channel_ref=True, group_mailbox=True,
+                             topic_mark="VK")
 VK_USER = ChannelTraits(ChannelKind.VK_USER, "vk", Ingest.SESSION, history=True,
                         budget=Budget(3, 1.0, burst=3),  # a user token: 3 requests a second
-                        typing_refresh=8.0, keyed_sends=True)
+                        typing_refresh=8.0, keyed_sends=True, media_by_channel_ref=True, topic_mark="VK")
 # Personal Telegram accounts get FLOOD_WAIT quickly when writing fast; the server's answer (retry_after) rules anyway.
 # Telegram shows "typing…" for about 5-6 s after messages.setTyping; sendMessage takes a random_id (the command's key).
 TELEGRAM_ACCOUNT = ChannelTraits(ChannelKind.TELEGRAM_ACCOUNT, "telegram", Ingest.SESSION, history=True,
-                                 budget=Budget(1, 1.0, burst=3), typing_refresh=4.0, keyed_sends=True)
+                                 budget=Budget(1, 1.0, burst=3), typing_refresh=4.0, keyed_sends=True,
+                                 shares_account=True, topic_mark="TG")
 # The Bot API with business_connection_id: no key a repeat could be refused by, no history for a bot, replies only
 # within 24 hours of the customer's last message. Its replies may also leave through the same account's userbot
 # (userbots/channels/telegram_business.py), so it is paced as a Telegram account is.
 TELEGRAM_BUSINESS = ChannelTraits(ChannelKind.TELEGRAM_BUSINESS, "telegram", Ingest.BOT, history=False,
                                   budget=TELEGRAM_ACCOUNT.budget, typing_refresh=4.0, keyed_sends=False,
-                                  reply_window_hours=24)
+                                  reply_window_hours=24, shares_account=True, media_by_bot_file_id=True,
+                                  topic_mark="TG")
 
 
 # ---------------------------------------------------------------------------------------------- registries
@@ -142,9 +163,12 @@ class Registry(Generic[A]):
             raise UnknownChannelKind(f"no {self.what} is registered for channel kind "
                                      f"{getattr(kind, 'value', kind)!r}") from None
 
-    def kinds(self, *, ingest: Ingest | None = None) -> tuple[ChannelKind, ...]:
+    def kinds(self, *, ingest: Ingest | None = None, **traits) -> tuple[ChannelKind, ...]:
+        """The kinds registered, in order; with `ingest` or other traits by name (`shares_account=True`), only
+        those whose definitions have these values."""
         return tuple(k for k, item in self._items.items()
-                     if ingest is None or self.traits_of(item).ingest == ingest)
+                     if (ingest is None or self.traits_of(item).ingest == ingest)
+                     and all(getattr(self.traits_of(item), name) == value for name, value in traits.items()))
 
     def check(self, kinds: Iterable[ChannelKind | str] = ChannelKind) -> None:
         """Every kind in `kinds` (by default every ChannelKind) is registered; else UnknownChannelKind names them."""

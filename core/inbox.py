@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from . import events, followups
+from .channels import CHANNEL_KINDS
 from .db import lock_dialog
 from .errors import NotFound
 from .models import (
@@ -32,7 +33,6 @@ from .models import (
     AuthorKind,
     CampaignJoin,
     ChannelAccount,
-    ChannelKind,
     Customer,
     CustomerIdentity,
     Dialog,
@@ -136,7 +136,7 @@ class Received:
 
 
 # Channel kinds that are one Telegram account seen two ways (external_id: the account's Telegram user id in both).
-SHARED_ACCOUNT_KINDS = (ChannelKind.TELEGRAM_ACCOUNT, ChannelKind.TELEGRAM_BUSINESS)
+SHARED_ACCOUNT_KINDS = CHANNEL_KINDS.kinds(shares_account=True)
 
 
 def home_of(channel_id: int):

@@ -1,6 +1,8 @@
 """Channel kinds are typed definitions in one registry (core.channels.CHANNEL_KINDS): every ChannelKind has one, the
 dispatcher refuses to start without one, and what the outbox does per kind — the channel's rate budget, how often
-"typing…" is said again, whether a send carries the command's key — is read from it, nowhere else."""
+"typing…" is said again, whether a send carries the command's key — is read from it, nowhere else. So are the
+decisions other code once made by comparing kinds: a topic's mark, the Telegram account seen two ways, how a
+library file is sent again, a VK community's token and owner id."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core import channels
+from core import channels, inbox
 from core.channels import CHANNEL_KINDS, ChannelKinds, ChannelTraits, Ingest, UnknownChannelKind
 from core.commands import CommandKinds
 from core.dispatcher import Dispatcher
 from core.models import ChannelAccount, ChannelKind, Tenant
 from core.ratelimit import GONE_CHANNEL, TELEGRAM_GROUP, Budget, LocalRateLimiter, destination_budget
+from core.services.workspace.topics import topic_title
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +47,24 @@ def test_the_definitions_carry_what_the_outbox_did_per_kind():
         ChannelKind.TELEGRAM_BUSINESS: (Budget(1, 1.0, burst=3), 4.0, False),  # the Bot API takes no key
     }
     assert channels.VK_COMMUNITY.typing_budget == Budget(1, 8.0, burst=1)
+
+
+def test_the_definitions_carry_what_the_kind_tables_elsewhere_held():
+    """The topic marks (core.services.workspace.base), the shared Telegram account (core.inbox), the media library's
+    VK and Business cases and VK's community-or-user checks, each kind's own now — and read from here."""
+    facts = {d.kind: (d.topic_mark, d.shares_account, d.media_by_channel_ref, d.media_by_bot_file_id, d.group_mailbox)
+             for d in CHANNEL_KINDS}
+    assert facts == {
+        ChannelKind.VK_COMMUNITY: ("VK", False, True, False, True),
+        ChannelKind.VK_USER: ("VK", False, True, False, False),
+        ChannelKind.TELEGRAM_ACCOUNT: ("TG", True, False, False, False),
+        ChannelKind.TELEGRAM_BUSINESS: ("TG", True, False, True, False),
+    }
+    assert inbox.SHARED_ACCOUNT_KINDS == (ChannelKind.TELEGRAM_ACCOUNT, ChannelKind.TELEGRAM_BUSINESS)
+    assert CHANNEL_KINDS.kinds(platform="vk", group_mailbox=False) == (ChannelKind.VK_USER,)
+    assert CHANNEL_KINDS.kinds(ingest=Ingest.SESSION, shares_account=True) == (ChannelKind.TELEGRAM_ACCOUNT,)
+    assert [topic_title("Анна", 7, kind) for kind in ("vk_user", ChannelKind.TELEGRAM_BUSINESS, "whatsapp")] == [
+        "Анна · VK", "Анна · TG", "Анна · ?"]  # (a kind it does not know: as before)
 
 
 def test_a_destinations_budget_is_its_channels_kinds():
@@ -82,7 +103,7 @@ async def test_a_stored_channel_of_a_kind_with_no_definition_stops_the_dispatche
 def test_a_definition_of_something_that_is_not_a_kind_is_refused():
     with pytest.raises(UnknownChannelKind, match="not a ChannelKind"):
         ChannelKinds(ChannelTraits("max", "max", Ingest.SESSION, history=False,  # type: ignore[arg-type]
-                                   budget=Budget(1, 1.0, burst=1)))
+                                   budget=Budget(1, 1.0, burst=1), topic_mark="MX"))
 
 
 # The outbox's, the budgets' and the importer's code ask the registry: no kind named there.
@@ -107,6 +128,18 @@ def named_kinds(path: Path) -> list[str]:
 def test_the_dispatcher_the_budgets_and_the_importer_name_no_channel_kind():
     assert len(ASKING) > 5
     assert [hit for path in ASKING for hit in named_kinds(path)] == []
+
+
+# Code that decided by comparing kinds by hand asks the registry now; it may still name the ChannelKind type (the
+# gateway keys its senders by it), not one kind.
+DECIDING = [ROOT / "core" / "inbox.py", ROOT / "core" / "services" / "media_library.py",
+            ROOT / "core" / "services" / "workspace" / "base.py", ROOT / "core" / "services" / "workspace" / "topics.py",
+            ROOT / "userbots" / "gateway.py", *sorted((ROOT / "userbots" / "vk").glob("*.py"))]
+
+
+def test_the_topic_marks_the_inbox_the_media_library_and_vk_name_no_channel_kind():
+    assert len(DECIDING) > 8
+    assert [hit for path in DECIDING for hit in named_kinds(path) if not hit.endswith(" ChannelKind")] == []
 
 
 def test_the_check_sees_a_named_kind(tmp_path):

@@ -31,6 +31,7 @@ import aiohttp
 from vkbottle.exception_factory import VKAPIError
 from vkbottle.tools import DocMessagesUploader, PhotoMessageUploader, VoiceMessageUploader
 
+from core.channels import CHANNEL_KINDS
 from core.crypto import SecretBox
 from core.db import Database
 from core.models import ChannelKind, ChannelStatus
@@ -189,7 +190,7 @@ class VKSender:
             async with self.db.unit_of_work() as session:
                 channel = await channel_service.get_channel(session, channel_id)
                 token = channel_service.credentials(self.secrets, channel)
-            community = channel.kind == ChannelKind.VK_COMMUNITY
+            community = CHANNEL_KINDS.get(channel.kind).group_mailbox
             self._vk[channel_id] = _VKChannel(vk_api.build_api(self.settings, token, community=community),
                                               community, int(channel.external_id))
         return self._vk[channel_id]

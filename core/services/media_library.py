@@ -31,9 +31,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import events
+from ..channels import CHANNEL_KINDS
 from ..errors import UserError
 from ..media import GENERIC_MIME, MediaStore, sniff_mime
-from ..models import AttachmentKind, ChannelAccount, ChannelKind, MediaChannelRef, MediaItem, QuickReply
+from ..models import AttachmentKind, ChannelAccount, MediaChannelRef, MediaItem, QuickReply
 
 MB = 1024 * 1024
 BOT_DOWNLOAD_LIMIT = 20 * MB  # Bot API getFile: "bots can download files of up to 20 MB"
@@ -51,7 +52,6 @@ TITLE_MAX = 100
 TAG_MAX = 32
 TAGS_MAX = 10
 LIBRARY_NAMESPACE = "library"
-VK_KINDS = (ChannelKind.VK_COMMUNITY, ChannelKind.VK_USER)
 _TAG_SPLIT = re.compile(r"[\s,;#]+")
 _FILE_NAME_UNSAFE = re.compile(r"[^\w.\- ]+")
 
@@ -295,7 +295,8 @@ async def outgoing(session: AsyncSession, items: list[MediaItem], channel: Chann
     this very community or account, the manager bot's file id for a Telegram Business chat (the bot sends it). A
     Telegram account (Telethon) uploads the stored bytes."""
     refs: dict[int, str] = {}
-    if channel.kind in VK_KINDS and items:
+    traits = CHANNEL_KINDS.get(channel.kind)
+    if traits.media_by_channel_ref and items:
         refs = dict((await session.execute(
             select(MediaChannelRef.media_item_id, MediaChannelRef.ref).where(
                 MediaChannelRef.channel_id == channel.id,
@@ -307,7 +308,7 @@ async def outgoing(session: AsyncSession, items: list[MediaItem], channel: Chann
                  "mime": item.mime, "media_item_id": item.id}
         if item.id in refs:
             entry["vk_attachment"] = refs[item.id]
-        if channel.kind == ChannelKind.TELEGRAM_BUSINESS and item.telegram_file_id:
+        if traits.media_by_bot_file_id and item.telegram_file_id:
             entry["telegram_file_id"] = item.telegram_file_id
         media.append(entry)
     return media

@@ -60,7 +60,7 @@ def test_registering_a_kind_twice_or_no_kind_is_refused():
 
     class Nowhere(ChannelAdapter):
         traits = ChannelTraits("whatsapp", "whatsapp", Ingest.SESSION, history=False,  # type: ignore[arg-type]
-                               budget=Budget(1, 1.0, burst=1))
+                               budget=Budget(1, 1.0, burst=1), topic_mark="WA")
 
     with pytest.raises(UnknownChannelKind, match="not a ChannelKind"):
         registry.register(Nowhere())
@@ -169,7 +169,7 @@ class Loopback(ChannelAdapter):
     since a new ChannelKind needs a migration)."""
 
     traits = ChannelTraits(ChannelKind.VK_USER, "loopback", Ingest.SESSION, history=False,
-                           budget=Budget(1, 1.0, burst=1))
+                           budget=Budget(1, 1.0, burst=1), topic_mark="LB")
 
     def __init__(self, chat: LoopbackChat | None = None):
         self.chat = chat or LoopbackChat()

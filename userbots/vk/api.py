@@ -25,7 +25,6 @@ from vkbottle.exception_factory import VKAPIError
 from vkbottle.http import AiohttpClient
 
 from core.channels import CHANNEL_KINDS
-from core.models import ChannelKind
 from core.ratelimit import Budget, RateLimiter, build_rate_limiter, evenly
 
 MAX_EXECUTE_CALLS = 25
@@ -154,7 +153,7 @@ class PacedAPI(API):
 def build_api(settings, token: str, *, community: bool) -> PacedAPI:
     """The paced API for one token, pointed at settings.vk.vk_api_url (the sandbox in tests and demos), its budget
     on Redis when settings.redis.redis_url is set. Its budget is its kind's (core.channels)."""
-    kind = ChannelKind.VK_COMMUNITY if community else ChannelKind.VK_USER
+    (kind,) = CHANNEL_KINDS.kinds(platform="vk", group_mailbox=community)
     return PacedAPI(token, api_url=settings.vk.vk_api_url, version=settings.vk.vk_api_version,
                     budget=CHANNEL_KINDS.get(kind).budget, time_scale=settings.time_scale,
                     limiter=shared_limiter(settings.redis.redis_url, settings.time_scale))

@@ -20,8 +20,9 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from core.channels import CHANNEL_KINDS
 from core.db import Database
-from core.models import ChannelAccount, ChannelKind
+from core.models import ChannelAccount
 from core.settings import Settings
 
 from ..bulk import ConversationHistory, WriteResult, write_history
@@ -63,7 +64,8 @@ class VKImporter:
         self.api = api
         self.checkpoint = checkpoint
         self.workers = workers
-        self.owner_id = -int(channel.external_id) if channel.kind == ChannelKind.VK_COMMUNITY else int(channel.external_id)
+        group = CHANNEL_KINDS.get(channel.kind).group_mailbox
+        self.owner_id = -int(channel.external_id) if group else int(channel.external_id)
         self.policy = VKRetryPolicy(ChannelState(db, channel.id), settings.time_scale)
         self.progress_enabled = progress
         self.messages_this_run = 0

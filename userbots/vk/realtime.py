@@ -27,8 +27,9 @@ import aiohttp
 from vkbottle.exception_factory import ErrorHandler, VKAPIError
 from vkbottle.polling import BotPolling
 
+from core.channels import CHANNEL_KINDS
 from core.db import Database
-from core.models import ChannelAccount, ChannelKind, ChannelStatus
+from core.models import ChannelAccount, ChannelStatus
 from core.ports import TaskQueue
 from core.services import channels as channel_service
 from core.settings import Settings
@@ -104,7 +105,7 @@ class VKChannelRealtime:
         self.db = db
         self.settings = settings
         self.channel_id = channel.id
-        self.community = channel.kind == ChannelKind.VK_COMMUNITY
+        self.community = CHANNEL_KINDS.get(channel.kind).group_mailbox
         self.external_id = int(channel.external_id)
         self.owner_id = -self.external_id if self.community else self.external_id
         self.token = token

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...errors import UserError
-from ...models import ChannelKind, Dialog, ManagerGroup, StaffMember
+from ...models import Dialog, ManagerGroup, StaffMember
 from ...permissions import Permission, can
 
 
@@ -63,8 +63,6 @@ class Marker(str, enum.Enum):
 # Markers that a new customer message replaces with UNREAD (the rest keep their meaning until someone acts).
 _UNREAD_AFTER = {Marker.ANSWERED, Marker.WAITING, Marker.CLOSED, Marker.WON, Marker.LOST, Marker.BLOCKED}
 
-CHANNEL_MARK = {ChannelKind.TELEGRAM_ACCOUNT: "TG", ChannelKind.TELEGRAM_BUSINESS: "TG", ChannelKind.VK_COMMUNITY: "VK",
-                ChannelKind.VK_USER: "VK"}
 TOPIC_NAME_MAX = 120  # Telegram allows 128; the marker prefix takes the rest
 # The cards in a manager group are seen by everyone in it: they show what this role may see.
 AUDIENCE_ROLE = "manager"

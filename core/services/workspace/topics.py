@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ... import outbox
+from ...channels import CHANNEL_KINDS
 from ...models import (
     ChannelAccount,
     CommandState,
@@ -21,7 +22,7 @@ from ...models import (
     Message,
     OutboxCommand,
 )
-from .base import CHANNEL_MARK, TOPIC_NAME_MAX, Kind, Marker, _key
+from .base import TOPIC_NAME_MAX, Kind, Marker, _key
 
 
 async def notice(session: AsyncSession, group: ManagerGroup, *, key: str, params: dict | None = None,
@@ -54,9 +55,10 @@ async def topic_name(session: AsyncSession, dialog: Dialog) -> str:
 
 
 def topic_title(display_name: str | None, dialog_id: int, channel_kind) -> str:
-    """A new topic's title: the customer's name and the channel's mark."""
+    """A new topic's title: the customer's name and the mark of the channel's kind."""
     name = (display_name or f"#{dialog_id}").strip()
-    return f"{name[:TOPIC_NAME_MAX - 5]} · {CHANNEL_MARK.get(channel_kind, '?')}"
+    mark = CHANNEL_KINDS.get(channel_kind).topic_mark if channel_kind in CHANNEL_KINDS else "?"
+    return f"{name[:TOPIC_NAME_MAX - 5]} · {mark}"
 
 
 # The commands `queue_topic_setup` queues for a new topic, in this order: (kind, idempotency key's middle part).

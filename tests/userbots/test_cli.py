@@ -1,13 +1,12 @@
 """`salesop channel add/list` and `salesop import` as a person runs them: the database from SALESOP_DATABASE_URL,
-the VK API from SALESOP_VK_API_URL (the stand-in); the first command a real process, the others the same entry point
-in this process."""
+the VK API from SALESOP_VK_API_URL (the stand-in); salesop.cli.main in this process (tests/clirun.py: the same output
+and exit code without a Python start-up per command). `salesop channel add vk` and `salesop import` run as real
+processes in tests/test_going_live.py and tests/userbots/test_import.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 
 import pytest
 
@@ -26,16 +25,8 @@ def cli_env(db_url, vk, settings, tmp_path) -> dict:
             "SALESOP_DATA_DIR": str(tmp_path / "var"), "SALESOP_LOG_LEVEL": "WARNING"}
 
 
-async def salesop_process(env: dict, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "salesop.cli", *args, env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    return proc.returncode, out.decode(), err.decode()
-
-
 async def salesop(env: dict, *args: str) -> tuple[int, str, str]:
-    """The same entry point in this process (tests/clirun.py): the first command of the file runs as a real process,
-    the rest need no interpreter start of their own."""
+    """(exit code, stdout, stderr); asynchronously: the VK stand-in it asks lives in this event loop."""
     done = await run_cli_async(env, *args, timeout=120)
     return done.returncode, done.stdout, done.stderr
 
@@ -50,8 +41,8 @@ async def test_add_list_and_import_from_the_command_line(cli_env, vk, tenant):
     vk.sandbox.seed(GROUP, conversations=250, messages_per_conversation=4, seed=3)
     user_token = vk.sandbox.add_user_token(700_000_001)
 
-    code, out, err = await salesop_process(cli_env, "channel", "add", "vk", "--tenant", "shop", "--group-id",
-                                           str(GROUP), "--token", vk.token, "--json")
+    code, out, err = await salesop(cli_env, "channel", "add", "vk", "--tenant", "shop", "--group-id", str(GROUP),
+                                   "--token", vk.token, "--json")
     assert code == 0, err
     community = json.loads(out)
     assert community["kind"] == "vk_community" and community["title"] == "Магазин «Тест»"

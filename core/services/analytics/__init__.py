@@ -42,8 +42,8 @@ from sqlalchemy import Select, and_, case, exists, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ..ai import spend as ai_spend
-from ..models import (
+from ...ai import spend as ai_spend
+from ...models import (
     AuthorKind,
     ChannelAccount,
     Customer,
@@ -61,7 +61,7 @@ from ..models import (
     Suggestion,
     SuggestionState,
 )
-from . import readiness
+from .. import readiness
 
 # A dialog created in the period whose last message is older than this before the period came in by an import.
 NEW_DIALOG_SLACK = timedelta(days=1)

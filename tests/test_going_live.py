@@ -13,13 +13,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import aiohttp
 import pytest
 
 from sandbox.runner import start_sandbox
+from tests.clirun import run_cli_async
 from tests.conftest import free_port
+from tests.waiting import wait_for
 
 TIME_SCALE = 30.0  # the product and the stand-ins agree on how fast emulated time runs
 LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]{1,64})")
@@ -37,13 +38,22 @@ class Live:
         self.vk = stack.urls["vk"].removesuffix("/method/")
 
     async def cli(self, *args: str) -> str:
-        """The CLI as a subprocess; awaited, so the stand-ins in this event loop keep answering it (getMe)."""
+        """A command the README tells the person to run, as a subprocess; awaited, so the stand-ins in this event loop
+        keep answering it (getMe)."""
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "salesop.cli", *args, env=self.env,
                                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = await asyncio.wait_for(proc.communicate(), 180)
         assert proc.returncode == 0, f"salesop {' '.join(args)}: {err.decode()}"
         assert b"Traceback" not in err
         return out.decode()
+
+    async def ask(self, *args: str) -> str:
+        """What the test itself asks the CLI to check a step (`staff list`): in this process (tests/clirun.py), the
+        same output without a Python start and the application's imports per question — seconds each on a busy
+        machine, several of them while the product waits."""
+        result = await run_cli_async(self.env, *args)
+        assert result.returncode == 0, f"salesop {' '.join(args)}: {result.stderr}"
+        return result.stdout
 
     async def tg_post(self, path: str, **body) -> dict:
         async with self.http.post(f"{self.tg}/_sandbox{path}", json=body) as resp:
@@ -70,15 +80,10 @@ class Live:
         async with self.http.get(f"{self.vk}/_sandbox/sent") as resp:
             return await resp.json()
 
-    async def until(self, what: str, probe, timeout: float = 90.0):
-        """Wait for a condition the running product must bring about (polling the stand-ins' read-back)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = await probe()
-            if value:
-                return value
-            assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-            await asyncio.sleep(0.25)
+    async def until(self, what: str, probe, timeout: float = 90.0, interval: float = 0.05):
+        """Wait for a condition the running product must bring about (polling the stand-ins' read-back, in this
+        event loop: a probe costs a request, and the test goes on as soon as the product is done)."""
+        return await wait_for(probe, what, timeout=timeout, interval=interval)
 
     async def said_to(self, user_id: int, needle: str) -> bool:
         return any(needle in (m.get("text") or "") for m in await self.tg_get("/sent", chat_id=user_id))
@@ -137,7 +142,7 @@ async def test_a_business_goes_live_by_the_readme(live: Live):
     owner = await live.tg_post("/users", first_name="Olga", username="olga_owner", language_code="ru")
     await live.tg_post(f"/chats/{owner['id']}/messages", user_id=owner["id"], text=f"/start {token}")
     await live.until("the owner is greeted", lambda: live.tg_get("/sent", chat_id=owner["id"]))
-    staff = await live.until("the owner is staff", lambda: _staff(live))
+    staff = await live.until("the owner is staff", lambda: _staff(live), interval=0.25)
     assert [(s["telegram_user_id"], s["role"], s["active"]) for s in staff] == [(owner["id"], "owner", True)]
 
     # 2. A forum group with the bot as admin, connected with /connect.
@@ -161,7 +166,7 @@ async def test_a_business_goes_live_by_the_readme(live: Live):
     _, manager_token = LINK.search(out).groups()
     manager = await live.tg_post("/users", first_name="Ivan", username="ivan_sales", language_code="en")
     await live.tg_post(f"/chats/{manager['id']}/messages", user_id=manager["id"], text=f"/start {manager_token}")
-    await live.until("the manager is staff", lambda: _is_staff(live, manager["id"]))
+    await live.until("the manager is staff", lambda: _is_staff(live, manager["id"]), interval=0.25)
     await live.tg_post(f"/chats/{chat_id}/members", user_id=manager["id"])
     answer = "Да, доставляем по всей России."
     await live.tg_post(f"/chats/{chat_id}/messages", user_id=manager["id"], text=answer, thread_id=topic["id"])
@@ -198,7 +203,7 @@ async def test_a_business_goes_live_by_the_readme(live: Live):
 async def _staff(live: Live) -> list[dict]:
     import json
 
-    return json.loads(await live.cli("staff", "list", "--tenant", "shop", "--json"))
+    return json.loads(await live.ask("staff", "list", "--tenant", "shop", "--json"))
 
 
 async def _is_staff(live: Live, user_id: int) -> bool:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 
 import aiohttp
 import asyncpg
@@ -16,6 +14,7 @@ import psutil
 from core.db import EMBEDDED_DB_NAME
 from core.i18n import t
 from tests.conftest import free_port
+from tests.waiting import wait_for
 
 
 async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_path):
@@ -34,7 +33,6 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
         assert {"accounts", "mtproto"} <= set(lines)
         chat_id = lines["viewer"].rsplit("/", 1)[1]
         telegram = lines["telegram"]
-        deadline = time.monotonic() + 120
         async with aiohttp.ClientSession() as http:
             # The shop's Telegram account is connected both ways: the userbot (signed in through MTProto) and the
             # Telegram Business connection of the same account to the manager bot.
@@ -47,16 +45,19 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
             assert len(connections) == 1 and connections[0]["is_enabled"]
             assert connections[0]["user"]["id"] == account, "the Business connection is not the userbot's account"
 
+            async def get(path: str):
+                async with http.get(f"{telegram}/_sandbox{path}") as resp:
+                    return await resp.json()
+
             # Customers write on VK and on the shop's Telegram account in turn: both become topics with reply cards.
-            while True:
-                async with http.get(f"{telegram}/_sandbox/chats/{chat_id}") as resp:
-                    chat = await resp.json()
+            async def topics_with_cards():
+                chat = await get(f"/chats/{chat_id}")
                 topics = {channel: [t for t in chat["topics"] if t.get("name", "").endswith(channel)]
                           for channel in ("· VK", "· TG")}
-                if any(_has_card(t) for t in topics["· VK"]) and any(_draft(t) for t in topics["· TG"]):
-                    break
-                assert time.monotonic() < deadline, f"no VK and Telegram topics with reply cards yet: {chat}"
-                await asyncio.sleep(1)
+                found = any(_has_card(t) for t in topics["· VK"]) and any(_draft(t) for t in topics["· TG"])
+                return topics if found else None, chat
+
+            topics = await _poll(topics_with_cards, "VK and Telegram topics with reply cards", timeout=120)
 
             # A manager sends the AI's draft in the Telegram topic: the customer wrote a moment ago, so the reply goes
             # through Telegram Business (the bot answers on the account's behalf) — one message of the account, which
@@ -68,18 +69,16 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
             async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/press", json={
                     "user_id": manager["id"], "message_id": card_id, "callback_data": send}) as resp:
                 assert resp.status == 200, await resp.text()
-            while True:
+
+            async def reply_delivered():
                 delivered = []
-                async with http.get(f"{telegram}/_sandbox/accounts/{account}/dialogs") as resp:
-                    dialogs = await resp.json()
+                dialogs = await get(f"/accounts/{account}/dialogs")
                 for dialog in dialogs[:5]:
-                    async with http.get(f"{telegram}/_sandbox/accounts/{account}/chats/{dialog['peer']}") as resp:
-                        delivered += [(dialog["peer"], m) for m in (await resp.json())["messages"]
-                                      if m["out"] and m["text"] == reply]
-                if delivered:
-                    break
-                assert time.monotonic() < deadline + 30, f"the reply never reached the customer: {dialogs}"
-                await asyncio.sleep(1)
+                    messages = (await get(f"/accounts/{account}/chats/{dialog['peer']}"))["messages"]
+                    delivered += [(dialog["peer"], m) for m in messages if m["out"] and m["text"] == reply]
+                return delivered, dialogs
+
+            delivered = await _poll(reply_delivered, "the reply reaching the customer", timeout=60)
             assert len(delivered) == 1, f"the reply was sent more than once: {delivered}"
             customer = delivered[0][0]
             async with http.get(f"{telegram}/_sandbox/business/{account}/chats/{customer}") as resp:
@@ -88,28 +87,26 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
                 f"the reply did not go through Telegram Business: {business_chat}"
             assert any(m["from"]["id"] == customer for m in business_chat), "the bot never saw the customer write"
             via = t("reply.via.telegram_business", "ru")
-            while True:
-                async with http.get(f"{telegram}/_sandbox/chats/{chat_id}") as resp:
-                    chat = await resp.json()
+
+            async def card_says_via():
+                chat = await get(f"/chats/{chat_id}")
                 shown = next(x for x in chat["topics"] if x["id"] == topic["id"])
                 card = next(m for m in shown["messages"] if m["message_id"] == card_id)
-                if via in (card.get("text") or ""):
-                    break
-                assert time.monotonic() < deadline + 60, f"no '{via}' on the reply card: {card}"
-                await asyncio.sleep(1)
+                return via in (card.get("text") or ""), card
+
+            await _poll(card_says_via, f"'{via}' on the reply card", timeout=60)
 
             # A manager's plain reply in the topic reaches the same customer from the shop's account too.
             answer = "Да, есть в наличии — могу отложить для вас до вечера."
             async with http.post(f"{telegram}/_sandbox/chats/{chat_id}/messages", json={
                     "user_id": manager["id"], "text": answer, "thread_id": topic["id"]}) as resp:
                 assert resp.status == 200, await resp.text()
-            while True:
-                async with http.get(f"{telegram}/_sandbox/accounts/{account}/chats/{customer}") as resp:
-                    messages = (await resp.json())["messages"]
-                if any(m["out"] and m["text"] == answer for m in messages):
-                    break
-                assert time.monotonic() < deadline + 90, f"the manager's reply never reached the customer: {messages}"
-                await asyncio.sleep(1)
+
+            async def answer_delivered():
+                messages = (await get(f"/accounts/{account}/chats/{customer}"))["messages"]
+                return any(m["out"] and m["text"] == answer for m in messages), messages
+
+            await _poll(answer_delivered, "the manager's reply reaching the customer", timeout=60)
 
         # One account, one world: the customer (who wrote to the account, seen by the userbot and the bot) has one
         # dialog, under the userbot's channel (the home, connected first), and each of their messages is stored once.
@@ -134,6 +131,21 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
     # Ctrl-C stops everything, the embedded PostgreSQL included.
     pgdata = str(tmp_path / "var" / "pgdata")
     assert not [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and pgdata in " ".join(p.info["cmdline"])]
+
+
+async def _poll(probe, what: str, timeout: float):
+    """tests.waiting.wait_for on `probe() -> (value, what it saw)`, every 0.1 s: the test goes on as soon as the
+    product is done, and a timeout's message shows what the stand-in held last."""
+    last = {}
+
+    async def value():
+        found, last["seen"] = await probe()
+        return found
+
+    try:
+        return await wait_for(value, what, timeout=timeout, interval=0.1)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last seen: {last.get('seen')}") from None
 
 
 def _draft(topic: dict) -> tuple[int, str, str] | None:

@@ -46,8 +46,9 @@ MODELS = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"]
 
 
 async def seed(db, rng: random.Random, timezone: str, now: datetime) -> dict:
-    """A shop with `rng`'s dialogs over the last 40 days. Messages go in through several statements (one by one and
-    many at once) so the triggers see both; last_message_at is every dialog's latest message, as the inbox keeps it."""
+    """A shop with `rng`'s dialogs over the last 40 days; last_message_at is every dialog's latest message, as the
+    inbox keeps it. One statement per table, but for the messages, which the triggers must see arrive every way: some
+    dialogs' one per statement, the others' together in one statement across dialogs and days (as an import writes)."""
     async with db.unit_of_work() as s:
         tenant = await create_tenant(s, slug=f"shop{rng.randrange(10**6)}", name="Shop", timezone=timezone)
         await s.flush()
@@ -64,52 +65,51 @@ async def seed(db, rng: random.Random, timezone: str, now: datetime) -> dict:
         await s.flush()
         shop = {"tenant": tenant.id, "channels": [c.id for c in channels], "groups": [g.id for g in groups],
                 "staff": [m.id for m in staff], "dialogs": []}
-        for n in range(45):
+        customers = [Customer(tenant_id=tenant.id, display_name=f"Customer {n}") for n in range(45)]
+        s.add_all(customers)
+        await s.flush()
+        # Drawn in the order the shop was once written dialog by dialog (the same shops for the same seeds); rows
+        # that need the ids of others are finished once those are written.
+        dialogs, histories, one_by_one, drafts, escalations, events = [], [], [], [], [], []
+        for n, customer in enumerate(customers):
             created = now - timedelta(minutes=rng.randrange(40 * 24 * 60))
-            customer = Customer(tenant_id=tenant.id, display_name=f"Customer {n}")
-            s.add(customer)
-            await s.flush()
             status = rng.choice(list(DialogStatus))
             dialog = Dialog(tenant_id=tenant.id, customer_id=customer.id, channel_id=rng.choice(shop["channels"]),
                             external_chat_id=f"c{n}", status=status, created_at=created,
                             assignee_id=rng.choice(shop["staff"] + [None]),
                             manager_group_id=rng.choice(shop["groups"] + [None]),
-                            unread_count=rng.choice([0, 0, 1, 3]))
-            s.add(dialog)
-            await s.flush()
-            shop["dialogs"].append(dialog.id)
+                            unread_count=rng.choice([0, 0, 1, 3]), message_count=0, last_message_at=None,
+                            outcome=None, outcome_at=None, outcome_amount=None, outcome_currency=None,
+                            outcome_reason=None, closed_at=None, csat=None)
+            dialogs.append(dialog)
             imported = rng.random() < 0.1  # a dialog brought in by a history import: its messages are old
             at = created - timedelta(days=rng.randrange(3, 30)) if imported else created
-            batch = []
+            history = []
             for k in range(rng.choice([0, 1, 2, 3, 5, 8, 13])):
                 at = min(now - timedelta(seconds=1), at + timedelta(minutes=rng.choice([0, 1, 5, 30, 300, 2000])))
                 direction = Direction.IN if rng.random() < 0.55 else Direction.OUT
                 kind = AuthorKind.CUSTOMER if direction == Direction.IN else rng.choice([AuthorKind.AI,
                                                                                          AuthorKind.MANAGER])
-                batch.append(Message(
-                    tenant_id=tenant.id, dialog_id=dialog.id, external_id=f"m{n}-{k}", direction=direction,
+                history.append(Message(
+                    tenant_id=tenant.id, external_id=f"m{n}-{k}", direction=direction,
                     author_kind=kind, text="…", sent_at=at, is_imported=imported or rng.random() < 0.05,
                     author_staff_id=rng.choice(shop["staff"]) if kind == AuthorKind.MANAGER else None))
-            if batch:
-                if rng.random() < 0.5:
-                    s.add_all(batch)
-                    await s.flush()
-                else:
-                    for message in batch:
-                        s.add(message)
-                        await s.flush()
-                dialog.last_message_at = max(m.sent_at for m in batch)
-                dialog.message_count = len(batch)
-                for message in batch:
+            histories.append(history)
+            if history:
+                one_by_one.append(rng.random() >= 0.5)
+                dialog.last_message_at = max(m.sent_at for m in history)
+                dialog.message_count = len(history)
+                for message in history:
                     if message.direction == Direction.IN and rng.random() < 0.6:
-                        s.add(Suggestion(
-                            tenant_id=tenant.id, dialog_id=dialog.id, message_id=message.id, text="draft",
-                            intent=rng.choice(INTENTS), state=rng.choice(list(SuggestionState)),
-                            decided_by_id=rng.choice(shop["staff"] + [None]),
-                            created_at=message.sent_at + timedelta(seconds=10)))
+                        drafts.append((message, dict(
+                            tenant_id=tenant.id, text="draft", intent=rng.choice(INTENTS),
+                            state=rng.choice(list(SuggestionState)), decided_by_id=rng.choice(shop["staff"] + [None]),
+                            created_at=message.sent_at + timedelta(seconds=10))))
+            else:
+                one_by_one.append(False)
             if rng.random() < 0.25:
-                s.add(Escalation(tenant_id=tenant.id, dialog_id=dialog.id, reason="low_confidence",
-                                 created_at=created + timedelta(minutes=rng.randrange(600))))
+                escalations.append((dialog, dict(tenant_id=tenant.id, reason="low_confidence",
+                                                 created_at=created + timedelta(minutes=rng.randrange(600)))))
             if rng.random() < 0.35:
                 outcome_at = created + timedelta(minutes=rng.randrange(3000))
                 dialog.outcome = rng.choice([Outcome.WON, Outcome.LOST])
@@ -120,19 +120,34 @@ async def seed(db, rng: random.Random, timezone: str, now: datetime) -> dict:
                 else:
                     dialog.outcome_reason = rng.choice(["Дорого", " дорого ", "нет в наличии", "", None])
                 if rng.random() < 0.9:  # an outcome with no event is left out by both ways
-                    s.add(Event(tenant_id=tenant.id, kind=f"dialog_{dialog.outcome.value}", dialog_id=dialog.id,
-                                actor_staff_id=rng.choice(shop["staff"] + [None]), created_at=outcome_at))
+                    events.append((dialog, dict(tenant_id=tenant.id, kind=f"dialog_{dialog.outcome.value}",
+                                                actor_staff_id=rng.choice(shop["staff"] + [None]),
+                                                created_at=outcome_at)))
             if status == DialogStatus.RESOLVED:
                 dialog.closed_at = created + timedelta(minutes=rng.randrange(5000))
                 dialog.csat = rng.choice([None, 1, 3, 5])
-                s.add(Event(tenant_id=tenant.id, kind="dialog_closed", dialog_id=dialog.id,
-                            created_at=dialog.closed_at))
-        for _ in range(120):
-            s.add(AIUsage(tenant_id=tenant.id, dialog_id=rng.choice(shop["dialogs"] + [None]),
-                          purpose=rng.choice(list(UsagePurpose)), provider="openai", model=rng.choice(MODELS),
-                          prompt_tokens=rng.randrange(2000), completion_tokens=rng.randrange(300),
-                          cost_usd=Decimal(rng.randrange(1, 10**9)) / Decimal(10**12) * rng.randrange(1, 3000),
-                          created_at=now - timedelta(minutes=rng.randrange(40 * 24 * 60))))
+                events.append((dialog, dict(tenant_id=tenant.id, kind="dialog_closed", actor_staff_id=None,
+                                            created_at=dialog.closed_at)))
+        s.add_all(dialogs)
+        await s.flush()
+        shop["dialogs"] = [d.id for d in dialogs]
+        for dialog, history in zip(dialogs, histories, strict=True):
+            for message in history:
+                message.dialog_id = dialog.id
+        s.add_all([m for history, alone in zip(histories, one_by_one, strict=True) if not alone for m in history])
+        await s.flush()
+        for history, alone in zip(histories, one_by_one, strict=True):
+            for message in history if alone else ():
+                s.add(message)
+                await s.flush()
+        s.add_all([Suggestion(dialog_id=message.dialog_id, message_id=message.id, **row) for message, row in drafts]
+                  + [Escalation(dialog_id=dialog.id, **row) for dialog, row in escalations]
+                  + [Event(dialog_id=dialog.id, **row) for dialog, row in events])
+        s.add_all([AIUsage(tenant_id=tenant.id, dialog_id=rng.choice(shop["dialogs"] + [None]),
+                           purpose=rng.choice(list(UsagePurpose)), provider="openai", model=rng.choice(MODELS),
+                           prompt_tokens=rng.randrange(2000), completion_tokens=rng.randrange(300),
+                           cost_usd=Decimal(rng.randrange(1, 10**9)) / Decimal(10**12) * rng.randrange(1, 3000),
+                           created_at=now - timedelta(minutes=rng.randrange(40 * 24 * 60))) for _ in range(120)])
     return shop
 
 

@@ -110,6 +110,7 @@ class Demo:
         vk_token = self.stack.vk.add_community(VK_GROUP_ID, "Техносфера ВКонтакте")
         self.stack.vk.seed(VK_GROUP_ID, conversations=HISTORY_CONVERSATIONS,
                            messages_per_conversation=HISTORY_MESSAGES, forbid_every=17)
+        vk_start = await self._vk_live_start(ctx.settings, vk_token)
 
         async with ctx.db.unit_of_work() as session:
             tenant = (await session.execute(select(Tenant).where(Tenant.slug == DEMO_SLUG))).scalar_one_or_none()
@@ -136,7 +137,8 @@ class Demo:
             await session.flush()
             channel_id = await channels.add_channel(
                 session, ctx.secrets, tenant_id=tenant.id, kind=ChannelKind.VK_COMMUNITY,
-                external_id=str(VK_GROUP_ID), title="Техносфера ВКонтакте", credentials=vk_token)
+                external_id=str(VK_GROUP_ID), title="Техносфера ВКонтакте", credentials=vk_token,
+                start_state=vk_start)
             tenant_id = tenant.id
         if fresh:
             await self._load_shop(ctx, tenant_id)
@@ -149,6 +151,20 @@ class Demo:
         log.info("demo Telegram history imported: %s", report)
         await self._retire_second_account(ctx, tenant_id)
         self._connect_business_account()
+
+    @staticmethod
+    async def _vk_live_start(settings: Settings, token: str) -> dict:
+        """Where the community's live ingest begins, read as `salesop channel add vk` reads it. Without it the long
+        poll began wherever VK stood when it first connected, and the trickle's first customer, who writes as the
+        components start, was never taken in."""
+        from userbots.vk import api as vk_api
+        from userbots.vk.realtime import live_start
+
+        api = vk_api.build_api(settings, token, community=True)
+        try:
+            return await live_start(api, community=True, group_id=VK_GROUP_ID)
+        finally:
+            await api.close()
 
     async def _retire_second_account(self, ctx, tenant_id: int) -> None:
         """Demo databases from before the shared account had a second account connected through Business: its

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -54,13 +55,19 @@ def _run(env: dict, args: tuple[str, ...], caller: int) -> subprocess.CompletedP
         # level SALESOP_LOG_LEVEL says, log lines on (captured) stderr. The test run's own handlers come back after.
         handlers, level = root.handlers[:], root.level
         root.handlers = []
+        # What the command leaves open (an HTTP session, a pending task) says so when it is collected: in a process,
+        # on its stderr as it exits. Collected here, on the captured stderr — only what was made since the start, so
+        # the test's own garbage stays out of it (and the collection costs milliseconds, not a whole heap's walk).
+        gc.freeze()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     code = main(list(args))
                 except SystemExit as exc:  # argparse: usage errors
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                gc.collect()
         finally:
+            gc.unfreeze()
             for handler in root.handlers:
                 handler.close()
             root.handlers = handlers

@@ -134,8 +134,9 @@ async def test_offline_demo_customer_question_reaches_a_topic_with_a_card(tmp_pa
 
 
 async def _poll(probe, what: str, timeout: float):
-    """tests.waiting.wait_for on `probe() -> (value, what it saw)`, every 0.1 s: the test goes on as soon as the
-    product is done, and a timeout's message shows what the stand-in held last."""
+    """tests.waiting.wait_for on `probe() -> (value, what it saw)`: the test goes on soon after the product is done,
+    and a timeout's message shows what the stand-in held last. Every 0.25 s: the stand-ins answer in the product's
+    own event loop, and a probe (a whole chat, or six requests) takes its time there."""
     last = {}
 
     async def value():
@@ -143,7 +144,7 @@ async def _poll(probe, what: str, timeout: float):
         return found
 
     try:
-        return await wait_for(value, what, timeout=timeout, interval=0.1)
+        return await wait_for(value, what, timeout=timeout, interval=0.25)
     except AssertionError as exc:
         raise AssertionError(f"{exc}; last seen: {last.get('seen')}") from None
 

@@ -359,16 +359,19 @@ async def test_history_import_with_takeout_stops_and_resumes_to_the_same_result(
 
 
 async def test_history_import_without_takeout_through_flood_waits(db, tg_secrets, settings, tenant_of_shop):
-    # strict: 3 history reads per emulated second, no burst; at 10× a read every 33 ms real, which reading a
-    # dialog and writing it to the database does not take — the import keeps running into FLOOD_WAIT
-    time_scale = 10.0
+    # strict: 3 history reads per emulated second and no burst, a bucket refilled on the real clock. The import runs
+    # into FLOOD_WAIT only while it reads faster than the bucket refills, so the emulated clock runs slowly here:
+    # at 1.5× the bucket refills 4.5 reads per real second, and reading 20 dialogs floods as long as one read and
+    # its write take under ~200 ms on average — several times what they take on a busy 2-core machine (~50 ms).
+    # Not 1×: there Telethon would sleep through the short waits itself and the import's own waiting goes untested.
+    time_scale = 1.5
     sandbox = MTProtoSandbox(limits="strict", time_scale=time_scale, takeout_delay=5)
     await sandbox.start()
     try:
         scaled = mtproto_settings(settings, sandbox, time_scale=time_scale)
         owner = sandbox.create_account(PHONE, "Ольга", "Магазин").user.id
         channel_id = await connect_with_code(db, tg_secrets, scaled, sandbox, tenant_of_shop)
-        customers = sandbox.seed(owner, 60, 15)
+        customers = sandbox.seed(owner, 20, 15)
         report = await run_import(db, tg_secrets, scaled, channel_id, progress=False)
         assert report.status == "done"
         stored = await stored_history(db, channel_id)

@@ -22,6 +22,10 @@ from .conftest import GROUP, TIME_SCALE, make_vk_channel
 from .test_vk_realtime import eventually
 
 SCALED = LeaseTimings().scaled(TIME_SCALE)
+KILL_TIME_SCALE = TIME_SCALE / 4  # leases of 5 s renewed every 2 s: a holder may stall 3 s and keep its lease
+# `salesop serve userbots` imports the whole application before it takes a lease: seconds alone, half a minute and
+# more on a busy machine. The bound only ends a test whose replica never comes up.
+PROCESS_START = 180.0
 
 
 async def _holder(db, channel_id: int) -> str | None:
@@ -94,20 +98,27 @@ def test_lease_timings_follow_the_time_scale():
 async def test_a_killed_holder_is_taken_over_and_nothing_is_ingested_twice(vk, vk_settings, secrets, db, db_url,
                                                                              tmp_path):
     shop = await make_vk_channel(db, secrets, vk.token)
+    # Both replicas run their leases at KILL_TIME_SCALE: A must renew while B looks on, and at TIME_SCALE a renewal
+    # late by 0.75 s — a busy machine starving the other process — would hand the channel to B while A lives.
+    timings = LeaseTimings().scaled(KILL_TIME_SCALE)
     env = {**os.environ, "SALESOP_DATABASE_URL": db_url, "SALESOP_VK_API_URL": vk.api_url,
            "SALESOP_MASTER_KEY": vk_settings.security.master_key.get_secret_value(),
-           "SALESOP_TIME_SCALE": str(TIME_SCALE), "SALESOP_DATA_DIR": str(tmp_path / "a"),
+           "SALESOP_TIME_SCALE": str(KILL_TIME_SCALE), "SALESOP_DATA_DIR": str(tmp_path / "a"),
            "SALESOP_LOG_LEVEL": "WARNING"}
     env.pop("SALESOP_BOT_TOKEN", None)
-    # Replica A: a real `salesop serve userbots` process.
-    first = await asyncio.create_subprocess_exec(sys.executable, "-m", "salesop.cli", "serve", "userbots", env=env,
-                                                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    # Replica A: a real `salesop serve userbots` process. Its log goes to a file: a pipe nobody reads would stop
+    # it once full, and the file tells why when it never comes up.
+    a_log = tmp_path / "a.log"
+    with a_log.open("wb") as a_stderr:
+        first = await asyncio.create_subprocess_exec(sys.executable, "-m", "salesop.cli", "serve", "userbots",
+                                                     env=env, stdout=asyncio.subprocess.DEVNULL, stderr=a_stderr)
     try:
         async def a_holds():
+            assert first.returncode is None, f"replica A exited ({first.returncode}):\n{a_log.read_text()}"
             holder = await _holder(db, shop.channel_id)
             return holder is not None and f":{first.pid}:" in holder
 
-        await eventually(a_holds)
+        await eventually(a_holds, timeout=PROCESS_START)
         await eventually(lambda: _listening(vk))
         await vk.sandbox.user_writes(GROUP, 500_000_070, "Первое, пока работает A")
 
@@ -116,7 +127,7 @@ async def test_a_killed_holder_is_taken_over_and_nothing_is_ingested_twice(vk, v
 
         await eventually(first_stored)
 
-        async with Replica(vk_settings) as b:
+        async with Replica(vk_settings.model_copy(update={"time_scale": KILL_TIME_SCALE})) as b:
             # B looks, again and again, and leaves the channel to A.
             await b.scanned(3)
             assert b.supervisor.running == {}
@@ -132,7 +143,8 @@ async def test_a_killed_holder_is_taken_over_and_nothing_is_ingested_twice(vk, v
                 return shop.channel_id in b.supervisor.running and \
                     await _holder(db, shop.channel_id) == b.supervisor.leases.holder
 
-            await eventually(b_took_over, timeout=SCALED.ttl + SCALED.poll + 20)
+            # within ttl + poll of A's last renewal; the rest of the bound only ends a test that fails
+            await eventually(b_took_over, timeout=timings.ttl + timings.poll + 60)
             await vk.sandbox.user_writes(GROUP, 500_000_073, "Четвёртое, работает B")
 
             async def all_stored():

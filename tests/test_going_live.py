@@ -1,5 +1,5 @@
 """The README's "Running it for real", walked as a new business would: `salesop run` in production mode (a bot token,
-no demo) against the Bot API and VK stand-ins, every step through the CLI as a subprocess and through real Telegram
+no demo) against the Bot API and VK stand-ins, every command the README gives run as a subprocess, and real Telegram
 updates — tenant create → the owner opens the printed link → /connect in a forum group → `salesop channel add vk` →
 a customer writes at once → topic and card → a manager joins through `salesop staff invite` and answers from the
 topic → the customer receives it → a stranger in the group writes and nothing reaches the customer → the manager is

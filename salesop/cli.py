@@ -21,6 +21,7 @@ import sys
 from pydantic import ValidationError
 
 from core import logredact
+from core.db import database_unreachable, redact
 from core.errors import ConfigError, UserError
 from core.i18n import DEFAULT_LOCALE, LOCALES, t
 from core.settings import Settings
@@ -130,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # PostgreSQL down or SALESOP_DATABASE_URL wrong: a fact about the set-up, said in one line, not a traceback.
+        if not database_unreachable(exc):
+            raise
+        url = settings.db.database_url.get_secret_value() if settings.db.database_url is not None else None
+        print("salesop: " + t("cli-database-unreachable", language, url=redact(url) if url else "embedded",
+                              error=str(exc) or type(exc).__name__), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

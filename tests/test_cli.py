@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -87,6 +88,19 @@ def test_external_database_without_master_key_refuses_to_start(env):
 def test_bad_database_url_is_a_clear_error(env):
     result = run("db-url", env={**env, "SALESOP_DATABASE_URL": "mysql://x@y/z"}, check=False)
     assert result.returncode == 1 and "must start with postgresql://" in result.stderr
+
+
+@pytest.mark.parametrize("command", [("tenant", "list"), ("settings", "show", "--tenant", "shop")])
+def test_a_database_that_does_not_answer_is_one_line_without_the_password(env, command):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql://app:s3cret@127.0.0.1:{port}/salesop"
+    result = run(*command, env={**env, "SALESOP_DATABASE_URL": url, "SALESOP_LANGUAGE": "en"}, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"salesop: the database does not answer (postgresql://app:***@127.0.0.1:{port}/salesop): [Errno 111] Connect "
+        f"call failed ('127.0.0.1', {port}) — is PostgreSQL running and SALESOP_DATABASE_URL right?"]
 
 
 def test_db_url_redacts_password(env):

@@ -1,6 +1,9 @@
 # The command line (salesop/), in the language of SALESOP_LANGUAGE, and the errors of core services it prints
 # (core.errors.UserError with a code; the bot shows them in the manager's language too).
 
+## The set-up.
+cli-database-unreachable = the database does not answer ({ $url }): { $error } — is PostgreSQL running and SALESOP_DATABASE_URL right?
+
 ## Errors of core services: tenants.
 tenants-error-bad_timezone = unknown timezone '{ $timezone }' (use an IANA name such as Europe/Moscow)
 tenants-error-bad_slug = slug '{ $slug }' must be 2-63 characters: lowercase latin letters, digits and '-'

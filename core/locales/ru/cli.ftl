@@ -1,6 +1,9 @@
 # The command line (salesop/), in the language of SALESOP_LANGUAGE, and the errors of core services it prints
 # (core.errors.UserError with a code; the bot shows them in the manager's language too).
 
+## The set-up.
+cli-database-unreachable = база данных не отвечает ({ $url }): { $error } — запущен ли PostgreSQL и верен ли SALESOP_DATABASE_URL?
+
 ## Errors of core services: tenants.
 tenants-error-bad_timezone = неизвестный часовой пояс «{ $timezone }» (нужно имя IANA, например Europe/Moscow)
 tenants-error-bad_slug = код «{ $slug }» должен быть длиной 2–63 символа: строчные латинские буквы, цифры и «-»

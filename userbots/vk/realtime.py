@@ -13,6 +13,12 @@ long poll cannot give (no ts was taken, or VK no longer keeps it).
 
 User accounts: the same gap fill, run every few seconds (the conversations listing is sorted by activity, so one
 request answers 'anything new?'), at a fraction of the user token's 3 requests/s.
+
+The stored position (ts, the last event's time) is written under the channel's lease (core.leases.Fence), as a
+Telegram account's session is: a process that lost the lease keeps polling until its next renewal tells it, and its
+writes meanwhile would move the new holder's ts backwards (events fetched again after the next restart). Each write
+checks the lease in its own statement; a refused one is logged and reported (`fenced_out`: the supervisor shows the
+lease lost).
 """
 
 from __future__ import annotations
@@ -20,15 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from sqlalchemy import update
 from vkbottle.exception_factory import ErrorHandler, VKAPIError
 from vkbottle.polling import BotPolling
 
 from core.channels import CHANNEL_KINDS
 from core.db import Database
+from core.leases import Fence
 from core.models import ChannelAccount, ChannelStatus
 from core.ports import TaskQueue
 from core.services import channels as channel_service
@@ -101,8 +110,13 @@ class VKChannelRealtime:
     """Realtime ingest of one VK channel (community or user account)."""
 
     def __init__(self, db: Database, queue: TaskQueue, settings: Settings, channel: ChannelAccount, token: str,
-                 media: MediaDownloads | None = None):
+                 media: MediaDownloads | None = None, *, fence: Fence | None = None,
+                 fenced_out: Callable[[Fence], None] | None = None):
+        """fence: the channel's lease the stored position is written under (module docstring); fenced_out(fence)
+        is called when a write was refused for it."""
         self.db = db
+        self.fence = fence
+        self.fenced_out = fenced_out
         self.settings = settings
         self.channel_id = channel.id
         self.community = CHANNEL_KINDS.get(channel.kind).group_mailbox
@@ -182,10 +196,23 @@ class VKChannelRealtime:
             await self._save_state(ts=event.get("ts"))
             await self.channel_state.healthy()
 
-    async def _save_state(self, **values) -> None:
+    async def _save_state(self, **values) -> bool:
+        """Store the position; False when the fence refused the write (the lease is another process's now)."""
         self.state.update({k: v for k, v in values.items() if v is not None}, seen_at=int(time.time()))
+        statement = update(ChannelAccount).where(ChannelAccount.id == self.channel_id)
+        if self.fence is not None:
+            statement = statement.where(self.fence.still_held())
         async with self.db.unit_of_work() as session:
-            await channel_service.save_update_state(session, self.channel_id, dict(self.state))
+            written = (await session.execute(
+                statement.values(update_state=dict(self.state)).returning(ChannelAccount.id))).first()
+        if written is None and self.fence is not None:
+            log.warning("VK channel %s: position (long-poll ts, last event) not saved — its lease %s (token %s) is no longer held "
+                        "by %s; the holder that took it over keeps its own", self.channel_id, self.fence.name,
+                        self.fence.token, self.fence.holder)
+            if self.fenced_out is not None:
+                self.fenced_out(self.fence)
+            return False
+        return True
 
     async def _on_server(self, server: dict[str, Any]) -> None:
         """A first connection without a ts (none could be taken when the channel was added) listens from VK's ts of

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import inspect
 import json
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -141,5 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> NoReturn:
+    """The console script (and `python -m salesop.cli`): main, then exit without the interpreter's last garbage
+    collection over every module the commands imported — a fifth of a short command's CPU (0.25 of 1.3 s), for memory
+    the OS takes back anyway. In-process callers (tests) call main and keep collecting what it leaves."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -1,5 +1,5 @@
 """Shared fixtures: one embedded PostgreSQL (+pgvector) per test session, a fresh migrated database per test
-(cloned from a migrated template, ~50 ms), and real Redis (SALESOP_TEST_REDIS_URL, else a redis-server this session
+(cloned from a migrated template off the test's path: tests/databases.py), and real Redis (SALESOP_TEST_REDIS_URL, else a redis-server this session
 starts, else 127.0.0.1:6379 when it answers). No sqlite, no fakeredis.
 
 `make test` runs the suite on pytest-xdist workers: each worker is a session of its own (its own PostgreSQL under
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import itertools
+import gc
 import os
 import random
 import shutil
@@ -26,9 +26,9 @@ import redis.asyncio as aioredis
 from core import migrate
 from core.db import EMBEDDED_DB_NAME, Database, EmbeddedPostgres
 from core.settings import Settings
+from tests.databases import TestDatabases
 
 TEMPLATE_DB = "salesop_template"
-_db_counter = itertools.count(1)
 
 
 def worker_index() -> int:
@@ -127,22 +127,27 @@ def embedded_data_dir(embedded_pgdata):
     return make
 
 
+@pytest.fixture(scope="session")
+def test_databases(pg_server) -> TestDatabases:
+    databases = TestDatabases(pg_server.url("postgres"), TEMPLATE_DB)
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def fresh_db_url(pg_server) -> str:
+def fresh_db_url(pg_server, test_databases) -> str:
     """An empty database with only the vector extension: for migration tests."""
-    name = f"empty_{os.getpid()}_{next(_db_counter)}"
-    pg_server.psql(f"CREATE DATABASE {name};\n")
+    name = test_databases.empty()
     yield pg_server.url(name)
-    pg_server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);\n")
+    test_databases.release(name)
 
 
 @pytest.fixture
-def db_url(pg_server) -> str:
+def db_url(pg_server, test_databases) -> str:
     """A migrated database of its own for each test."""
-    name = f"t_{os.getpid()}_{next(_db_counter)}"
-    pg_server.psql(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB};\n")
+    name = test_databases.take()
     yield pg_server.url(name)
-    pg_server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE);\n")
+    test_databases.release(name)
 
 
 @pytest.fixture
@@ -288,3 +293,9 @@ def pytest_collection_modifyitems(config, items):
                 from _pytest.nodeid import NodeId
 
                 item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+def pytest_collection_finish(session):
+    # The modules imported and the items collected live as long as the run: the collector's full passes stop walking
+    # them (it took ~12 % of a test process's CPU, 27 → 23.5 s user on the rollup and flow tests).
+    gc.freeze()

@@ -7,6 +7,8 @@ channel row (`status`, `status_detail`, `flood_until`), so it is visible in `sal
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +17,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..crypto import SecretBox
+from ..db import Database
 from ..errors import NotFound, UserError
+from ..leases import Fence
 from ..models import ChannelAccount, ChannelKind, ChannelStatus, ImportRun
 
 # Statuses in which realtime ingest is started for a channel (a revoked token or a disabled channel waits for a person).
@@ -24,6 +28,8 @@ LIVE_STATUSES = (ChannelStatus.NEW, ChannelStatus.CONNECTING, ChannelStatus.ACTI
 # PostgreSQL NOTIFY channel: a transaction that added (or reconnected) a channel says so at its commit, and the
 # userbots listening start its realtime ingest at once instead of at their next rescan.
 CHANNELS_NOTIFY = "salesop_channels"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,26 @@ async def set_status(session: AsyncSession, channel_id: int, status: ChannelStat
         update(ChannelAccount).where(ChannelAccount.id == channel_id)
         .values(status=status, status_detail=detail, flood_until=flood_until)
     )
+
+
+async def write_under_lease(db: Database, channel_id: int, values: dict, *, fence: Fence | None,
+                            fenced_out: Callable[[Fence], None] | None, what: str) -> bool:
+    """Write columns of a channel account that its live client owns (a Telegram session, a VK long poll's position)
+    and a new lease holder writes too: with a fence, only while that lease is still held, checked in the statement
+    itself. A refused write is logged at WARNING and reported to `fenced_out` (the supervisor shows the lease lost at
+    once); False then. `what` names the state for the log line."""
+    statement = update(ChannelAccount).where(ChannelAccount.id == channel_id)
+    if fence is not None:
+        statement = statement.where(fence.still_held())
+    async with db.unit_of_work() as session:
+        written = (await session.execute(statement.values(values).returning(ChannelAccount.id))).first()
+    if written is None and fence is not None:
+        log.warning("channel %s: %s not saved — its lease %s (token %s) is no longer held by %s; the holder that took "
+                    "it over keeps its own", channel_id, what, fence.name, fence.token, fence.holder)
+        if fenced_out is not None:
+            fenced_out(fence)
+        return False
+    return True
 
 
 async def save_update_state(session: AsyncSession, channel_id: int, state: dict) -> None:

@@ -27,7 +27,7 @@ from userbots.telegram.session import SessionStore
 
 from .test_telegram_mtproto import connected  # noqa: F401 (a fixture)
 
-SESSION_LOG = "userbots.telegram.session"
+SESSION_LOG = "core.services.channels"  # write_under_lease: where a refused write is logged
 
 
 async def _stored(db, secrets, channel_id: int) -> tuple[str, dict]:

@@ -18,7 +18,7 @@ from userbots.vk.realtime import VKChannelRealtime
 from .conftest import GROUP
 from .test_vk_realtime import messages_of, wait_until_listening
 
-REALTIME_LOG = "userbots.vk.realtime"
+REALTIME_LOG = "core.services.channels"  # write_under_lease: where a refused write is logged
 
 
 async def _stored_state(db, channel_id: int) -> dict:

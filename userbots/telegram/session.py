@@ -17,21 +17,17 @@ shows the lease lost in its health).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import warnings
 from collections.abc import Callable
 
-from sqlalchemy import update
 from telethon import types
 from telethon.sessions import StringSession
 
 from core.crypto import SecretBox
 from core.db import Database
 from core.leases import Fence
-from core.models import ChannelAccount
 from core.services import channels as channel_service
 
-log = logging.getLogger(__name__)
 
 # Telethon announces async session methods as experimental on every call; ours are two plain awaits.
 warnings.filterwarnings("ignore", message="Using async sessions support is an experimental feature")
@@ -65,19 +61,8 @@ class SessionStore:
         values: dict = {"credentials_enc": self.secrets.encrypt(string)}
         if state is not None:
             values["update_state"] = state
-        statement = update(ChannelAccount).where(ChannelAccount.id == self.channel_id)
-        if self.fence is not None:
-            statement = statement.where(self.fence.still_held())
-        async with self.db.unit_of_work() as session:
-            written = (await session.execute(statement.values(values).returning(ChannelAccount.id))).first()
-        if written is None and self.fence is not None:
-            log.warning("Telegram account %s: session not saved — its lease %s (token %s) is no longer held by %s; "
-                        "the holder that took it over keeps its own", self.channel_id, self.fence.name,
-                        self.fence.token, self.fence.holder)
-            if self.fenced_out is not None:
-                self.fenced_out(self.fence)
-            return False
-        return True
+        return await channel_service.write_under_lease(self.db, self.channel_id, values, fence=self.fence,
+                                                       fenced_out=self.fenced_out, what="Telegram session")
 
 
 class DatabaseSession(StringSession):

@@ -199,20 +199,9 @@ class VKChannelRealtime:
     async def _save_state(self, **values) -> bool:
         """Store the position; False when the fence refused the write (the lease is another process's now)."""
         self.state.update({k: v for k, v in values.items() if v is not None}, seen_at=int(time.time()))
-        statement = update(ChannelAccount).where(ChannelAccount.id == self.channel_id)
-        if self.fence is not None:
-            statement = statement.where(self.fence.still_held())
-        async with self.db.unit_of_work() as session:
-            written = (await session.execute(
-                statement.values(update_state=dict(self.state)).returning(ChannelAccount.id))).first()
-        if written is None and self.fence is not None:
-            log.warning("VK channel %s: position (long-poll ts, last event) not saved — its lease %s (token %s) is no longer held "
-                        "by %s; the holder that took it over keeps its own", self.channel_id, self.fence.name,
-                        self.fence.token, self.fence.holder)
-            if self.fenced_out is not None:
-                self.fenced_out(self.fence)
-            return False
-        return True
+        return await channel_service.write_under_lease(
+            self.db, self.channel_id, {"update_state": dict(self.state)}, fence=self.fence, fenced_out=self.fenced_out,
+            what="VK position (long-poll ts, last event)")
 
     async def _on_server(self, server: dict[str, Any]) -> None:
         """A first connection without a ts (none could be taken when the channel was added) listens from VK's ts of

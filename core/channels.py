@@ -35,7 +35,7 @@ userbots/channels/ (docs/adding-a-channel.md).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -163,12 +163,13 @@ class Registry(Generic[A]):
             raise UnknownChannelKind(f"no {self.what} is registered for channel kind "
                                      f"{getattr(kind, 'value', kind)!r}") from None
 
-    def kinds(self, *, ingest: Ingest | None = None, **traits) -> tuple[ChannelKind, ...]:
-        """The kinds registered, in order; with `ingest` or other traits by name (`shares_account=True`), only
-        those whose definitions have these values."""
+    def kinds(self, *, ingest: Ingest | None = None,
+              where: Callable[[ChannelTraits], bool] | None = None) -> tuple[ChannelKind, ...]:
+        """The kinds registered, in order; with `ingest`, only those ingested so; with `where`, only those whose
+        definitions it accepts (`where=lambda traits: traits.shares_account`)."""
         return tuple(k for k, item in self._items.items()
                      if (ingest is None or self.traits_of(item).ingest == ingest)
-                     and all(getattr(self.traits_of(item), name) == value for name, value in traits.items()))
+                     and (where is None or where(self.traits_of(item))))
 
     def check(self, kinds: Iterable[ChannelKind | str] = ChannelKind) -> None:
         """Every kind in `kinds` (by default every ChannelKind) is registered; else UnknownChannelKind names them."""

@@ -136,7 +136,7 @@ class Received:
 
 
 # Channel kinds that are one Telegram account seen two ways (external_id: the account's Telegram user id in both).
-SHARED_ACCOUNT_KINDS = CHANNEL_KINDS.kinds(shares_account=True)
+SHARED_ACCOUNT_KINDS = CHANNEL_KINDS.kinds(where=lambda traits: traits.shares_account)
 
 
 def home_of(channel_id: int):

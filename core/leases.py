@@ -46,6 +46,11 @@ def channel_lease(channel_id: int) -> str:
     return f"channel:{channel_id}"
 
 
+def channel_of_lease(name: str) -> int:
+    """The channel a `channel_lease` name is for."""
+    return int(name.split(":", 1)[1])
+
+
 def import_lease(channel_id: int) -> str:
     return f"import:{channel_id}"
 

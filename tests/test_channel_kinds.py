@@ -61,8 +61,8 @@ def test_the_definitions_carry_what_the_kind_tables_elsewhere_held():
         ChannelKind.TELEGRAM_BUSINESS: ("TG", True, False, True, False),
     }
     assert inbox.SHARED_ACCOUNT_KINDS == (ChannelKind.TELEGRAM_ACCOUNT, ChannelKind.TELEGRAM_BUSINESS)
-    assert CHANNEL_KINDS.kinds(platform="vk", group_mailbox=False) == (ChannelKind.VK_USER,)
-    assert CHANNEL_KINDS.kinds(ingest=Ingest.SESSION, shares_account=True) == (ChannelKind.TELEGRAM_ACCOUNT,)
+    assert CHANNEL_KINDS.kinds(where=lambda t: t.platform == "vk" and not t.group_mailbox) == (ChannelKind.VK_USER,)
+    assert CHANNEL_KINDS.kinds(ingest=Ingest.SESSION, where=lambda t: t.shares_account) == (ChannelKind.TELEGRAM_ACCOUNT,)
     assert [topic_title("Анна", 7, kind) for kind in ("vk_user", ChannelKind.TELEGRAM_BUSINESS, "whatsapp")] == [
         "Анна · VK", "Анна · TG", "Анна · ?"]  # (a kind it does not know: as before)
 

@@ -39,7 +39,7 @@ from sqlalchemy import text
 
 from core.db import database_unreachable
 from core.i18n import t
-from core.leases import Fence, LeaseTimings, Leases, channel_lease
+from core.leases import Fence, LeaseTimings, Leases, channel_lease, channel_of_lease
 from core.media import MediaStore, UnsafeStorageKey, media_root
 from core.models import ChannelAccount, ChannelStatus
 from core.ports import DeliveryError
@@ -210,7 +210,7 @@ class UserbotSupervisor:
                 log.warning("userbots: leases not renewed, the database cannot be reached (%s)", type(exc).__name__)
                 continue
             for name in lost:
-                channel_id = int(name.split(":", 1)[1])
+                channel_id = channel_of_lease(name)
                 self.lost.add(channel_id)
                 self._show_leases()
                 if channel_id in self.running:
@@ -224,7 +224,7 @@ class UserbotSupervisor:
         older lease of a channel taken again since is no loss)."""
         if self.leases.fence(fence.name) != fence:
             return
-        self.lost.add(int(fence.name.split(":", 1)[1]))
+        self.lost.add(channel_of_lease(fence.name))
         self._show_leases()
 
     def _show_leases(self) -> None:
@@ -290,7 +290,7 @@ class UserbotSupervisor:
         wanted = {c.id for c in channels}
         for channel_id in [c for c in self.running if c not in wanted]:
             await self._stop(channel_id)
-        for name in [n for n in self.leases.held if int(n.split(":", 1)[1]) not in wanted]:
+        for name in [n for n in self.leases.held if channel_of_lease(n) not in wanted]:
             await self.leases.release(name)
         self.lost &= wanted  # a channel removed or stopped on purpose is not missing
         started: dict[str, int] = {}

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Protocol
 from core.channels import ChannelTraits, Ingest
 from core.crypto import SecretBox
 from core.db import Database
+from core.leases import Fence, Leases, channel_lease
 from core.models import ChannelAccount, ChannelKind
 from core.ports import Delivery, DeliveryError, TaskQueue
 from core.settings import Settings
@@ -82,10 +83,19 @@ class LiveHost:
     media: Any  # userbots.live.MediaDownloads: customers' files downloaded before their message is recorded
     accounts: Any  # userbots.telegram.client.TelegramAccounts, shared with the gateway
     shared: dict[str, Any] = field(default_factory=dict)
-    # The supervisor's core.leases.Leases, whose channel leases a worker's own writes are fenced with (a Telegram
-    # session), and what it is told when such a write was refused: the lease is another process's now.
-    leases: Any = None
-    fenced_out: Callable[[Any], None] | None = None
+    # The supervisor's leases, whose channel leases a worker's own writes are fenced with (a Telegram session, a VK
+    # long poll's position), and what it is told when such a write was refused: the lease is another process's now.
+    leases: Leases | None = None
+    fenced_out: Callable[[Fence], None] | None = None
+
+    def lease_lost(self, channel_id: int) -> bool:
+        """Under the supervisor, the channel's lease is no longer held: its worker must not start (the supervisor
+        shows it, the holder runs it)."""
+        return self.leases is not None and not self.leases.holds(channel_lease(channel_id))
+
+    def lease_fence(self, channel_id: int) -> Fence | None:
+        """The fence a channel's worker writes its own state under; None outside the supervisor (no leases)."""
+        return None if self.leases is None else self.leases.fence(channel_lease(channel_id))
 
 
 class Sender(Protocol):

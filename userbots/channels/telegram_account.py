@@ -7,7 +7,6 @@ clients run in the process that holds the channel's lease; a send elsewhere wait
 from __future__ import annotations
 
 from core import channels
-from core.leases import channel_lease
 from core.models import ChannelAccount, ChannelStatus
 from core.ports import Delivery, DeliveryError
 
@@ -72,12 +71,10 @@ class TelegramAccount(ChannelAdapter):
         factory = host.shared.get(FACTORY)
         if factory is None:
             factory = host.shared[FACTORY] = TelethonClientFactory(host.settings, host.db, host.secrets)
-        fence = None
-        if host.leases is not None:  # under the supervisor: the session is written under the channel's lease
-            fence = host.leases.fence(channel_lease(channel.id))
-            if fence is None:
-                return None  # lost before it started: the supervisor shows it, the holder runs it
-        worker = Worker(host.db, host.queue, channel, factory, host.media, fence=fence, fenced_out=host.fenced_out)
+        if host.lease_lost(channel.id):
+            return None
+        worker = Worker(host.db, host.queue, channel, factory, host.media, fence=host.lease_fence(channel.id),
+                        fenced_out=host.fenced_out)
         host.accounts.add(worker)  # the gateway sends through its client
         return worker
 

@@ -6,7 +6,6 @@ hours, messages.setActivity for "typing…")."""
 from __future__ import annotations
 
 from core import channels
-from core.leases import channel_lease
 from core.models import ChannelAccount
 
 from .base import ChannelAdapter, ImportDone, ImportJob, LiveHost, SendDeps
@@ -25,13 +24,10 @@ class _VK(ChannelAdapter):
         from ..vk.realtime import VKChannelRealtime
 
         token = channel_service.credentials(host.secrets, channel)
-        fence = None
-        if host.leases is not None:  # under the supervisor: the long-poll position is written under the lease
-            fence = host.leases.fence(channel_lease(channel.id))
-            if fence is None:
-                return None  # lost before it started: the supervisor shows it, the holder runs it
-        return VKChannelRealtime(host.db, host.queue, host.settings, channel, token, host.media, fence=fence,
-                                 fenced_out=host.fenced_out)
+        if host.lease_lost(channel.id):
+            return None
+        return VKChannelRealtime(host.db, host.queue, host.settings, channel, token, host.media,
+                                 fence=host.lease_fence(channel.id), fenced_out=host.fenced_out)
 
     async def import_history(self, job: ImportJob) -> ImportDone:
         """VK's `execute`: batches of 25 calls at the token's rate bound, a catch-up pass for conversations that

@@ -153,7 +153,7 @@ class PacedAPI(API):
 def build_api(settings, token: str, *, community: bool) -> PacedAPI:
     """The paced API for one token, pointed at settings.vk.vk_api_url (the sandbox in tests and demos), its budget
     on Redis when settings.redis.redis_url is set. Its budget is its kind's (core.channels)."""
-    (kind,) = CHANNEL_KINDS.kinds(platform="vk", group_mailbox=community)
+    (kind,) = CHANNEL_KINDS.kinds(where=lambda traits: traits.platform == "vk" and traits.group_mailbox == community)
     return PacedAPI(token, api_url=settings.vk.vk_api_url, version=settings.vk.vk_api_version,
                     budget=CHANNEL_KINDS.get(kind).budget, time_scale=settings.time_scale,
                     limiter=shared_limiter(settings.redis.redis_url, settings.time_scale))

@@ -58,6 +58,8 @@ def _run(env: dict, args: tuple[str, ...], caller: int) -> subprocess.CompletedP
         # What the command leaves open (an HTTP session, a pending task) says so when it is collected: in a process,
         # on its stderr as it exits. Collected here, on the captured stderr — only what was made since the start, so
         # the test's own garbage stays out of it (and the collection costs milliseconds, not a whole heap's walk).
+        # Frozen for good, as the run's collected modules are (tests/conftest.py): unfreezing would hand the whole
+        # heap back to the collector.
         gc.freeze()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -67,7 +69,6 @@ def _run(env: dict, args: tuple[str, ...], caller: int) -> subprocess.CompletedP
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                 gc.collect()
         finally:
-            gc.unfreeze()
             for handler in root.handlers:
                 handler.close()
             root.handlers = handlers
